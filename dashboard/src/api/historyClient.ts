@@ -1,0 +1,75 @@
+import { problemFromResponse } from './problemError';
+import type {
+  SummaryWindow,
+  WireInfo,
+  WireRequestPage,
+  WireRequestRecord,
+  WireSummary,
+  WireTimeseries,
+} from './wireTypes';
+
+export interface RequestQuery {
+  limit?: number;
+  before?: string | null;
+  status?: 'ok' | 'error' | '';
+  model?: string;
+  route?: string;
+  q?: string;
+}
+
+/** Typed client for the history API of docs/api.md. `baseUrl` ends with `api/`. */
+export class HistoryClient {
+  readonly baseUrl: string;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(baseUrl: string, fetchImpl: typeof fetch = (input, init) => fetch(input, init)) {
+    this.baseUrl = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+    this.fetchImpl = fetchImpl;
+  }
+
+  info(signal?: AbortSignal): Promise<WireInfo> {
+    return this.get<WireInfo>('info', signal);
+  }
+
+  summary(window: SummaryWindow, signal?: AbortSignal): Promise<WireSummary> {
+    return this.get<WireSummary>(`summary?window=${window}`, signal);
+  }
+
+  timeseries(window: SummaryWindow, signal?: AbortSignal): Promise<WireTimeseries> {
+    return this.get<WireTimeseries>(`timeseries?window=${window}`, signal);
+  }
+
+  requests(query: RequestQuery, signal?: AbortSignal): Promise<WireRequestPage> {
+    return this.get<WireRequestPage>(this.requestsPath(query), signal);
+  }
+
+  request(id: string, signal?: AbortSignal): Promise<WireRequestRecord> {
+    return this.get<WireRequestRecord>(`requests/${encodeURIComponent(id)}`, signal);
+  }
+
+  requestsPath(query: RequestQuery): string {
+    const params = new URLSearchParams();
+    params.set('limit', String(query.limit ?? 100));
+    if (query.before) params.set('before', query.before);
+    if (query.status) params.set('status', query.status);
+    if (query.model) params.set('model', query.model);
+    if (query.route) params.set('route', query.route);
+    if (query.q) params.set('q', query.q);
+    return `requests?${params.toString()}`;
+  }
+
+  get streamUrl(): string {
+    return `${this.baseUrl}stream`;
+  }
+
+  private async get<T>(path: string, signal?: AbortSignal): Promise<T> {
+    const response = await this.fetchImpl(`${this.baseUrl}${path}`, {
+      headers: { Accept: 'application/json' },
+      signal,
+    });
+    if (!response.ok) {
+      throw await problemFromResponse(response);
+    }
+    return (await response.json()) as T;
+  }
+}

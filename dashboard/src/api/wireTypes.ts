@@ -1,0 +1,137 @@
+// Wire types of the history API (docs/api.md). These mirror the JSON exactly; the dashboard
+// converts them to domain types in src/model before rendering.
+
+export type SummaryWindow = '1m' | '5m' | '1h' | '24h';
+
+export interface WireInfo {
+  serviceName: string;
+  serviceVersion: string;
+  sdkVersion: string;
+  contentCapture: boolean;
+  historyCapacity: number;
+  chat: { endpoint: string; streamEndpoint: string } | null;
+}
+
+export interface WireLatency {
+  avg: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export interface WireTokenTotals {
+  input: number;
+  output: number;
+  cachedInput: number;
+  reasoning: number;
+  total: number;
+}
+
+export interface WireModelSummary {
+  model: string;
+  count: number;
+  errorCount: number;
+  errorRate: number;
+  latencyMs: WireLatency;
+  tokens: WireTokenTotals;
+  costUsd: number;
+}
+
+export interface WireSummary {
+  window: SummaryWindow;
+  from: string;
+  to: string;
+  count: number;
+  errorCount: number;
+  errorRate: number;
+  latencyMs: WireLatency;
+  tokens: WireTokenTotals;
+  costUsd: number;
+  unpricedCount: number;
+  errorsByType: Record<string, number>;
+  byModel: WireModelSummary[];
+}
+
+export type WireStatus = 'ok' | 'error';
+
+export interface WireStep {
+  name: string;
+  offsetMs: number;
+  durationMs: number;
+  status: WireStatus;
+  errorType: string | null;
+  depth: number;
+}
+
+export interface WireRequestRecord {
+  id: string;
+  seq: number;
+  traceId: string;
+  spanId: string;
+  startTime: string;
+  durationMs: number;
+  route: string;
+  model: string | null;
+  provider: string | null;
+  conversationId: string | null;
+  status: WireStatus;
+  errorType: string | null;
+  errorMessage: string | null;
+  tokens: WireTokenTotals & { estimated: boolean };
+  costUsd: number | null;
+  unpriced: boolean;
+  steps: WireStep[];
+  content: { prompt: string; completion: string } | null;
+}
+
+export interface WireRequestPage {
+  items: WireRequestRecord[];
+  nextCursor: string | null;
+}
+
+export interface WireBucket {
+  start: string;
+  count: number;
+  errorCount: number;
+  errorsByType: Record<string, number>;
+  latencyMs: WireLatency;
+  tokens: WireTokenTotals;
+  costUsd: number;
+}
+
+export interface WireTimeseries {
+  window: SummaryWindow;
+  bucketSeconds: number;
+  buckets: WireBucket[];
+}
+
+/** RFC 9457 problem details with the service's two extensions. */
+export interface WireProblem {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  instance?: string;
+  requestId?: string;
+  traceId?: string;
+  errorType?: string;
+  [extension: string]: unknown;
+}
+
+export interface WireChatUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  reasoningTokens: number;
+  estimated: boolean;
+}
+
+/** The `done` event of the chat stream (the POST /api/chat answer without `reply`). */
+export interface WireChatDone {
+  conversationId: string;
+  requestId: string;
+  traceId: string;
+  model: string;
+  usage: WireChatUsage;
+  costUsd: number | null;
+}

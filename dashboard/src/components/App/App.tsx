@@ -1,0 +1,91 @@
+import { useEffect } from 'react';
+import type { WireInfo } from '../../api/wireTypes';
+import { useHistoryClient } from '../../hooks/services';
+import { ChatSessionProvider } from '../../hooks/useChatSession';
+import { useHashRoute, type Route } from '../../hooks/useHashRoute';
+import { useResource, type Resource } from '../../hooks/useResource';
+import { ChatPage } from '../Chat/ChatPage';
+import { EmptyState } from '../Common/StateViews';
+import { LiveIndicator } from '../Common/LiveIndicator';
+import { OverviewPage } from '../Overview/OverviewPage';
+import { RequestDetailPage } from '../Requests/RequestDetailPage';
+import { RequestsPage } from '../Requests/RequestsPage';
+
+const navItems: { page: 'overview' | 'requests' | 'chat'; label: string; href: string }[] = [
+  { page: 'overview', label: 'Overview', href: '#/overview' },
+  { page: 'requests', label: 'Requests', href: '#/requests' },
+  { page: 'chat', label: 'Chat', href: '#/chat' },
+];
+
+const pageTitles: Record<Route['page'], string> = {
+  overview: 'Overview',
+  requests: 'Requests',
+  request: 'Request',
+  chat: 'Chat',
+  'not-found': 'Not found',
+};
+
+export function App() {
+  const client = useHistoryClient();
+  const route = useHashRoute();
+  const info = useResource('info', (signal) => client.info(signal));
+  const current = route.page === 'request' ? 'requests' : route.page;
+
+  useEffect(() => {
+    const service = info.data?.serviceName;
+    document.title = `${pageTitles[route.page]} · ${service ? `${service} · ` : ''}LLM-APM`;
+  }, [route.page, info.data?.serviceName]);
+
+  return (
+    <ChatSessionProvider endpoint={info.data?.chat?.streamEndpoint ?? null}>
+      <a className="skip-link" href="#main" onClick={(event) => { event.preventDefault(); document.getElementById('main')?.focus(); }}>
+        Skip to content
+      </a>
+      <header className="topbar">
+        <div className="brand">
+          <span className="brand-mark" aria-hidden="true" />
+          <span className="brand-name">LLM-APM</span>
+          {info.data ? (
+            <span className="brand-service" title={`SDK ${info.data.sdkVersion}`}>
+              {info.data.serviceName} <span className="muted">{info.data.serviceVersion}</span>
+            </span>
+          ) : null}
+        </div>
+        <nav className="nav" aria-label="Pages">
+          {navItems.map((item) => (
+            <a key={item.page} href={item.href} className="nav-link" aria-current={current === item.page ? 'page' : undefined}>
+              {item.label}
+            </a>
+          ))}
+        </nav>
+        <LiveIndicator />
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Page route={route} info={info} />
+      </main>
+    </ChatSessionProvider>
+  );
+}
+
+function Page({ route, info }: { route: Route; info: Resource<WireInfo> }) {
+  switch (route.page) {
+    case 'overview':
+      return <OverviewPage />;
+    case 'requests':
+      return <RequestsPage />;
+    case 'request':
+      return <RequestDetailPage key={route.id} id={route.id} />;
+    case 'chat':
+      return <ChatPage info={info} />;
+    default:
+      return (
+        <div className="page">
+          <EmptyState title="Page not found">
+            <a className="link" href="#/overview">
+              Go to the overview
+            </a>
+          </EmptyState>
+        </div>
+      );
+  }
+}

@@ -1,0 +1,173 @@
+import { useId, useState, type PointerEvent } from 'react';
+import { niceScale } from '../../model/chartScale';
+import { formatTime } from '../../model/format';
+import { useElementWidth } from '../../hooks/useElementWidth';
+
+export interface ChartSeries {
+  key: string;
+  label: string;
+  color: string;
+  values: number[];
+}
+
+export interface TimeSeriesChartProps {
+  title: string;
+  times: Date[];
+  series: ChartSeries[];
+  kind: 'line' | 'bar';
+  formatValue: (value: number) => string;
+  emptyLabel?: string;
+}
+
+const HEIGHT = 176;
+const PAD = { top: 10, right: 10, bottom: 22, left: 52 };
+
+/** A small hand-written SVG chart: lines, or bars stacked per bucket, with a hover read-out. */
+export function TimeSeriesChart({ title, times, series, kind, formatValue, emptyLabel }: TimeSeriesChartProps) {
+  const [containerRef, width] = useElementWidth<HTMLDivElement>(560);
+  const [hover, setHover] = useState<number | null>(null);
+  const titleId = useId();
+  const n = times.length;
+  const plotW = Math.max(40, width - PAD.left - PAD.right);
+  const plotH = HEIGHT - PAD.top - PAD.bottom;
+  const bucketW = n > 0 ? plotW / n : plotW;
+
+  const stackedTotals = times.map((_, i) => series.reduce((sum, s) => sum + (s.values[i] ?? 0), 0));
+  const maxValue =
+    kind === 'bar' ? Math.max(0, ...stackedTotals) : Math.max(0, ...series.flatMap((s) => s.values));
+  const { max, step } = niceScale(maxValue);
+  const y = (value: number) => PAD.top + plotH - (value / max) * plotH;
+  const xCenter = (i: number) => PAD.left + bucketW * (i + 0.5);
+  const ticks: number[] = [];
+  for (let v = 0; v <= max + step / 2; v += step) ticks.push(v);
+  const labelIndexes = n > 0 ? [...new Set([0, Math.floor((n - 1) / 2), n - 1])] : [];
+  const allZero = maxValue === 0;
+
+  const onPointerMove = (event: PointerEvent<SVGSVGElement>) => {
+    const rect = event.currentTarget.getBoundingClientRect();
+    const x = event.clientX - rect.left - PAD.left;
+    const index = Math.floor(x / bucketW);
+    setHover(index >= 0 && index < n ? index : null);
+  };
+
+  return (
+    <figure className="chart card" aria-labelledby={titleId}>
+      <figcaption className="chart-header">
+        <span id={titleId} className="chart-title">
+          {title}
+        </span>
+        <span className="chart-legend">
+          {series.map((s) => (
+            <span key={s.key} className="legend-item">
+              <svg width="10" height="10" aria-hidden="true">
+                <rect width="10" height="10" rx="2" style={{ fill: s.color }} />
+              </svg>
+              {s.label}
+            </span>
+          ))}
+        </span>
+      </figcaption>
+      <div className="chart-body" ref={containerRef}>
+        <svg
+          width={width}
+          height={HEIGHT}
+          role="img"
+          aria-label={`${title} over time`}
+          onPointerMove={onPointerMove}
+          onPointerLeave={() => setHover(null)}
+        >
+          {ticks.map((tick) => (
+            <g key={tick}>
+              <line x1={PAD.left} x2={PAD.left + plotW} y1={y(tick)} y2={y(tick)} className="chart-grid" />
+              <text x={PAD.left - 6} y={y(tick)} className="chart-axis" textAnchor="end" dominantBaseline="middle">
+                {formatValue(tick)}
+              </text>
+            </g>
+          ))}
+          {labelIndexes.map((i) => (
+            <text
+              key={i}
+              x={xCenter(i)}
+              y={HEIGHT - 6}
+              className="chart-axis"
+              textAnchor={i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle'}
+            >
+              {times[i] ? formatTime(times[i]) : ''}
+            </text>
+          ))}
+          {hover !== null ? (
+            <rect
+              x={PAD.left + bucketW * hover}
+              y={PAD.top}
+              width={bucketW}
+              height={plotH}
+              className="chart-hover"
+            />
+          ) : null}
+          {kind === 'bar'
+            ? times.map((_, i) => {
+                let base = 0;
+                const barW = Math.max(1, bucketW * 0.7);
+                return (
+                  <g key={i}>
+                    {series.map((s) => {
+                      const value = s.values[i] ?? 0;
+                      if (value <= 0) return null;
+                      const top = y(base + value);
+                      const height = y(base) - top;
+                      base += value;
+                      return (
+                        <rect
+                          key={s.key}
+                          x={xCenter(i) - barW / 2}
+                          y={top}
+                          width={barW}
+                          height={Math.max(0.5, height)}
+                          style={{ fill: s.color }}
+                          rx={barW > 6 ? 1.5 : 0}
+                        />
+                      );
+                    })}
+                  </g>
+                );
+              })
+            : series.map((s) => (
+                <path
+                  key={s.key}
+                  d={s.values.map((v, i) => `${i === 0 ? 'M' : 'L'}${xCenter(i).toFixed(1)},${y(v).toFixed(1)}`).join('')}
+                  fill="none"
+                  style={{ stroke: s.color }}
+                  strokeWidth={1.75}
+                  strokeLinejoin="round"
+                  strokeLinecap="round"
+                />
+              ))}
+          {kind === 'line' && hover !== null
+            ? series.map((s) => (
+                <circle key={s.key} cx={xCenter(hover)} cy={y(s.values[hover] ?? 0)} r={3} style={{ fill: s.color }} />
+              ))
+            : null}
+        </svg>
+        {allZero && emptyLabel ? <p className="chart-empty">{emptyLabel}</p> : null}
+        {hover !== null && times[hover] ? (
+          <div
+            className={`chart-tooltip ${xCenter(hover) > width / 2 ? 'chart-tooltip-left' : ''}`}
+            style={{ left: xCenter(hover) }}
+            aria-hidden="true"
+          >
+            <div className="chart-tooltip-time">{formatTime(times[hover])}</div>
+            {series.map((s) => (
+              <div key={s.key} className="chart-tooltip-row">
+                <svg width="8" height="8" aria-hidden="true">
+                  <rect width="8" height="8" rx="2" style={{ fill: s.color }} />
+                </svg>
+                <span>{s.label}</span>
+                <strong>{formatValue(s.values[hover] ?? 0)}</strong>
+              </div>
+            ))}
+          </div>
+        ) : null}
+      </div>
+    </figure>
+  );
+}

@@ -1,0 +1,76 @@
+import { useId } from 'react';
+import type { RequestFilter } from '../../types/domain';
+
+export interface RequestFiltersProps {
+  value: RequestFilter;
+  onChange: (filter: RequestFilter) => void;
+  models: string[];
+  routes: string[];
+}
+
+/** Status, model and route filters and the request-id search; each change is applied at once. */
+export function RequestFilters({ value, onChange, models, routes }: RequestFiltersProps) {
+  const id = useId();
+  const set = <K extends keyof RequestFilter>(key: K, next: RequestFilter[K]) => onChange({ ...value, [key]: next });
+  const active = value.status !== '' || value.model !== '' || value.route !== '' || value.q !== '';
+  return (
+    <form className="filters" role="search" aria-label="Filter requests" onSubmit={(event) => event.preventDefault()}>
+      <div className="field field-search">
+        <label htmlFor={`${id}-q`}>Request or trace id</label>
+        <input
+          id={`${id}-q`}
+          type="search"
+          placeholder="Search by id prefix…"
+          autoComplete="off"
+          spellCheck={false}
+          value={value.q}
+          onChange={(event) => set('q', event.target.value.trim())}
+        />
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-status`}>Status</label>
+        <select
+          id={`${id}-status`}
+          value={value.status}
+          onChange={(event) => set('status', event.target.value as RequestFilter['status'])}
+        >
+          <option value="">All</option>
+          <option value="ok">ok</option>
+          <option value="error">error</option>
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-model`}>Model</label>
+        <select id={`${id}-model`} value={value.model} onChange={(event) => set('model', event.target.value)}>
+          <option value="">All</option>
+          {withCurrent(models, value.model).map((model) => (
+            <option key={model} value={model}>
+              {model}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-route`}>Route</label>
+        <select id={`${id}-route`} value={value.route} onChange={(event) => set('route', event.target.value)}>
+          <option value="">All</option>
+          {withCurrent(routes, value.route).map((route) => (
+            <option key={route} value={route}>
+              {route}
+            </option>
+          ))}
+        </select>
+      </div>
+      {active ? (
+        <button type="button" className="button button-ghost" onClick={() => onChange({ status: '', model: '', route: '', q: '' })}>
+          Clear filters
+        </button>
+      ) : null}
+    </form>
+  );
+}
+
+function withCurrent(options: string[], current: string): string[] {
+  const all = current && !options.includes(current) ? [...options, current] : options;
+  return [...all].sort();
+}

@@ -1,0 +1,88 @@
+import type {
+  WireBucket,
+  WireRequestRecord,
+  WireSummary,
+  WireTimeseries,
+  WireTokenTotals,
+} from '../api/wireTypes';
+import type { RequestRecord, Summary, Timeseries, TokenCounts } from '../types/domain';
+
+function tokensFromWire(tokens: WireTokenTotals | undefined): TokenCounts {
+  return {
+    input: tokens?.input ?? 0,
+    output: tokens?.output ?? 0,
+    cachedInput: tokens?.cachedInput ?? 0,
+    reasoning: tokens?.reasoning ?? 0,
+    total: tokens?.total ?? 0,
+  };
+}
+
+export function requestFromWire(wire: WireRequestRecord): RequestRecord {
+  return {
+    id: wire.id,
+    seq: wire.seq,
+    traceId: wire.traceId,
+    spanId: wire.spanId,
+    startTime: new Date(wire.startTime),
+    durationMs: wire.durationMs,
+    route: wire.route,
+    model: wire.model ?? null,
+    provider: wire.provider ?? null,
+    conversationId: wire.conversationId ?? null,
+    status: wire.status === 'error' ? 'error' : 'ok',
+    errorType: wire.errorType ?? null,
+    errorMessage: wire.errorMessage ?? null,
+    tokens: { ...tokensFromWire(wire.tokens), estimated: wire.tokens?.estimated ?? false },
+    costUsd: wire.unpriced ? null : (wire.costUsd ?? null),
+    steps: (wire.steps ?? []).map((step) => ({
+      name: step.name,
+      offsetMs: step.offsetMs,
+      durationMs: step.durationMs,
+      status: step.status === 'error' ? 'error' : 'ok',
+      errorType: step.errorType ?? null,
+      depth: step.depth ?? 0,
+    })),
+    content: wire.content ?? null,
+  };
+}
+
+export function summaryFromWire(wire: WireSummary): Summary {
+  return {
+    window: wire.window,
+    from: new Date(wire.from),
+    to: new Date(wire.to),
+    count: wire.count,
+    errorCount: wire.errorCount,
+    errorRate: wire.errorRate,
+    latencyMs: { ...wire.latencyMs },
+    tokens: tokensFromWire(wire.tokens),
+    costUsd: wire.costUsd ?? 0,
+    unpricedCount: wire.unpricedCount ?? 0,
+    errorsByType: { ...(wire.errorsByType ?? {}) },
+    byModel: (wire.byModel ?? []).map((model) => ({
+      model: model.model,
+      count: model.count,
+      errorCount: model.errorCount,
+      errorRate: model.errorRate,
+      latencyMs: { ...model.latencyMs },
+      tokens: tokensFromWire(model.tokens),
+      costUsd: model.costUsd ?? 0,
+    })),
+  };
+}
+
+function bucketFromWire(wire: WireBucket) {
+  return {
+    start: new Date(wire.start),
+    count: wire.count,
+    errorCount: wire.errorCount,
+    errorsByType: { ...(wire.errorsByType ?? {}) },
+    latencyMs: { ...wire.latencyMs },
+    tokens: tokensFromWire(wire.tokens),
+    costUsd: wire.costUsd ?? 0,
+  };
+}
+
+export function timeseriesFromWire(wire: WireTimeseries): Timeseries {
+  return { bucketSeconds: wire.bucketSeconds, buckets: wire.buckets.map(bucketFromWire) };
+}

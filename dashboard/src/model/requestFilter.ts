@@ -1,0 +1,35 @@
+import type { RequestFilter, RequestRecord } from '../types/domain';
+
+export const emptyFilter: RequestFilter = { status: '', model: '', route: '', q: '' };
+
+/** The same rules as the server's `api/requests` filters, for records that arrive on the live stream. */
+export function matchesFilter(record: RequestRecord, filter: RequestFilter): boolean {
+  if (filter.status && record.status !== filter.status) return false;
+  if (filter.model && record.model !== filter.model) return false;
+  if (filter.route && record.route !== filter.route) return false;
+  if (filter.q) {
+    const q = filter.q.toLowerCase();
+    if (!record.id.toLowerCase().startsWith(q) && !record.traceId.toLowerCase().startsWith(q)) return false;
+  }
+  return true;
+}
+
+/** Adds live records to the top of a newest-first list, skipping ids already there. */
+export function prependRecords(
+  items: readonly RequestRecord[],
+  incoming: readonly RequestRecord[],
+  cap: number,
+): RequestRecord[] {
+  if (incoming.length === 0) return items as RequestRecord[];
+  const known = new Set(items.map((item) => item.id));
+  const fresh = incoming.filter((record) => !known.has(record.id)).sort((a, b) => b.seq - a.seq);
+  if (fresh.length === 0) return items as RequestRecord[];
+  const merged = [...fresh, ...items];
+  return merged.length > cap ? merged.slice(0, cap) : merged;
+}
+
+/** Appends an older page, skipping ids already listed (a live record may also be on the page). */
+export function appendPage(items: readonly RequestRecord[], page: readonly RequestRecord[]): RequestRecord[] {
+  const known = new Set(items.map((item) => item.id));
+  return [...items, ...page.filter((record) => !known.has(record.id))];
+}

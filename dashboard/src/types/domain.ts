@@ -1,0 +1,95 @@
+// Domain types: what components render. Built from the wire types by src/model.
+
+export type RequestStatus = 'ok' | 'error';
+
+export interface TokenCounts {
+  input: number;
+  output: number;
+  cachedInput: number;
+  reasoning: number;
+  total: number;
+}
+
+export interface Step {
+  name: string;
+  offsetMs: number;
+  durationMs: number;
+  status: RequestStatus;
+  errorType: string | null;
+  depth: number;
+}
+
+export interface RequestRecord {
+  id: string;
+  seq: number;
+  traceId: string;
+  spanId: string;
+  startTime: Date;
+  durationMs: number;
+  route: string;
+  model: string | null;
+  provider: string | null;
+  conversationId: string | null;
+  status: RequestStatus;
+  errorType: string | null;
+  errorMessage: string | null;
+  tokens: TokenCounts & { estimated: boolean };
+  /** null when the model has no price: unknown, not zero. */
+  costUsd: number | null;
+  steps: Step[];
+  content: { prompt: string; completion: string } | null;
+}
+
+export interface Latency {
+  avg: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export interface ModelSummary {
+  model: string;
+  count: number;
+  errorCount: number;
+  errorRate: number;
+  latencyMs: Latency;
+  tokens: TokenCounts;
+  costUsd: number;
+}
+
+export interface Summary {
+  window: string;
+  from: Date;
+  to: Date;
+  count: number;
+  errorCount: number;
+  errorRate: number;
+  latencyMs: Latency;
+  tokens: TokenCounts;
+  costUsd: number;
+  unpricedCount: number;
+  errorsByType: Record<string, number>;
+  byModel: ModelSummary[];
+}
+
+export interface TimeBucket {
+  start: Date;
+  count: number;
+  errorCount: number;
+  errorsByType: Record<string, number>;
+  latencyMs: Latency;
+  tokens: TokenCounts;
+  costUsd: number;
+}
+
+export interface Timeseries {
+  bucketSeconds: number;
+  buckets: TimeBucket[];
+}
+
+export interface RequestFilter {
+  status: '' | RequestStatus;
+  model: string;
+  route: string;
+  q: string;
+}
