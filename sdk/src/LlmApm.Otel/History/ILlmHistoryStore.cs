@@ -1,0 +1,64 @@
+namespace LlmApm.Otel.History;
+
+/// <summary>Where finished requests are kept. Implementations are thread-safe, never block the caller of
+/// <see cref="Add"/> for long, and never throw from it.</summary>
+public interface ILlmHistoryStore
+{
+    /// <summary>Adds a finished request and assigns its <see cref="LlmRequestRecord.Seq"/>.</summary>
+    /// <param name="record">The record.</param>
+    void Add(LlmRequestRecord record);
+
+    /// <summary>Gets one request by id.</summary>
+    /// <param name="id">The request id.</param>
+    /// <returns>The record, or <c>null</c>.</returns>
+    LlmRequestRecord? Get(string id);
+
+    /// <summary>Gets a page of requests, newest first.</summary>
+    /// <param name="query">The filters and page.</param>
+    /// <returns>The records.</returns>
+    IReadOnlyList<LlmRequestRecord> Query(LlmHistoryQuery query);
+
+    /// <summary>Gets every kept request that started at or after <paramref name="from"/>, oldest first.</summary>
+    /// <param name="from">The start of the window.</param>
+    /// <returns>The records.</returns>
+    IReadOnlyList<LlmRequestRecord> Since(DateTimeOffset from);
+}
+
+/// <summary>A page of the history: filters and a cursor.</summary>
+public sealed class LlmHistoryQuery
+{
+    /// <summary>The largest page size.</summary>
+    public const int MaxLimit = 500;
+
+    /// <summary>Gets or sets the page size, 1 to <see cref="MaxLimit"/>. Default: 50.</summary>
+    public int Limit { get; set; } = 50;
+
+    /// <summary>Gets or sets the cursor: only records with a lower <see cref="LlmRequestRecord.Seq"/>.</summary>
+    public long? Before { get; set; }
+
+    /// <summary>Gets or sets the status filter: <c>ok</c> or <c>error</c>.</summary>
+    public string? Status { get; set; }
+
+    /// <summary>Gets or sets the exact model filter.</summary>
+    public string? Model { get; set; }
+
+    /// <summary>Gets or sets the exact route filter.</summary>
+    public string? Route { get; set; }
+
+    /// <summary>Gets or sets a prefix of the request id or of the trace id.</summary>
+    public string? Q { get; set; }
+
+    /// <summary>Whether <paramref name="record"/> passes the filters (not the cursor or the limit).</summary>
+    /// <param name="record">The record.</param>
+    /// <returns><c>true</c> when it matches.</returns>
+    public bool Matches(LlmRequestRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return (this.Status is null || string.Equals(record.Status, this.Status, StringComparison.Ordinal))
+            && (this.Model is null || string.Equals(record.Model, this.Model, StringComparison.Ordinal))
+            && (this.Route is null || string.Equals(record.Route, this.Route, StringComparison.Ordinal))
+            && (string.IsNullOrEmpty(this.Q)
+                || record.Id.StartsWith(this.Q, StringComparison.OrdinalIgnoreCase)
+                || record.TraceId.StartsWith(this.Q, StringComparison.OrdinalIgnoreCase));
+    }
+}

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using LlmApm.Otel.History;
+using Microsoft.Extensions.Options;
+
+namespace LlmApm.Otel;
+
+/// <summary>
+/// The entry point of LLM-APM in a host: starts requests, and holds the price table, the error classifier and the
+/// history. Registered as a singleton by <c>AddLlmApm()</c>.
+/// </summary>
+public sealed class LlmApmInstrumentation : IDisposable
+{
+    private const string CountedKey = "LlmApm.Counted";
+    private readonly ActivityListener? listener;
+
+    /// <summary>Initializes a new instance of the <see cref="LlmApmInstrumentation"/> class.</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="history">The history store.</param>
+    /// <param name="feed">The live feed of finished requests.</param>
+    public LlmApmInstrumentation(IOptions<LlmApmOptions> options, ILlmHistoryStore history, LlmHistoryFeed feed)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        this.Options = options.Value;
+        this.History = history ?? throw new ArgumentNullException(nameof(history));
+        this.Feed = feed ?? throw new ArgumentNullException(nameof(feed));
+        this.Prices = new LlmPriceTable(this.Options.Prices);
+        this.Errors = new LlmErrorClassifier(this.Options.ErrorClassifiers);
+        this.Models = new ModelTagger(this.Prices, this.Options.Models);
+        this.Redactor = this.Options.Redactor ?? LlmContentRedactor.Default;
+
+        if (this.Options.Enabled)
+        {
+            // The history must see every request even when trace export is sampled down to nothing: this listener asks
+            // for the request and step spans of LLM-APM with all their data, but never marks them recorded, so the
+            // sampler's decision still rules what exporters send.
+            this.listener = new ActivityListener
+            {
+                ShouldListenTo = source => ReferenceEquals(source, LlmApmInstruments.Source),
+                Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            };
+            ActivitySource.AddActivityListener(this.listener);
+        }
+    }
+
+    /// <summary>Gets the options in force.</summary>
+    public LlmApmOptions Options { get; }
+
+    /// <summary>Gets a value indicating whether LLM-APM records anything.</summary>
+    public bool Enabled => this.Options.Enabled;
+
+    /// <summary>Gets the history store.</summary>
+    public ILlmHistoryStore History { get; }
+
+    /// <summary>Gets the live feed of finished requests.</summary>
+    public LlmHistoryFeed Feed { get; }
+
+    /// <summary>Gets the price table.</summary>
+    public LlmPriceTable Prices { get; }
+
+    /// <summary>Gets the error classifier.</summary>
+    public LlmErrorClassifier Errors { get; }
+
+    internal ModelTagger Models { get; }
+
+    internal Func<string, string> Redactor { get; }
+
+    /// <summary>Starts a request and makes it <see cref="LlmRequest.Current"/> for the calling flow. Dispose it to
+    /// finish it.</summary>
+    /// <param name="route">The route template or the name of the unit of work: a bounded value, it becomes a metric tag.</param>
+    /// <param name="conversationId">The conversation the request belongs to, if any.</param>
+    /// <param name="cancellationToken">The caller's token: its cancellation is classified as <c>cancelled</c>.</param>
+    /// <returns>The request.</returns>
+    public LlmRequest StartRequest(string route, string? conversationId = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(route);
+        return new LlmRequest(this.Enabled ? this : null, route, conversationId, cancellationToken);
+    }
+
+    /// <summary>Disposes the listener that keeps request spans visible to the history.</summary>
+    public void Dispose() => this.listener?.Dispose();
+
+    /// <summary>Records one LLM call's usage against <paramref name="request"/> (or, without one, against the
+    /// route <c>none</c>): <c>llm.tokens</c> by type, <c>llm.cost.usd</c> or <c>llm.price.misses</c>.</summary>
+    /// <returns>The cost of the call, or <c>null</c> when the model has no price.</returns>
+    internal decimal? RecordUsage(LlmRequest? request, string? model, in LlmUsage usage)
+    {
+        var route = request?.Route ?? LlmApmInstruments.NoRoute;
+        var modelTag = this.Models.Tag(model);
+        decimal? cost = null;
+        if (this.Prices.TryGetPrice(model, out _, out var price))
+        {
+            cost = LlmPriceTable.ComputeCost(price, usage.InputTokens, usage.CachedInputTokens, usage.OutputTokens);
+        }
+
+        request?.AddUsage(usage, cost);
+        AddTokens(route, modelTag, "input", usage.InputTokens);
+        AddTokens(route, modelTag, "output", usage.OutputTokens);
+        AddTokens(route, modelTag, "cached_input", usage.CachedInputTokens);
+        AddTokens(route, modelTag, "reasoning", usage.ReasoningTokens);
+        if (cost is { } c)
+        {
+            LlmApmInstruments.Cost.Add((double)c, new TagList
+            {
+                { LlmApmTelemetry.Attributes.TagRoute, route },
+                { LlmApmTelemetry.Attributes.TagModel, modelTag },
+            });
+        }
+        else
+        {
+            LlmApmInstruments.PriceMisses.Add(1, new KeyValuePair<string, object?>(LlmApmTelemetry.Attributes.TagModel, this.Models.MissTag(model)));
+            if (LlmApmEventSource.Log.IsEnabled())
+            {
+                LlmApmEventSource.Log.PriceMissing(this.Models.MissTag(model));
+            }
+        }
+
+        return cost;
+    }
+
+    internal string Redact(string text)
+    {
+        try
+        {
+            return this.Redactor(text);
+        }
+        catch (Exception ex)
+        {
+            // Better to keep nothing than to keep what the redactor could not clean.
+            LlmApmEventSource.Log.CallbackFailed("Redactor", ex);
+            return LlmContentRedactor.Mask;
+        }
+    }
+
+    /// <summary>Marks an exception as counted in <c>llm.errors</c>, so that the steps and the request it passes
+    /// through on its way out count it once.</summary>
+    internal static bool TryMarkCounted(Exception exception)
+    {
+        try
+        {
+            if (exception.Data.Contains(CountedKey))
+            {
+                return false;
+            }
+
+            exception.Data[CountedKey] = true;
+            return true;
+        }
+        catch (Exception)
+        {
+            // Some exceptions have a read-only Data: count them each time rather than never.
+            return true;
+        }
+    }
+
+    private static void AddTokens(string route, string modelTag, string type, long count)
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+
+        LlmApmInstruments.Tokens.Add(count, new TagList
+        {
+            { LlmApmTelemetry.Attributes.TagRoute, route },
+            { LlmApmTelemetry.Attributes.TagModel, modelTag },
+            { LlmApmTelemetry.Attributes.TagTokenType, type },
+        });
+    }
+}

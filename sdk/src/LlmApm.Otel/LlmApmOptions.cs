@@ -1,0 +1,50 @@
+namespace LlmApm.Otel;
+
+/// <summary>Options of LLM-APM. Bound from the <c>LlmApm</c> configuration section by
+/// <c>builder.AddLlmApm()</c>.</summary>
+public sealed class LlmApmOptions
+{
+    /// <summary>The environment variable of the OpenTelemetry GenAI conventions that turns content capture on.</summary>
+    public const string CaptureMessageContentEnvironmentVariable = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
+
+    /// <summary>Gets or sets a value indicating whether LLM-APM records anything. Default: <c>true</c>.
+    /// When <c>false</c>, no source, meter or processor is registered and requests and steps do nothing.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Gets or sets the number of finished requests the in-memory history keeps. Default: <c>10000</c>.</summary>
+    public int HistoryCapacity { get; set; } = 10_000;
+
+    /// <summary>Gets or sets a value indicating whether prompts and completions are captured on spans and in the
+    /// history. Default: <c>false</c>, or <c>true</c> when the environment variable
+    /// <c>OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT</c> is <c>true</c>. Captured text passes through
+    /// <see cref="Redactor"/> first.</summary>
+    public bool CaptureMessageContent { get; set; } = IsCaptureEnvironmentOn();
+
+    /// <summary>Gets or sets the redaction applied to every captured text before it is kept. Default: <c>null</c>, which
+    /// applies <see cref="LlmContentRedactor.Default"/> (e-mail addresses and API-key-like strings masked).</summary>
+    public Func<string, string>? Redactor { get; set; }
+
+    /// <summary>Gets the model prices in US dollars per million tokens that replace or extend the shipped table.
+    /// Configuration: <c>LlmApm:Prices:{model}:InputPerMillion</c>, <c>CachedInputPerMillion</c>, <c>OutputPerMillion</c>.</summary>
+    public IDictionary<string, LlmModelPrice> Prices { get; } = new Dictionary<string, LlmModelPrice>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Gets model names, besides the priced ones, that metric tags may carry verbatim. Any other model is
+    /// tagged <c>other</c> (spans and history keep the real name). Default: empty.</summary>
+    public IList<string> Models { get; } = [];
+
+    /// <summary>Gets the host's own error classifiers, asked before the built-in rules. Each returns an error type
+    /// or <c>null</c>. A type must be at most 64 characters of letters, digits, <c>_</c>, <c>-</c> or <c>.</c>; at most
+    /// 32 distinct custom types are kept, any further one is counted as <c>_OTHER</c>.</summary>
+    public IList<Func<Exception, string?>> ErrorClassifiers { get; } = [];
+
+    /// <summary>Gets or sets how long the history waits for a request span to end before it drops the steps it
+    /// buffered for it. Default: 10 minutes.</summary>
+    public TimeSpan OrphanTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Gets or sets a value indicating whether the OTLP exporter is added for traces and metrics. Default:
+    /// <c>null</c>, which adds it when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.</summary>
+    public bool? UseOtlpExporter { get; set; }
+
+    internal static bool IsCaptureEnvironmentOn()
+        => bool.TryParse(Environment.GetEnvironmentVariable(CaptureMessageContentEnvironmentVariable), out var on) && on;
+}

@@ -1,0 +1,347 @@
+using System.Diagnostics;
+using LlmApm.Otel.History;
+
+namespace LlmApm.Otel;
+
+/// <summary>
+/// One LLM interaction: an HTTP request to an LLM endpoint, or a unit of work in a worker. Steps, token usage,
+/// cost and errors recorded while it is <see cref="Current"/> attach to it. Start one with
+/// <see cref="LlmApmInstrumentation.StartRequest"/> and finish it with <see cref="Dispose"/>.
+/// </summary>
+/// <remarks>The request is ambient: it flows across <c>await</c> to everything the code that started it calls, and
+/// requests running side by side never see each other's steps, usage or cost.</remarks>
+public sealed class LlmRequest : IDisposable
+{
+    internal const string ActivityPropertyKey = "LlmApm.Request";
+    internal const int MaxBufferedSteps = 256;
+
+    private static readonly AsyncLocal<LlmRequest?> Ambient = new();
+
+    private readonly LlmApmInstrumentation? instrumentation;
+    private readonly LlmRequest? previous;
+    private readonly long startTimestamp;
+    private readonly Lock sync = new();
+    private List<LlmStepRecord>? steps;
+    private bool stepsEvicted;
+    private long inputTokens;
+    private long outputTokens;
+    private long cachedInputTokens;
+    private long reasoningTokens;
+    private bool estimated;
+    private decimal cost;
+    private bool unpriced;
+    private string? errorType;
+    private string? errorMessage;
+    private int ended;
+
+    internal LlmRequest(LlmApmInstrumentation? instrumentation, string route, string? conversationId, CancellationToken cancellationToken)
+    {
+        this.instrumentation = instrumentation;
+        this.Route = string.IsNullOrEmpty(route) ? LlmApmInstruments.NoRoute : route;
+        this.ConversationId = conversationId;
+        this.CancellationToken = cancellationToken;
+        this.StartTime = DateTimeOffset.UtcNow;
+        this.startTimestamp = Stopwatch.GetTimestamp();
+        if (instrumentation is null)
+        {
+            this.Id = string.Empty;
+            return;
+        }
+
+        this.Activity = LlmApmInstruments.Source.StartActivity(
+            string.Concat(LlmApmTelemetry.RequestSpanPrefix, " ", this.Route), ActivityKind.Internal);
+        this.Id = ActivityTraceId.CreateRandom().ToHexString();
+        if (this.Activity is { } activity)
+        {
+            activity.SetCustomProperty(ActivityPropertyKey, this);
+            activity.SetTag(LlmApmTelemetry.Attributes.RequestId, this.Id);
+            activity.SetTag(LlmApmTelemetry.Attributes.Route, this.Route);
+            if (conversationId is not null)
+            {
+                activity.SetTag(LlmApmTelemetry.Attributes.ConversationId, conversationId);
+            }
+        }
+
+        LlmApmInstruments.RequestsActive.Add(1, new KeyValuePair<string, object?>(LlmApmTelemetry.Attributes.TagRoute, this.Route));
+        this.previous = Ambient.Value;
+        Ambient.Value = this;
+    }
+
+    /// <summary>Gets the request in progress on the current execution flow, or <c>null</c>.</summary>
+    public static LlmRequest? Current => Ambient.Value;
+
+    /// <summary>Gets the request's id (32 lowercase hex characters), or an empty string when LLM-APM is disabled.</summary>
+    public string Id { get; }
+
+    /// <summary>Gets the route template (or unit-of-work name) of the request.</summary>
+    public string Route { get; }
+
+    /// <summary>Gets or sets the model the request uses. The first LLM call sets it when the host did not.</summary>
+    public string? Model { get; set; }
+
+    /// <summary>Gets or sets the provider of the model (<c>openai</c>, <c>azure.ai.openai</c>, ...).</summary>
+    public string? Provider { get; set; }
+
+    /// <summary>Gets or sets the conversation the request belongs to.</summary>
+    public string? ConversationId { get; set; }
+
+    /// <summary>Gets the caller's cancellation token: a cancellation it requested is classified as <c>cancelled</c>.</summary>
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>Gets the request's start time.</summary>
+    public DateTimeOffset StartTime { get; }
+
+    /// <summary>Gets the trace id of the request span, or an empty string when there is no span.</summary>
+    public string TraceId => this.Activity?.TraceId.ToHexString() ?? string.Empty;
+
+    /// <summary>Gets the request span, or <c>null</c> when nothing records it.</summary>
+    public Activity? Activity { get; }
+
+    /// <summary>Gets the token usage recorded so far.</summary>
+    public LlmUsage Usage
+    {
+        get
+        {
+            lock (this.sync)
+            {
+                return new LlmUsage(this.inputTokens, this.outputTokens, this.cachedInputTokens, this.reasoningTokens, this.estimated);
+            }
+        }
+    }
+
+    /// <summary>Gets the cost recorded so far in US dollars, or <c>null</c> when a model used has no price.</summary>
+    public decimal? CostUsd
+    {
+        get
+        {
+            lock (this.sync)
+            {
+                return this.unpriced ? null : this.cost;
+            }
+        }
+    }
+
+    /// <summary>Gets a value indicating whether a model used by the request has no price.</summary>
+    public bool Unpriced => Volatile.Read(ref this.unpriced);
+
+    /// <summary>Gets the error type of the request, or <c>null</c> while it has not failed.</summary>
+    public string? ErrorType => Volatile.Read(ref this.errorType);
+
+    /// <summary>Gets a value indicating whether the request has finished.</summary>
+    public bool IsFinished => Volatile.Read(ref this.ended) != 0;
+
+    internal LlmApmInstrumentation? Instrumentation => this.instrumentation;
+
+    internal string? ErrorMessage => this.errorMessage;
+
+    internal string? CapturedPrompt { get; private set; }
+
+    internal string? CapturedCompletion { get; private set; }
+
+    /// <summary>Marks the request as failed with the classified type of <paramref name="exception"/> and records
+    /// the exception on the request span.</summary>
+    /// <param name="exception">The failure.</param>
+    public void Fail(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        if (this.instrumentation is null)
+        {
+            return;
+        }
+
+        var type = this.instrumentation.Errors.Classify(exception, this.CancellationToken);
+        this.MarkFailed(type, exception.Message, exception, step: null);
+    }
+
+    /// <summary>Marks the request as failed with an error type of the host's choosing.</summary>
+    /// <param name="errorType">The error type, preferably one of <see cref="LlmErrorTypes"/>.</param>
+    /// <param name="message">A message for the history; never include prompts or secrets.</param>
+    public void Fail(string errorType, string? message = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(errorType);
+        if (this.instrumentation is null)
+        {
+            return;
+        }
+
+        this.MarkFailed(errorType, message, exception: null, step: null);
+    }
+
+    /// <summary>Finishes the request: ends its span and records <c>llm.requests</c>, <c>llm.request.latency</c>,
+    /// <c>llm.requests.active</c> and the history record. Calling it again does nothing.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref this.ended, 1) != 0)
+        {
+            return;
+        }
+
+        if (ReferenceEquals(Ambient.Value, this))
+        {
+            Ambient.Value = this.previous;
+        }
+
+        if (this.instrumentation is null)
+        {
+            return;
+        }
+
+        var elapsed = Stopwatch.GetElapsedTime(this.startTimestamp).TotalSeconds;
+        var type = this.ErrorType;
+        var status = type is null ? LlmApmInstruments.StatusOk : LlmApmInstruments.StatusError;
+        var modelTag = this.instrumentation.Models.Tag(this.Model);
+
+        if (this.Activity is { } activity)
+        {
+            var usage = this.Usage;
+            activity.SetTag(LlmApmTelemetry.Attributes.Status, status);
+            if (this.Model is not null)
+            {
+                activity.SetTag(LlmApmTelemetry.Attributes.Model, this.Model);
+            }
+
+            if (this.ConversationId is not null)
+            {
+                activity.SetTag(LlmApmTelemetry.Attributes.ConversationId, this.ConversationId);
+            }
+
+            activity.SetTag(LlmApmTelemetry.Attributes.UsageInputTokens, usage.InputTokens);
+            activity.SetTag(LlmApmTelemetry.Attributes.UsageOutputTokens, usage.OutputTokens);
+            if (usage.CachedInputTokens > 0)
+            {
+                activity.SetTag(LlmApmTelemetry.Attributes.UsageCachedInputTokens, usage.CachedInputTokens);
+            }
+
+            if (usage.ReasoningTokens > 0)
+            {
+                activity.SetTag(LlmApmTelemetry.Attributes.UsageReasoningTokens, usage.ReasoningTokens);
+            }
+
+            if (usage.Estimated)
+            {
+                activity.SetTag(LlmApmTelemetry.Attributes.UsageEstimated, true);
+            }
+
+            if (this.CostUsd is { } cost)
+            {
+                activity.SetTag(LlmApmTelemetry.Attributes.CostUsd, (double)cost);
+            }
+            else
+            {
+                activity.SetTag(LlmApmTelemetry.Attributes.CostUnpriced, true);
+            }
+
+            if (type is not null)
+            {
+                activity.SetTag(LlmApmTelemetry.Attributes.ErrorType, type);
+                activity.SetStatus(ActivityStatusCode.Error, this.errorMessage);
+            }
+
+            activity.Stop();
+        }
+
+        var tags = new TagList
+        {
+            { LlmApmTelemetry.Attributes.TagRoute, this.Route },
+            { LlmApmTelemetry.Attributes.TagModel, modelTag },
+            { LlmApmTelemetry.Attributes.TagStatus, status },
+        };
+        LlmApmInstruments.Requests.Add(1, tags);
+        LlmApmInstruments.RequestLatency.Record(elapsed, tags);
+        LlmApmInstruments.RequestsActive.Add(-1, new KeyValuePair<string, object?>(LlmApmTelemetry.Attributes.TagRoute, this.Route));
+    }
+
+    internal void MarkFailed(string type, string? message, Exception? exception, string? step)
+    {
+        lock (this.sync)
+        {
+            if (this.errorType is null)
+            {
+                this.errorType = type;
+                this.errorMessage = message;
+            }
+        }
+
+        if (exception is not null && this.Activity is { } activity && step is null)
+        {
+            activity.AddException(exception);
+        }
+
+        if (exception is null || LlmApmInstrumentation.TryMarkCounted(exception))
+        {
+            LlmApmInstruments.Errors.Add(1, new TagList
+            {
+                { LlmApmTelemetry.Attributes.TagRoute, this.Route },
+                { LlmApmTelemetry.Attributes.TagModel, this.instrumentation!.Models.Tag(this.Model) },
+                { LlmApmTelemetry.Attributes.TagStep, step ?? "request" },
+                { LlmApmTelemetry.Attributes.TagErrorType, type },
+            });
+        }
+    }
+
+    internal void AddUsage(in LlmUsage usage, decimal? callCost)
+    {
+        lock (this.sync)
+        {
+            this.inputTokens += usage.InputTokens;
+            this.outputTokens += usage.OutputTokens;
+            this.cachedInputTokens += usage.CachedInputTokens;
+            this.reasoningTokens += usage.ReasoningTokens;
+            this.estimated |= usage.Estimated;
+            if (callCost is { } c)
+            {
+                this.cost += c;
+            }
+            else
+            {
+                this.unpriced = true;
+            }
+        }
+    }
+
+    internal void SetContent(string? prompt, string? completion)
+    {
+        if (prompt is not null)
+        {
+            this.CapturedPrompt = prompt;
+        }
+
+        if (completion is not null)
+        {
+            this.CapturedCompletion = completion;
+        }
+    }
+
+    internal void AddStep(LlmStepRecord step)
+    {
+        lock (this.sync)
+        {
+            if (this.stepsEvicted)
+            {
+                return;
+            }
+
+            if (Stopwatch.GetElapsedTime(this.startTimestamp) > this.instrumentation!.Options.OrphanTimeout
+                || (this.steps?.Count ?? 0) >= MaxBufferedSteps)
+            {
+                // A request that never ends must not hold memory without bound.
+                this.steps = null;
+                this.stepsEvicted = true;
+                LlmApmEventSource.Log.OrphansEvicted(1);
+                return;
+            }
+
+            (this.steps ??= new List<LlmStepRecord>(4)).Add(step);
+        }
+    }
+
+    internal LlmStepRecord[] TakeSteps()
+    {
+        lock (this.sync)
+        {
+            var result = this.steps?.ToArray() ?? [];
+            this.steps = null;
+            return result;
+        }
+    }
+}
