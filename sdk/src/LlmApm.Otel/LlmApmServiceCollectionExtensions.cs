@@ -53,7 +53,7 @@ public static class LlmApmServiceCollectionExtensions
         services.TryAddSingleton<LlmApmInstrumentation>();
 
         var otel = services.AddOpenTelemetry();
-        otel.WithTracing(tracing => tracing.ConfigureBuilder((sp, builder) =>
+        otel.WithTracing(tracing => ((IDeferredTracerProviderBuilder)tracing).Configure((sp, builder) =>
         {
             var instrumentation = sp.GetRequiredService<LlmApmInstrumentation>();
             if (instrumentation.Enabled)
@@ -62,7 +62,7 @@ public static class LlmApmServiceCollectionExtensions
                 builder.AddProcessor(new LlmHistoryProcessor(instrumentation));
             }
         }));
-        otel.WithMetrics(metrics => metrics.ConfigureBuilder((sp, builder) =>
+        otel.WithMetrics(metrics => ((IDeferredMeterProviderBuilder)metrics).Configure((sp, builder) =>
         {
             if (sp.GetRequiredService<IOptions<LlmApmOptions>>().Value.Enabled)
             {

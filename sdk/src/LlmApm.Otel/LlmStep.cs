@@ -14,7 +14,7 @@ namespace LlmApm.Otel;
 /// var reply = await LlmStep.RunAsync("saving", ct => store.SaveAsync(conversation, ct), cancellationToken);
 /// </code>
 /// A C# <c>using</c> cannot see an exception that leaves its block: the scope form records a failure through
-/// <see cref="Fail"/> (an exception filter keeps the stack and rethrows nothing), the delegate form
+/// <see cref="Fail(Exception)"/> (an exception filter keeps the stack and rethrows nothing), the delegate form
 /// <see cref="RunAsync(string, Func{CancellationToken, Task}, CancellationToken)"/> records it by itself.
 /// </example>
 public readonly struct LlmStep : IDisposable, IEquatable<LlmStep>

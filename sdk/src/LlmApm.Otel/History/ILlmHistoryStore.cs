@@ -11,7 +11,7 @@ public interface ILlmHistoryStore
     /// <summary>Gets one request by id.</summary>
     /// <param name="id">The request id.</param>
     /// <returns>The record, or <c>null</c>.</returns>
-    LlmRequestRecord? Get(string id);
+    LlmRequestRecord? Find(string id);
 
     /// <summary>Gets a page of requests, newest first.</summary>
     /// <param name="query">The filters and page.</param>

@@ -39,7 +39,7 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     }
 
     /// <inheritdoc/>
-    public LlmRequestRecord? Get(string id)
+    public LlmRequestRecord? Find(string id)
     {
         ArgumentNullException.ThrowIfNull(id);
         foreach (var record in this.Newest(long.MaxValue))

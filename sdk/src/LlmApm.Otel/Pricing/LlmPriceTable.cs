@@ -12,7 +12,7 @@ namespace LlmApm.Otel;
 public sealed partial class LlmPriceTable
 {
     private const decimal PerMillion = 1_000_000m;
-    private readonly FrozenDictionary<string, LlmModelPrice> prices;
+    private readonly FrozenDictionary<string, (string Name, LlmModelPrice Price)> prices;
 
     /// <summary>Initializes a new instance of the <see cref="LlmPriceTable"/> class.</summary>
     /// <param name="overrides">Entries that replace or extend the shipped defaults.</param>
@@ -40,7 +40,7 @@ public sealed partial class LlmPriceTable
             }
         }
 
-        this.prices = table.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        this.prices = table.ToFrozenDictionary(e => e.Key, e => (e.Key, e.Value), StringComparer.OrdinalIgnoreCase);
     }
 
     /// <summary>Gets the date of the shipped default prices, or <c>null</c> when they are not used.</summary>
@@ -68,18 +68,16 @@ public sealed partial class LlmPriceTable
 
         var lookup = this.prices.GetAlternateLookup<ReadOnlySpan<char>>();
         var span = model.AsSpan().Trim();
-        if (lookup.TryGetValue(span, out var key, out var value))
+        if (lookup.TryGetValue(span, out var entry))
         {
-            canonicalName = key;
-            price = value;
+            (canonicalName, price) = entry;
             return true;
         }
 
         var family = DateSuffix().Match(model.Trim());
-        if (family.Success && lookup.TryGetValue(span[..family.Index], out key, out value))
+        if (family.Success && lookup.TryGetValue(span[..family.Index], out entry))
         {
-            canonicalName = key;
-            price = value;
+            (canonicalName, price) = entry;
             return true;
         }
 
