@@ -1,0 +1,202 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using LlmApm.Otel.History;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace LlmApm.Otel.AspNetCore.Implementation;
+
+/// <summary>The history API of docs/api.md: <c>api/info</c>, <c>api/summary</c>, <c>api/requests</c>,
+/// <c>api/requests/{id}</c>, <c>api/timeseries</c>.</summary>
+internal static class LlmApmHistoryApi
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 500;
+
+    // The wire format is the contract of docs/api.md, whatever JSON settings the host chose for its own API.
+    internal static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+
+    private static readonly (string Name, TimeSpan Length, TimeSpan Bucket)[] Windows =
+    [
+        ("1m", TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5)),
+        ("5m", TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(15)),
+        ("1h", TimeSpan.FromHours(1), TimeSpan.FromMinutes(1)),
+        ("24h", TimeSpan.FromHours(24), TimeSpan.FromMinutes(30)),
+    ];
+
+    public static void Map(IEndpointRouteBuilder api, LlmApmEndpointOptions options)
+    {
+        var info = (LlmApmInfo?)null;
+
+        api.MapGet("/info", (HttpContext context) =>
+            {
+                info ??= CreateInfo(context.RequestServices, options);
+                return TypedResults.Json(info, JsonOptions);
+            })
+            .WithName("LlmApmInfo")
+            .WithSummary("Service name, versions and features (the host's chat endpoint).")
+            .Produces<LlmApmInfo>();
+
+        api.MapGet("/summary", IResult (HttpContext context, string? window) =>
+            {
+                if (!TryGetWindow(window, out var w))
+                {
+                    return BadWindow(context);
+                }
+
+                var history = Instrumentation(context).History;
+                var to = Now(context);
+                var from = to - w.Length;
+                var summary = LlmHistoryAnalytics.Summarize(history.Since(from), from, to);
+                return TypedResults.Json(LlmApmSummary.Create(w.Name, summary), JsonOptions);
+            })
+            .WithName("LlmApmSummary")
+            .WithSummary("Count, error rate, latency, tokens and cost of the requests in a window (1m, 5m, 1h, 24h; default 5m).")
+            .Produces<LlmApmSummary>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+
+        api.MapGet("/requests", IResult (HttpContext context, string? limit, string? before, string? status, string? model, string? route, string? q) =>
+            {
+                var size = DefaultLimit;
+                if (!string.IsNullOrEmpty(limit)
+                    && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size < 1 || size > MaxLimit))
+                {
+                    return LlmApmProblems.BadRequest(context, $"'limit' must be an integer from 1 to {MaxLimit}.");
+                }
+
+                long? cursor = null;
+                if (!string.IsNullOrEmpty(before))
+                {
+                    if (!long.TryParse(before, NumberStyles.None, CultureInfo.InvariantCulture, out var seq))
+                    {
+                        return LlmApmProblems.BadRequest(context, "'before' must be the non-negative integer 'nextCursor' of the previous page.");
+                    }
+
+                    cursor = seq;
+                }
+
+                if (!string.IsNullOrEmpty(status) && status is not ("ok" or "error"))
+                {
+                    return LlmApmProblems.BadRequest(context, "'status' must be 'ok' or 'error'.");
+                }
+
+                var query = new LlmHistoryQuery
+                {
+                    Limit = size + 1,
+                    Before = cursor,
+                    Status = NullIfEmpty(status),
+                    Model = NullIfEmpty(model),
+                    Route = NullIfEmpty(route),
+                    Q = NullIfEmpty(q),
+                };
+                var found = Instrumentation(context).History.Query(query);
+                IReadOnlyList<LlmRequestRecord> items = found.Count > size ? found.Take(size).ToList() : found;
+
+                // One record more than the page tells whether there is a next page; a store that caps the page at
+                // its maximum cannot tell, and then a full page always has a cursor (the next page may be empty).
+                var more = found.Count > size || (found.Count == size && size >= LlmHistoryQuery.MaxLimit);
+                var next = more && items.Count > 0 ? items[^1].Seq.ToString(CultureInfo.InvariantCulture) : null;
+                return TypedResults.Json(new LlmApmRequestPage(items, next), JsonOptions);
+            })
+            .WithName("LlmApmRequests")
+            .WithSummary("Finished requests, newest first, paged with 'before' = the previous page's 'nextCursor'.")
+            .Produces<LlmApmRequestPage>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+
+        api.MapGet("/requests/{id}", IResult (HttpContext context, string id) =>
+            {
+                var record = Instrumentation(context).History.Find(id);
+                return record is null
+                    ? LlmApmProblems.NotFound(context, "No request with this id is in the history.")
+                    : TypedResults.Json(record, JsonOptions);
+            })
+            .WithName("LlmApmRequest")
+            .WithSummary("One request record with its steps.")
+            .Produces<LlmRequestRecord>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapGet("/timeseries", IResult (HttpContext context, string? window) =>
+            {
+                if (!TryGetWindow(window, out var w))
+                {
+                    return BadWindow(context);
+                }
+
+                // Buckets aligned on their own length, the current (partial) one last, so that successive
+                // polls show the same buckets.
+                var now = Now(context);
+                var bucketTicks = w.Bucket.Ticks;
+                var to = new DateTimeOffset(((now.UtcTicks / bucketTicks) + 1) * bucketTicks, TimeSpan.Zero);
+                var from = to - w.Length;
+                var series = LlmHistoryAnalytics.TimeSeries(Instrumentation(context).History.Since(from), from, to, w.Bucket);
+                return TypedResults.Json(new LlmApmTimeSeries(w.Name, (int)w.Bucket.TotalSeconds, series), JsonOptions);
+            })
+            .WithName("LlmApmTimeSeries")
+            .WithSummary("Buckets of a window for charts, oldest first, empty ones included.")
+            .Produces<LlmApmTimeSeries>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+    }
+
+    internal static LlmApmInstrumentation Instrumentation(HttpContext context)
+        => context.RequestServices.GetRequiredService<LlmApmInstrumentation>();
+
+    private static DateTimeOffset Now(HttpContext context)
+        => (context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private static bool TryGetWindow(string? name, out (string Name, TimeSpan Length, TimeSpan Bucket) window)
+    {
+        name = string.IsNullOrEmpty(name) ? "5m" : name;
+        foreach (var candidate in Windows)
+        {
+            if (string.Equals(candidate.Name, name, StringComparison.Ordinal))
+            {
+                window = candidate;
+                return true;
+            }
+        }
+
+        window = default;
+        return false;
+    }
+
+    private static ProblemHttpResult BadWindow(HttpContext context)
+        => LlmApmProblems.BadRequest(context, "'window' must be one of 1m, 5m, 1h, 24h.");
+
+    private static LlmApmInfo CreateInfo(IServiceProvider services, LlmApmEndpointOptions options)
+    {
+        var instrumentation = services.GetRequiredService<LlmApmInstrumentation>();
+        var environment = services.GetService<IHostEnvironment>();
+        var serviceName = Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME");
+        if (string.IsNullOrWhiteSpace(serviceName))
+        {
+            serviceName = environment?.ApplicationName ?? "unknown";
+        }
+
+        var entry = Assembly.GetEntryAssembly();
+        var chat = options.ChatEndpoint is null && options.ChatStreamEndpoint is null
+            ? null
+            : new LlmApmChatInfo(options.ChatEndpoint, options.ChatStreamEndpoint);
+        return new LlmApmInfo(
+            serviceName,
+            entry is null ? null : VersionOf(entry),
+            VersionOf(typeof(LlmApmInstrumentation).Assembly),
+            instrumentation.Options.CaptureMessageContent,
+            instrumentation.Options.HistoryCapacity,
+            chat);
+    }
+
+    private static string? VersionOf(Assembly assembly)
+    {
+        var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+            ?? assembly.GetName().Version?.ToString();
+        var plus = version?.IndexOf('+', StringComparison.Ordinal) ?? -1;
+        return plus > 0 ? version![..plus] : version;
+    }
+}

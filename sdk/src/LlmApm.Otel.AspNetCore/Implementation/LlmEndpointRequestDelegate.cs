@@ -1,0 +1,91 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LlmApm.Otel.AspNetCore.Implementation;
+
+/// <summary>Wraps the request delegate of an LLM endpoint in an <see cref="LlmRequest"/>.</summary>
+internal static class LlmEndpointRequestDelegate
+{
+    public static void Wrap(EndpointBuilder endpoint)
+    {
+        var inner = endpoint.RequestDelegate;
+        if (inner is null || endpoint.Metadata.OfType<LlmApmEndpointMetadata>().Any())
+        {
+            return;
+        }
+
+        var route = RouteOf(endpoint);
+        endpoint.Metadata.Add(new LlmApmEndpointMetadata(route));
+        endpoint.RequestDelegate = context => InvokeAsync(context, inner, route);
+    }
+
+    internal static string RouteOf(EndpointBuilder endpoint)
+    {
+        var raw = (endpoint as RouteEndpointBuilder)?.RoutePattern.RawText;
+        if (string.IsNullOrEmpty(raw))
+        {
+            return endpoint.DisplayName ?? "unknown";
+        }
+
+        return raw.StartsWith('/') ? raw : "/" + raw;
+    }
+
+    private static async Task InvokeAsync(HttpContext context, RequestDelegate inner, string route)
+    {
+        var instrumentation = context.RequestServices.GetService<LlmApmInstrumentation>();
+        if (instrumentation is null)
+        {
+            LlmApmAspNetCoreEventSource.Log.InstrumentationMissing(route);
+            await inner(context).ConfigureAwait(false);
+            return;
+        }
+
+        LlmRequest request;
+        try
+        {
+            request = instrumentation.StartRequest(route, conversationId: null, context.RequestAborted);
+        }
+#pragma warning disable CA1031 // Telemetry must never break the request: the endpoint runs without it.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LlmApmAspNetCoreEventSource.Log.StartRequestFailed(route, ex);
+            await inner(context).ConfigureAwait(false);
+            return;
+        }
+
+        using (request)
+        {
+            try
+            {
+                await inner(context).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException ex) when (context.RequestAborted.IsCancellationRequested)
+            {
+                LlmApmAspNetCoreEventSource.Log.LlmEndpointFailed(route, ex);
+                request.Fail(LlmErrorTypes.Cancelled, "The client aborted the request.");
+                throw;
+            }
+            catch (Exception ex)
+            {
+                LlmApmAspNetCoreEventSource.Log.LlmEndpointFailed(route, ex);
+                request.Fail(ex);
+                throw;
+            }
+
+            if (request.ErrorType is null)
+            {
+                if (context.RequestAborted.IsCancellationRequested)
+                {
+                    request.Fail(LlmErrorTypes.Cancelled, "The client aborted the request.");
+                }
+                else if (context.Response.StatusCode >= StatusCodes.Status500InternalServerError)
+                {
+                    request.Fail(LlmErrorTypes.Other, $"The endpoint answered HTTP {context.Response.StatusCode}.");
+                }
+            }
+        }
+    }
+}
