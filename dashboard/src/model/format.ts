@@ -15,6 +15,7 @@ export function formatPercent(rate: number): string {
 
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return '—';
+  if (ms === 0) return '0 ms';
   if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`;
   if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
   if (ms >= 100) return `${ms.toFixed(0)} ms`;

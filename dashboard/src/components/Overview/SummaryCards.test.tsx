@@ -1,0 +1,46 @@
+import { render, screen, within } from '@testing-library/react';
+import { summaryFromWire } from '../../model/fromWire';
+import { summary } from '../../test/fakes';
+import { SummaryCards } from './SummaryCards';
+
+function cardValue(name: string): string {
+  const card = screen.getByRole('group', { name });
+  return within(card).getByText((_, element) => element?.className === 'stat-value').textContent ?? '';
+}
+
+describe('SummaryCards', () => {
+  it('shows the figures of the summary payload', () => {
+    render(<SummaryCards summary={summaryFromWire(summary())} />);
+    expect(cardValue('Total requests')).toBe('120');
+    expect(cardValue('Avg latency')).toBe('812 ms');
+    expect(cardValue('p95 latency')).toBe('1.90 s');
+    expect(cardValue('Error rate')).toBe('5.0%');
+    expect(cardValue('Tokens in')).toBe('14,000');
+    expect(cardValue('Tokens out')).toBe('9,000');
+    expect(cardValue('Total cost')).toBe('$0.0123');
+  });
+
+  it('shows zeros for an empty window and counts unpriced requests apart from the cost', () => {
+    render(
+      <SummaryCards
+        summary={summaryFromWire(
+          summary({
+            count: 0,
+            errorCount: 0,
+            errorRate: 0,
+            latencyMs: { avg: 0, p50: 0, p95: 0, p99: 0 },
+            tokens: { input: 0, output: 0, cachedInput: 0, reasoning: 0, total: 0 },
+            costUsd: 0,
+            unpricedCount: 3,
+            byModel: [],
+          }),
+        )}
+      />,
+    );
+    expect(cardValue('Total requests')).toBe('0');
+    expect(cardValue('Error rate')).toBe('0%');
+    expect(cardValue('Avg latency')).toBe('0 ms');
+    const cost = screen.getByRole('group', { name: 'Total cost' });
+    expect(within(cost).getByText('+ 3 unpriced')).toBeTruthy();
+  });
+});
