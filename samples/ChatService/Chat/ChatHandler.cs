@@ -1,0 +1,247 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ChatService.Configuration;
+using ChatService.Conversations;
+using ChatService.Llm;
+using LlmApm.Otel;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+
+namespace ChatService.Chat;
+
+/// <summary>
+/// One chat turn in the LLM-APM steps: <c>preprocessing</c> (read and validate, load the conversation, build the prompt
+/// and fit it to the context window), <c>llm_api_call</c> (made by <c>UseLlmApm()</c> on the chat client),
+/// <c>response_parsing</c> and <c>saving</c>.
+/// </summary>
+internal sealed class ChatHandler(
+    IChatClient chatClient,
+    ConversationStore conversations,
+    TokenCounter tokens,
+    IOptions<LlmOptions> llmOptions,
+    IOptions<ChatServiceOptions> serviceOptions)
+{
+    /// <summary>The <see cref="HttpContext.Items"/> key of the LLM request id, for problem details.</summary>
+    public const string RequestIdItem = "ChatService.LlmRequestId";
+
+    public const string SavingStep = "saving";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly LlmOptions llm = llmOptions.Value;
+    private readonly ChatServiceOptions service = serviceOptions.Value;
+
+    public IChatClient Client => chatClient;
+
+    /// <summary>The options of every call: from the service's configuration only, never from the client.</summary>
+    public ChatOptions CreateChatOptions() => new()
+    {
+        ModelId = this.llm.Model,
+        MaxOutputTokens = this.llm.MaxOutputTokens,
+        Temperature = this.llm.Temperature,
+    };
+
+    public async Task<ChatTurn> PrepareAsync(HttpContext context)
+    {
+        var request = LlmRequest.Current;
+        if (request is not null)
+        {
+            context.Items[RequestIdItem] = request.Id;
+            request.Model ??= this.llm.Model;
+        }
+
+        using var step = LlmStep.Start(LlmApmTelemetry.Steps.Preprocessing);
+        try
+        {
+            var body = await this.ReadBodyAsync(context).ConfigureAwait(false);
+            var message = body.Message?.Trim();
+            if (string.IsNullOrEmpty(message))
+            {
+                throw new ChatFailureException("'message' is required and must not be empty.");
+            }
+
+            if (message.Length > this.service.MaxMessageLength)
+            {
+                throw new ChatFailureException($"'message' is longer than {this.service.MaxMessageLength} characters.");
+            }
+
+            string? conversationId = null;
+            if (!string.IsNullOrWhiteSpace(body.ConversationId)
+                && !ConversationStore.TryNormalizeId(body.ConversationId.Trim(), out conversationId))
+            {
+                throw new ChatFailureException("'conversationId' must be 32 hexadecimal digits (or a GUID).");
+            }
+
+            var conversation = conversations.GetOrCreate(conversationId);
+            if (request is not null)
+            {
+                request.ConversationId = conversation.Id;
+            }
+
+            return this.BuildTurn(conversation, message);
+        }
+        catch (Exception ex) when (step.Fail(ex, context.RequestAborted))
+        {
+            throw; // Never reached: Fail returns false.
+        }
+    }
+
+    public async Task<ChatReply> CompleteAsync(ChatTurn turn, CancellationToken cancellationToken)
+    {
+        var response = await chatClient.GetResponseAsync(turn.Prompt, this.CreateChatOptions(), cancellationToken).ConfigureAwait(false);
+        return this.Finish(turn, response, includeReply: true);
+    }
+
+    /// <summary>Parses the model's answer, saves the exchange and builds the reply.</summary>
+    public ChatReply Finish(ChatTurn turn, ChatResponse response, bool includeReply)
+    {
+        string reply;
+        string model;
+        using (var step = LlmStep.Start(LlmApmTelemetry.Steps.ResponseParsing))
+        {
+            try
+            {
+                if (response.FinishReason == ChatFinishReason.ContentFilter)
+                {
+                    throw new ChatFailureException(
+                        LlmErrorTypes.ContentFiltered,
+                        StatusCodes.Status422UnprocessableEntity,
+                        "The content was filtered",
+                        "The provider's content filter blocked the reply.");
+                }
+
+                reply = response.Text.Trim();
+                model = string.IsNullOrEmpty(response.ModelId) ? this.llm.Model : response.ModelId;
+            }
+            catch (Exception ex) when (step.Fail(ex))
+            {
+                throw; // Never reached: Fail returns false.
+            }
+        }
+
+        using (LlmStep.Start(SavingStep))
+        {
+            turn.Conversation.Append(
+                new ConversationMessage(ChatRole.User, turn.Message, turn.MessageTokens),
+                new ConversationMessage(ChatRole.Assistant, reply, tokens.CountMessage(reply)),
+                this.HistoryBudget);
+        }
+
+        return BuildReply(turn, includeReply ? reply : null, model, response);
+    }
+
+    private int HistoryBudget => this.llm.ContextWindowTokens - this.llm.MaxOutputTokens;
+
+    private static ChatReply BuildReply(ChatTurn turn, string? reply, string model, ChatResponse response)
+    {
+        var request = LlmRequest.Current;
+        if (request is not null && !string.IsNullOrEmpty(request.Id))
+        {
+            var usage = request.Usage;
+            return new ChatReply(
+                turn.Conversation.Id,
+                reply,
+                request.Id,
+                request.TraceId,
+                request.Model ?? model,
+                new ChatUsage(usage.InputTokens, usage.OutputTokens, usage.CachedInputTokens, usage.ReasoningTokens, usage.Estimated),
+                request.CostUsd);
+        }
+
+        // LLM-APM is switched off (LlmApm:Enabled=false): report what the provider said.
+        var details = response.Usage;
+        return new ChatReply(
+            turn.Conversation.Id,
+            reply,
+            Activity.Current?.TraceId.ToHexString() ?? string.Empty,
+            Activity.Current?.TraceId.ToHexString() ?? string.Empty,
+            model,
+            new ChatUsage(details?.InputTokenCount ?? 0, details?.OutputTokenCount ?? 0, details?.CachedInputTokenCount ?? 0, details?.ReasoningTokenCount ?? 0, false),
+            null);
+    }
+
+    private ChatTurn BuildTurn(Conversation conversation, string message)
+    {
+        var system = new ChatMessage(ChatRole.System, this.llm.SystemPrompt);
+        var user = new ChatMessage(ChatRole.User, message);
+        var messageTokens = tokens.CountMessage(message);
+        var budget = this.HistoryBudget - tokens.CountPrompt([system]) - messageTokens;
+        if (budget < 0)
+        {
+            throw new ChatFailureException(
+                LlmErrorTypes.ContextLengthExceeded,
+                StatusCodes.Status413PayloadTooLarge,
+                "The message does not fit the model's context window",
+                $"The message takes {messageTokens} tokens; the context window leaves room for {this.HistoryBudget} with the system prompt. Send a shorter message.");
+        }
+
+        // The newest messages that fit, in order.
+        var history = conversation.Snapshot();
+        var start = history.Count;
+        while (start > 0 && history[start - 1].Tokens <= budget)
+        {
+            budget -= history[start - 1].Tokens;
+            start--;
+        }
+
+        var prompt = new List<ChatMessage>(history.Count - start + 2) { system };
+        for (var i = start; i < history.Count; i++)
+        {
+            prompt.Add(new ChatMessage(history[i].Role, history[i].Text));
+        }
+
+        prompt.Add(user);
+        return new ChatTurn(conversation, message, messageTokens, prompt, history.Count - start);
+    }
+
+    private async Task<ChatRequestBody> ReadBodyAsync(HttpContext context)
+    {
+        var httpRequest = context.Request;
+        var limit = this.service.MaxRequestBodyBytes;
+        if (httpRequest.ContentLength > limit)
+        {
+            throw TooLarge(limit);
+        }
+
+        if (!httpRequest.HasJsonContentType())
+        {
+            throw new ChatFailureException(
+                LlmErrorTypes.InvalidRequest,
+                StatusCodes.Status415UnsupportedMediaType,
+                "Unsupported media type",
+                "Send the chat as application/json.");
+        }
+
+        var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await httpRequest.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                throw TooLarge(limit);
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        try
+        {
+            var body = JsonSerializer.Deserialize<ChatRequestBody>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), Json);
+            return body ?? throw new ChatFailureException("The request body must be a JSON object.");
+        }
+        catch (JsonException ex)
+        {
+            throw new ChatFailureException("The request body is not valid JSON (expected { \"message\": \"...\", \"conversationId\": \"...\" }).", ex);
+        }
+    }
+
+    private static ChatFailureException TooLarge(int limit) => new(
+        LlmErrorTypes.InvalidRequest,
+        StatusCodes.Status413PayloadTooLarge,
+        "Request body too large",
+        $"The request body is larger than {limit} bytes.");
+}
+
+/// <summary>A prepared chat turn: the conversation, the user's message and the prompt that fits the context window.</summary>
+internal sealed record ChatTurn(Conversation Conversation, string Message, int MessageTokens, IReadOnlyList<ChatMessage> Prompt, int HistoryMessages);

@@ -1,0 +1,53 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using Azure.AI.OpenAI;
+using ChatService.Configuration;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace ChatService.Llm;
+
+/// <summary>Builds the configured provider's <see cref="IChatClient"/>, instrumented with <c>UseLlmApm()</c>.</summary>
+internal static class LlmChatClientFactory
+{
+    /// <summary>Registers the instrumented chat client as a singleton <see cref="IChatClient"/>.</summary>
+    public static IServiceCollection AddLlmChatClient(this IServiceCollection services)
+    {
+        services.AddSingleton<TokenCounter>();
+        services.AddSingleton(sp => CreateProviderClient(sp).AsBuilder().UseLlmApm().Build(sp));
+        return services;
+    }
+
+    private static IChatClient CreateProviderClient(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<LlmOptions>>().Value;
+        var retry = new ClientRetryPolicy(options.MaxRetries);
+        switch (options.Provider)
+        {
+            case LlmProvider.AzureOpenAI:
+            {
+                var clientOptions = new AzureOpenAIClientOptions { NetworkTimeout = options.Timeout, RetryPolicy = retry };
+                var client = new AzureOpenAIClient(new Uri(options.Endpoint!), new ApiKeyCredential(options.ApiKey!), clientOptions);
+                return client.GetChatClient(options.EffectiveDeployment).AsIChatClient();
+            }
+
+            case LlmProvider.OpenAI:
+            {
+                var clientOptions = new OpenAIClientOptions { NetworkTimeout = options.Timeout, RetryPolicy = retry };
+                if (!string.IsNullOrWhiteSpace(options.Endpoint))
+                {
+                    clientOptions.Endpoint = new Uri(options.Endpoint);
+                }
+
+                // Local OpenAI-compatible servers (Ollama, vLLM) take no key, but the client needs one.
+                var key = string.IsNullOrWhiteSpace(options.ApiKey) ? "no-key" : options.ApiKey;
+                return new ChatClient(options.Model, new ApiKeyCredential(key), clientOptions).AsIChatClient();
+            }
+
+            default:
+                return ActivatorUtilities.CreateInstance<SimulatedChatClient>(services);
+        }
+    }
+}

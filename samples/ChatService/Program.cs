@@ -1,0 +1,108 @@
+using System.Threading.RateLimiting;
+using ChatService.Chat;
+using ChatService.Configuration;
+using ChatService.Conversations;
+using ChatService.Errors;
+using ChatService.Hosting;
+using ChatService.Llm;
+using LlmApm.Otel;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+const string DefaultUrl = "http://127.0.0.1:5080";
+
+// `--demo` is a switch, not a key=value pair: take it out before the command-line configuration sees it.
+var demo = args.Contains("--demo", StringComparer.OrdinalIgnoreCase);
+var builder = WebApplication.CreateBuilder(args.Where(a => !string.Equals(a, "--demo", StringComparison.OrdinalIgnoreCase)).ToArray());
+if (demo)
+{
+    builder.Configuration.AddInMemoryCollection([new($"{ChatServiceOptions.SectionName}:{nameof(ChatServiceOptions.DemoTraffic)}", "true")]);
+}
+
+// 127.0.0.1:5080 unless --urls, ASPNETCORE_URLS, ASPNETCORE_HTTP_PORTS or a Kestrel endpoint says otherwise.
+if (string.IsNullOrEmpty(builder.Configuration["urls"])
+    && string.IsNullOrEmpty(builder.Configuration["http_ports"])
+    && string.IsNullOrEmpty(builder.Configuration["https_ports"])
+    && !builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
+{
+    builder.WebHost.UseUrls(DefaultUrl);
+}
+
+// Configuration, validated at start-up.
+builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<LlmOptions>, LlmOptionsValidator>();
+builder.Services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.SectionName).ValidateOnStart();
+builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ChatServiceOptions>, ChatServiceOptionsValidator>();
+builder.Services.AddOptions<ChatServiceOptions>().BindConfiguration(ChatServiceOptions.SectionName).ValidateOnStart();
+
+// LLM-APM: request and step spans, llm_* metrics, history, dashboard and /metrics.
+builder.AddLlmApm();
+builder.Services.AddOptions<LlmApmOptions>().Configure<IOptions<LlmOptions>>((apm, llm) =>
+{
+    apm.ErrorClassifiers.Add(ChatFailureException.Classify);
+    apm.Models.Add(llm.Value.Model); // the configured model is bounded: keep it verbatim in metric tags
+});
+builder.Services.AddLlmApmEndpoints(o =>
+{
+    o.ChatEndpoint = ChatEndpoints.ChatPath;
+    o.ChatStreamEndpoint = ChatEndpoints.StreamPath;
+});
+builder.Services.AddOpenTelemetry()
+    .ConfigureResource(resource =>
+    {
+        if (string.IsNullOrEmpty(builder.Configuration["OTEL_SERVICE_NAME"]))
+        {
+            resource.AddService("ChatService", serviceVersion: typeof(ChatEndpoints).Assembly.GetName().Version?.ToString());
+        }
+    })
+    .WithTracing(tracing => tracing.AddAspNetCoreInstrumentation(o =>
+        o.Filter = context => !context.Request.Path.StartsWithSegments("/metrics") && !context.Request.Path.StartsWithSegments("/health")))
+    .WithMetrics(metrics => metrics.AddAspNetCoreInstrumentation());
+
+// The chat: LLM client, conversations, endpoints.
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddLlmChatClient();
+builder.Services.AddSingleton<ConversationStore>();
+builder.Services.AddSingleton<ChatHandler>();
+builder.Services.AddSingleton<ChatProblemMapper>();
+builder.Services.AddHostedService<DemoTrafficServiceGate>();
+
+// Errors as problem details, with requestId and traceId.
+builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+    ProblemDetailsExtensions.AddRequestIds(context.HttpContext, context.ProblemDetails));
+builder.Services.AddExceptionHandler<ChatExceptionHandler>();
+
+// Per-client rate limit of the chat endpoints.
+builder.Services.AddRateLimiter(limiter =>
+{
+    limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+    limiter.AddPolicy(ChatEndpoints.RateLimitPolicy, context =>
+    {
+        var limit = context.RequestServices.GetRequiredService<IOptions<ChatServiceOptions>>().Value.RateLimit;
+        return RateLimitPartition.GetFixedWindowLimiter(
+            context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+            _ => new FixedWindowRateLimiterOptions { PermitLimit = limit.PermitLimit, Window = limit.Window, QueueLimit = 0 });
+    });
+    limiter.OnRejected = ChatRateLimitRejection.WriteAsync;
+});
+builder.Services.AddHealthChecks();
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseRateLimiter();
+
+app.MapGet("/", () => Results.Redirect("/llm-apm/#/chat")).ExcludeFromDescription();
+app.MapHealthChecks("/health");
+app.MapChatEndpoints();
+app.MapLlmApm();
+
+app.LogAddressesOnStart();
+await app.RunAsync().ConfigureAwait(false);
+
+/// <summary>The entry point; public for <c>WebApplicationFactory&lt;Program&gt;</c> in the tests.</summary>
+public partial class Program
+{
+}
