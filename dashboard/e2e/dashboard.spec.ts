@@ -1,0 +1,159 @@
+import { expect, test, type Page } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const screenshots = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results', 'screenshots');
+mkdirSync(screenshots, { recursive: true });
+
+const dashboard = '/llm-apm/';
+
+test.describe.configure({ mode: 'serial' });
+
+async function sendChat(page: Page, message: string) {
+  const input = page.getByLabel('Message');
+  await input.fill(message);
+  await input.press('Enter');
+  const answer = page.getByTestId('assistant-message').last();
+  // The answer is complete when it is no longer busy (done or error).
+  await expect(answer).toHaveAttribute('aria-busy', 'false');
+  return answer;
+}
+
+function requestIdFrom(href: string | null): string {
+  const id = href?.replace('#/requests/', '');
+  if (!id) throw new Error(`no request id in ${href}`);
+  return decodeURIComponent(id);
+}
+
+let chatRequestId = '';
+
+test('the service root opens the chat, and a message streams its answer', async ({ page }) => {
+  await page.goto('/');
+  await expect(page).toHaveURL(/\/llm-apm\/#\/chat$/);
+  await expect(page.getByRole('heading', { name: 'Chat' })).toBeVisible();
+
+  // A free-form message: the simulated model answers with some text, piece by piece.
+  // Record the answer's length at every DOM change to see it grow piece by piece.
+  await page.evaluate(() => {
+    const lengths: number[] = [];
+    (window as unknown as { answerLengths: number[] }).answerLengths = lengths;
+    new MutationObserver(() => {
+      const answers = document.querySelectorAll('[data-testid="assistant-message"]');
+      const last = answers[answers.length - 1];
+      if (last) lengths.push(last.textContent?.length ?? 0);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  const input = page.getByLabel('Message');
+  await input.fill('What does an APM for LLM applications measure?');
+  await input.press('Enter');
+  const answer = page.getByTestId('assistant-message').last();
+  await expect(answer).toHaveAttribute('aria-busy', 'false');
+  await expect(answer).not.toHaveText('');
+  const lengths = await page.evaluate(() => (window as unknown as { answerLengths: number[] }).answerLengths);
+  expect(new Set(lengths.filter((length) => length > 0)).size).toBeGreaterThan(1);
+
+  // The /echo directive makes the reply exactly the rest of the message.
+  const echoed = await sendChat(page, '/echo Hello from the **dashboard** end-to-end test.');
+  await expect(echoed).toHaveText('Hello from the dashboard end-to-end test.');
+  await expect(echoed.locator('strong')).toHaveText('dashboard');
+
+  const link = page.getByRole('link', { name: 'View request' }).last();
+  await expect(link).toBeVisible();
+  chatRequestId = requestIdFrom(await link.getAttribute('href'));
+  await page.screenshot({ path: join(screenshots, 'chat.png') });
+});
+
+test('the chat request is in Requests with its steps, and expands into its waterfall', async ({ page }) => {
+  expect(chatRequestId).not.toBe('');
+  await page.goto(`${dashboard}#/requests`);
+  await expect(page.getByRole('heading', { name: 'Requests' })).toBeVisible();
+  const row = page.locator(`button[data-request-id="${chatRequestId}"]`);
+  await expect(row).toBeVisible();
+
+  // Search by a prefix of the request id narrows the list to it.
+  await page.getByLabel('Request or trace id').fill(chatRequestId.slice(0, 10));
+  await expect(page.getByRole('list', { name: 'Requests' }).getByRole('button')).toHaveCount(1);
+
+  await row.focus();
+  await page.keyboard.press('Enter');
+  await expect(row).toHaveAttribute('aria-expanded', 'true');
+  const details = page.getByRole('region', { name: `Request ${chatRequestId}` });
+  const steps = details.getByRole('list', { name: 'Steps' }).getByRole('listitem');
+  const names = await steps.evaluateAll((items) => items.map((item) => item.getAttribute('aria-label')?.split(':')[0]));
+  for (const step of ['preprocessing', 'llm_api_call', 'response_parsing']) expect(names).toContain(step);
+  // Every bar sits inside the timeline.
+  const geometry = await details.getByTestId('waterfall-bar').evaluateAll((bars) =>
+    bars.map((bar) => ({ left: parseFloat((bar as HTMLElement).style.left), width: parseFloat((bar as HTMLElement).style.width) })),
+  );
+  for (const { left, width } of geometry) {
+    expect(left).toBeGreaterThanOrEqual(0);
+    expect(width).toBeGreaterThan(0);
+    expect(left + width).toBeLessThanOrEqual(100.5);
+  }
+  await expect(details.getByText(chatRequestId)).toBeVisible();
+
+  // Screenshot with the unfiltered list and the row still open.
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+  await expect(row).toHaveAttribute('aria-expanded', 'true');
+  await page.screenshot({ path: join(screenshots, 'requests.png') });
+});
+
+test('a deep link opens one request', async ({ page }) => {
+  await page.goto(`${dashboard}#/requests/${chatRequestId}`);
+  await expect(page.getByRole('list', { name: 'Steps' })).toBeVisible();
+  await expect(page.getByText(chatRequestId, { exact: true }).first()).toBeVisible();
+  await page.goto(`${dashboard}#/requests/0000000000000000000000000000dead`);
+  await expect(page.getByText('Request not found')).toBeVisible();
+});
+
+test('an injected failure shows up in Requests with its error type', async ({ page }) => {
+  await page.goto(`${dashboard}#/chat`);
+  const failed = await sendChat(page, '/fault rate_limited');
+  await expect(failed.getByRole('alert')).toContainText('rate_limited');
+
+  await page.goto(`${dashboard}#/requests`);
+  await page.getByLabel('Status').selectOption('error');
+  const firstRow = page.getByRole('list', { name: 'Requests' }).getByRole('button').first();
+  await expect(firstRow).toContainText('rate_limited');
+  await firstRow.click();
+  await expect(page.getByRole('region', { name: /^Request / }).getByText('Error type')).toBeVisible();
+});
+
+test('model output cannot run script: the XSS reply is inert text', async ({ page }) => {
+  let dialogs = 0;
+  page.on('dialog', (dialog) => {
+    dialogs += 1;
+    void dialog.dismiss();
+  });
+  await page.goto(`${dashboard}#/chat`);
+  const payload = '<img src=x onerror=alert(1)> [x](javascript:alert(1))';
+  const answer = await sendChat(page, `/echo ${payload}`);
+  await expect(answer).toHaveText(payload);
+  const log = page.getByRole('list', { name: 'Conversation' });
+  await expect(log.locator('img')).toHaveCount(0);
+  await expect(log.locator('a[href^="javascript"]')).toHaveCount(0);
+  await page.waitForTimeout(500);
+  expect(dialogs).toBe(0);
+});
+
+test("the overview's request count and error rate equal api/summary's", async ({ page }) => {
+  await page.goto(`${dashboard}#/overview`);
+  await expect(page.getByRole('heading', { name: 'Overview' })).toBeVisible();
+  const cardValue = (name: string) => page.getByRole('group', { name }).locator('.stat-value');
+  await expect(cardValue('Total requests')).not.toHaveText('');
+
+  const summary = (await (await page.request.get(`${dashboard}api/summary?window=5m`)).json()) as {
+    count: number;
+    errorRate: number;
+  };
+  expect(summary.count).toBeGreaterThanOrEqual(4);
+  await expect(cardValue('Total requests')).toHaveText(summary.count.toLocaleString('en-US'));
+  const pct = summary.errorRate * 100;
+  const expectedRate = summary.errorRate === 0 ? '0%' : `${pct < 10 ? pct.toFixed(1) : pct.toFixed(0)}%`;
+  await expect(cardValue('Error rate')).toHaveText(expectedRate);
+
+  await expect(page.getByRole('img', { name: 'Requests over time' })).toBeVisible();
+  await expect(page.getByRole('table').getByRole('rowheader').first()).toBeVisible();
+  await page.screenshot({ path: join(screenshots, 'overview.png'), fullPage: true });
+});
