@@ -71,7 +71,7 @@ public static class LlmApmEndpointRouteBuilderExtensions
             .WithSummary("Server-sent events: one 'request' event per finished request, ': keep-alive' comments in between.")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
-        api.MapOpenApi(LlmApmOpenApi.Route);
+        api.MapOpenApi(LlmApmOpenApi.Route).AddEndpointFilter(LlmApmOpenApi.OnlyThisDocument);
         api.Map("/{**rest}", (HttpContext context) => LlmApmProblems.NotFound(context, "No such LLM-APM API endpoint."))
             .ExcludeFromDescription();
 

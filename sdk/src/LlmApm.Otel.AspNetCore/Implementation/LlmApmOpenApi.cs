@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmApm.Otel.AspNetCore.Implementation;
@@ -8,9 +10,17 @@ internal static class LlmApmOpenApi
     /// <summary>The document name, also the endpoints' group name: the host's own documents leave them out.</summary>
     public const string DocumentName = "llm-apm";
 
-    /// <summary>The route of the document under the prefix. <c>MapOpenApi</c> takes the document name from the
-    /// <c>documentName</c> route value: a constrained parameter with a default gives it a fixed path.</summary>
-    public const string Route = "/api/openapi.json/{documentName:regex(^llm-apm$)=llm-apm}";
+    /// <summary>The route of the document under the API group. <c>MapOpenApi</c> takes the document name from the
+    /// <c>documentName</c> route value: an optional parameter whose default is our document gives it a fixed path
+    /// (<see cref="OnlyThisDocument"/> refuses any other name; no regex constraint, which slim hosts lack).</summary>
+    public const string Route = "/openapi.json/{documentName=" + DocumentName + "}";
+
+    /// <summary>An endpoint filter that answers 404 for any document but <see cref="DocumentName"/>, so that the
+    /// host's own documents are not served under the prefix.</summary>
+    public static ValueTask<object?> OnlyThisDocument(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+        => string.Equals(context.HttpContext.GetRouteValue("documentName") as string, DocumentName, StringComparison.Ordinal)
+            ? next(context)
+            : ValueTask.FromResult<object?>(LlmApmProblems.NotFound(context.HttpContext, "No such OpenAPI document."));
 
     public static void Register(IServiceCollection services)
         => services.AddOpenApi(DocumentName, options =>
