@@ -1,0 +1,80 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.AI;
+
+namespace LlmApm.Otel.Tests;
+
+public class LlmApmTelemetryTests
+{
+    public static TheoryData<string, string?> Contract => new()
+    {
+        { "llm.requests", "{request}" },
+        { "llm.request.latency", "s" },
+        { "llm.step.latency", "s" },
+        { "llm.tokens", "{token}" },
+        { "llm.cost.usd", null },
+        { "llm.errors", "{error}" },
+        { "llm.time_to_first_token", "s" },
+        { "llm.requests.active", "{request}" },
+        { "llm.price.misses", "{call}" },
+        { "llm.history.dropped", "{record}" },
+        { "gen_ai.client.operation.duration", "s" },
+        { "gen_ai.client.token.usage", "{token}" },
+        { "gen_ai.client.operation.time_to_first_chunk", "s" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Contract))]
+    public void Meter_PublishesContractInstrumentsWithUnitAndDescription(string name, string? unit)
+    {
+        using var metrics = new MetricCollector();
+        Assert.True(metrics.Instruments.TryGetValue(name, out var instrument), $"{name} is not published");
+        Assert.Equal(unit, instrument.Unit);
+        Assert.False(string.IsNullOrWhiteSpace(instrument.Description));
+        Assert.Equal(LlmApmTelemetry.MeterName, instrument.Meter.Name);
+        Assert.False(string.IsNullOrEmpty(instrument.Meter.Version));
+    }
+
+    [Fact]
+    public void Histograms_AdviseBucketsInSeconds()
+    {
+        using var metrics = new MetricCollector();
+        var latency = (Histogram<double>)metrics.Instruments["llm.request.latency"];
+        var buckets = latency.Advice!.HistogramBucketBoundaries!;
+        Assert.True(buckets[0] < 1 && buckets[^1] <= 300, "Buckets must be seconds, not milliseconds.");
+        Assert.Equal([0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+            ((Histogram<double>)metrics.Instruments["gen_ai.client.operation.duration"]).Advice!.HistogramBucketBoundaries!);
+    }
+
+    [Fact]
+    public void ModelTag_TenThousandDistinctModels_StayBounded()
+    {
+        using var host = TestHost.Start();
+        var tags = Enumerable.Range(0, 10_000).Select(i => host.Instrumentation.Models.Tag($"model-{i}")).ToHashSet();
+        var misses = Enumerable.Range(0, 10_000).Select(i => host.Instrumentation.Models.MissTag($"model-{i}")).ToHashSet();
+        Assert.Equal(["other"], tags);
+        Assert.True(misses.Count <= 17, $"{misses.Count} price-miss tag values");
+    }
+
+    [Fact]
+    public void UseLlmApm_IsAnExtensionOfChatClientBuilder()
+    {
+        using var inner = new NoopClient();
+        using var built = inner.AsBuilder().UseLlmApm().Build();
+        Assert.IsType<LlmApmChatClient>(built);
+    }
+
+    private sealed class NoopClient : IChatClient
+    {
+        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+            => Task.FromResult(new ChatResponse());
+
+        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+            => AsyncEnumerable.Empty<ChatResponseUpdate>();
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+}

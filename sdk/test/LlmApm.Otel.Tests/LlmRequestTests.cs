@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using LlmApm.Otel.History;
+
+namespace LlmApm.Otel.Tests;
+
+public class LlmRequestTests
+{
+    [Fact]
+    public async Task Current_FlowsAcrossAwaitAndIsRestoredAfterDispose()
+    {
+        using var host = TestHost.Start();
+        Assert.Null(LlmRequest.Current);
+        using (var request = host.Instrumentation.StartRequest("flow"))
+        {
+            await Task.Delay(1);
+            await Task.Run(() => Assert.Same(request, LlmRequest.Current));
+            Assert.Same(request, LlmRequest.Current);
+        }
+
+        Assert.Null(LlmRequest.Current);
+    }
+
+    [Fact]
+    public async Task StartRequest_HundredConcurrentRequests_NeverMixStepsUsageOrCost()
+    {
+        using var metrics = new MetricCollector();
+        using var host = TestHost.Start(o => o.HistoryCapacity = 1000);
+        var instrumentation = host.Instrumentation;
+
+        await Task.WhenAll(Enumerable.Range(0, 100).Select(i => Task.Run(async () =>
+        {
+            using var request = instrumentation.StartRequest("concurrent", conversationId: $"c{i}");
+            request.Model = "gpt-4o-mini";
+            using (LlmStep.Start($"step-{i % 5}"))
+            {
+                await Task.Delay(Random.Shared.Next(0, 5));
+            }
+
+            await LlmStep.RunAsync("work", async ct =>
+            {
+                await Task.Delay(Random.Shared.Next(0, 5), ct);
+                instrumentation.RecordUsage(LlmRequest.Current, "gpt-4o-mini", new LlmUsage(1000 + i, i));
+            });
+        })));
+
+        host.Flush();
+        var records = host.History.Query(new LlmHistoryQuery { Limit = 500 });
+        Assert.Equal(100, records.Count);
+        foreach (var record in records)
+        {
+            var i = int.Parse(record.ConversationId!.AsSpan(1), provider: null);
+            Assert.Equal(1000 + i, record.Tokens.Input);
+            Assert.Equal(i, record.Tokens.Output);
+            Assert.Equal([$"step-{i % 5}", "work"], record.Steps.Select(s => s.Name));
+            var expected = LlmPriceTable.ComputeCost(new LlmModelPrice { InputPerMillion = 0.15m, CachedInputPerMillion = 0.075m, OutputPerMillion = 0.60m }, 1000 + i, 0, i);
+            Assert.Equal(expected, record.CostUsd);
+        }
+
+        Assert.Equal(100, metrics.Sum("llm.requests", ("route", "concurrent")));
+        Assert.Equal(0, metrics.Sum("llm.requests.active", ("route", "concurrent")));
+        Assert.Equal(records.Sum(r => r.Tokens.Input), metrics.Sum("llm.tokens", ("route", "concurrent"), ("type", "input")));
+    }
+
+    [Fact]
+    public void Dispose_RecordsRequestSpanAttributesAndMetrics()
+    {
+        using var metrics = new MetricCollector();
+        using var host = TestHost.Start();
+        using (var request = host.Instrumentation.StartRequest("/api/chat", conversationId: "conv-1"))
+        {
+            request.Model = "gpt-4o-2024-08-06";
+            host.Instrumentation.RecordUsage(request, request.Model, new LlmUsage(2_000_000, 1_000_000, CachedInputTokens: 1_000_000));
+        }
+
+        host.Flush();
+        var span = Assert.Single(host.Exported, a => a.DisplayName == "llm.request /api/chat");
+        Assert.Equal("/api/chat", span.GetTagItem("llm.route"));
+        Assert.Equal("conv-1", span.GetTagItem("gen_ai.conversation.id"));
+        Assert.Equal(2_000_000L, span.GetTagItem("llm.usage.input_tokens"));
+        Assert.Equal(1_000_000L, span.GetTagItem("llm.usage.output_tokens"));
+
+        // gpt-4o: 1M uncached input at 2.50, 1M cached at 1.25, 1M output at 10.00.
+        Assert.Equal(13.75, (double)span.GetTagItem("llm.cost.usd")!, 10);
+        Assert.Equal(32, ((string)span.GetTagItem("llm.request.id")!).Length);
+
+        var requests = Assert.Single(metrics.Of("llm.requests"), m => m.Tag("route") == "/api/chat");
+        Assert.Equal("gpt-4o", requests.Tag("model"));
+        Assert.Equal("ok", requests.Tag("status"));
+        Assert.Single(metrics.Of("llm.request.latency"), m => m.Tag("route") == "/api/chat");
+        Assert.Equal(13.75, metrics.Sum("llm.cost.usd", ("route", "/api/chat"), ("model", "gpt-4o")), 10);
+        Assert.Equal(1_000_000, metrics.Sum("llm.tokens", ("route", "/api/chat"), ("type", "cached_input")));
+    }
+
+    [Fact]
+    public void Fail_WithException_MarksRequestErrorAndCountsOnce()
+    {
+        using var metrics = new MetricCollector();
+        using var host = TestHost.Start();
+        var boom = new TimeoutException("slow");
+        using (var request = host.Instrumentation.StartRequest("failing"))
+        {
+            request.Fail(boom);
+            request.Fail(boom);
+        }
+
+        host.Flush();
+        var span = Assert.Single(host.Exported, a => a.DisplayName == "llm.request failing");
+        Assert.Equal(ActivityStatusCode.Error, span.Status);
+        Assert.Equal("timeout", span.GetTagItem("error.type"));
+        Assert.Contains(span.Events, e => e.Name == "exception");
+        Assert.Equal(1, metrics.Sum("llm.errors", ("route", "failing"), ("error_type", "timeout")));
+        var record = Assert.Single(host.History.Query(new LlmHistoryQuery { Status = "error" }));
+        Assert.Equal("timeout", record.ErrorType);
+    }
+
+    [Fact]
+    public void RecordUsage_UnpricedModel_CountsPriceMissAndMarksRequestUnpriced()
+    {
+        using var metrics = new MetricCollector();
+        using var host = TestHost.Start();
+        using (var request = host.Instrumentation.StartRequest("unpriced"))
+        {
+            host.Instrumentation.RecordUsage(request, "my-private-model", new LlmUsage(100, 10));
+            Assert.Null(request.CostUsd);
+            Assert.True(request.Unpriced);
+        }
+
+        host.Flush();
+        var record = Assert.Single(host.History.Query(new LlmHistoryQuery()));
+        Assert.True(record.Unpriced);
+        Assert.Null(record.CostUsd);
+        Assert.Equal(1, metrics.Sum("llm.price.misses", ("model", "my-private-model")));
+        Assert.DoesNotContain(metrics.Of("llm.cost.usd"), m => m.Tag("route") == "unpriced");
+        Assert.Equal(100, metrics.Sum("llm.tokens", ("route", "unpriced"), ("model", "other"), ("type", "input")));
+    }
+
+    [Fact]
+    public void History_TraceExportSampledToNothing_StillRecordsEveryRequest()
+    {
+        using var host = TestHost.Start(sampler: new OpenTelemetry.Trace.AlwaysOffSampler());
+        for (var i = 0; i < 3; i++)
+        {
+            using var request = host.Instrumentation.StartRequest("sampled-out");
+            using (LlmStep.Start("preprocessing"))
+            {
+            }
+        }
+
+        host.Flush();
+        Assert.Empty(host.Exported);
+        var records = host.History.Query(new LlmHistoryQuery());
+        Assert.Equal(3, records.Count);
+        Assert.All(records, r => Assert.Equal("preprocessing", Assert.Single(r.Steps).Name));
+    }
+
+    [Fact]
+    public void History_RequestSpanThatNeverEnds_IsNotHeldByTheSdk()
+    {
+        // Export sampled off: the in-memory exporter would otherwise hold the ended steps, and through them their parent.
+        using var host = TestHost.Start(sampler: new OpenTelemetry.Trace.AlwaysOffSampler());
+        var weak = StartOrphan(host.Instrumentation);
+        for (var i = 0; i < 5 && weak.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        Assert.False(weak.IsAlive, "An orphan request and its buffered steps must be collectable.");
+        Assert.Empty(host.History.Query(new LlmHistoryQuery()));
+    }
+
+    [Fact]
+    public void AddStep_RequestOlderThanOrphanTimeout_DropsItsBufferedSteps()
+    {
+        using var host = TestHost.Start(o => o.OrphanTimeout = TimeSpan.FromMilliseconds(1));
+        using (var request = host.Instrumentation.StartRequest("orphan"))
+        {
+            Thread.Sleep(20);
+            using (LlmStep.Start("late"))
+            {
+            }
+        }
+
+        host.Flush();
+        var record = Assert.Single(host.History.Query(new LlmHistoryQuery()));
+        Assert.Empty(record.Steps);
+    }
+
+    private static WeakReference StartOrphan(LlmApmInstrumentation instrumentation)
+    {
+        WeakReference weak = null!;
+
+        // Run on a separate flow so that the ambient request dies with it.
+        var thread = new Thread(() =>
+        {
+            var request = instrumentation.StartRequest("never-ends");
+            for (var i = 0; i < 10; i++)
+            {
+                using (LlmStep.Start("step"))
+                {
+                }
+            }
+
+            weak = new WeakReference(request);
+        });
+        thread.Start();
+        thread.Join();
+        Activity.Current = null;
+        return weak;
+    }
+}
