@@ -159,6 +159,7 @@ const hasFiniteValue = (result) =>
 // Chat traffic.
 let serviceUrl;
 async function chat(message, { stream = false } = {}) {
+  const started = Date.now();
   const r = await fetch(new URL(stream ? '/api/chat/stream' : '/api/chat', serviceUrl), {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json' },
@@ -166,7 +167,7 @@ async function chat(message, { stream = false } = {}) {
     signal: AbortSignal.timeout(20_000),
   });
   const text = await r.text();
-  return { status: r.status, text };
+  return { status: r.status, text, ms: Date.now() - started, message, stream };
 }
 async function inParallel(items, limit, fn) {
   const queue = [...items];
@@ -274,7 +275,8 @@ after(async () => {
 let routes = [];
 let defaultModel;
 
-test('traffic: chats and streams over several models, with injected failures', { timeout: 90_000 }, async () => {
+test('traffic: chats and streams over several models, with injected failures', { timeout: 90_000 }, async (t) => {
+  const t0 = Date.now();
   // Warm-up: one request per route and model, and one failure of each type per route, so that every series
   // exists before the counted traffic (rate() cannot see a counter's first value).
   const warmup = [];
@@ -300,6 +302,8 @@ test('traffic: chats and streams over several models, with injected failures', {
   const results = await inParallel(work, 6, (x) => chat(x.message, x));
   const ok = results.filter((x) => x.status === 200 && !/event: error/.test(x.text)).length;
   assert.ok(ok >= work.length / 2, `most chats succeed (${ok}/${work.length})`);
+  const slowest = [...w, ...results].sort((a, b) => b.ms - a.ms).slice(0, 3);
+  t.diagnostic(`${w.length + results.length} chats in ${Date.now() - t0} ms; slowest: ${slowest.map((x) => `${x.ms} ms ${x.stream ? 'stream' : 'chat'} "${x.message}" -> ${x.status}`).join('; ')}`);
 
   // Give Prometheus a few scrapes and rule evaluations.
   await sleep(4000);
@@ -327,7 +331,6 @@ const CONTRACT = {
   llm_time_to_first_token_seconds_count: ['route', 'model'],
   llm_requests_active: ['route'],
   llm_price_misses_total: ['model'],
-  llm_history_dropped_total: [],
   gen_ai_client_operation_duration_seconds_bucket: ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'le'],
   gen_ai_client_operation_duration_seconds_sum: ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model'],
   gen_ai_client_operation_duration_seconds_count: ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model'],
@@ -337,7 +340,15 @@ const CONTRACT = {
   target_info: [],
 };
 
-test('every series of the metric contract is ingested, with its labels', async () => {
+// An OpenTelemetry counter has no data point before its first Add: llm_history_dropped_total exists only once a
+// history record was dropped, which this test does not provoke. Its absence is reported, not failed.
+const ONLY_AFTER_FIRST_EVENT = ['llm_history_dropped_total'];
+
+test('every series of the metric contract is ingested, with its labels', async (t) => {
+  for (const name of ONLY_AFTER_FIRST_EVENT) {
+    const n = (await promQuery(`${name}{job="chat-service"}`)).length;
+    t.diagnostic(`${name}: ${n ? 'present' : 'absent (no history record dropped yet)'}`);
+  }
   const problems = [];
   for (const [name, labels] of Object.entries(CONTRACT)) {
     const series = await promQuery(`${name}{job="chat-service"}`);
