@@ -167,6 +167,23 @@ public sealed class LlmRequest : IDisposable
         this.MarkFailed(errorType, message, exception: null, step: null);
     }
 
+    /// <summary>Records the token usage of one LLM call made for this request (an LLM client that is not an
+    /// <c>IChatClient</c> instrumented with <c>UseLlmApm()</c>): <c>llm.tokens</c>, and the cost from the price table,
+    /// or <c>llm.price.misses</c> when the model has no price.</summary>
+    /// <param name="model">The model that served the call.</param>
+    /// <param name="usage">The tokens it used.</param>
+    /// <returns>The cost of the call in US dollars, or <c>null</c> when the model has no price.</returns>
+    public decimal? RecordUsage(string? model, LlmUsage usage)
+    {
+        if (this.instrumentation is null)
+        {
+            return null;
+        }
+
+        this.Model ??= model;
+        return this.instrumentation.RecordUsage(this, model, usage);
+    }
+
     /// <summary>Finishes the request: ends its span and records <c>llm.requests</c>, <c>llm.request.latency</c>,
     /// <c>llm.requests.active</c> and the history record. Calling it again does nothing.</summary>
     public void Dispose()

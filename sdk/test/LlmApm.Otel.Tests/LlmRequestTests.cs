@@ -114,6 +114,19 @@ public class LlmRequestTests
     }
 
     [Fact]
+    public void RecordUsage_PublicApiWithoutChatClient_AddsTokensAndReturnsCost()
+    {
+        using var host = TestHost.Start();
+        using (var request = host.Instrumentation.StartRequest("manual"))
+        {
+            var cost = request.RecordUsage("gpt-4o", new LlmUsage(1_000_000, 0));
+            Assert.Equal(2.50m, cost);
+            Assert.Equal("gpt-4o", request.Model);
+            Assert.Equal(1_000_000, request.Usage.InputTokens);
+        }
+    }
+
+    [Fact]
     public void RecordUsage_UnpricedModel_CountsPriceMissAndMarksRequestUnpriced()
     {
         using var metrics = new MetricCollector();
