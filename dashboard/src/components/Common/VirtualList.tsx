@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import { rowOffset, totalHeight, visibleRange, type WindowGeometry } from '../../model/windowing';
 
 export interface VirtualListProps<T> {
@@ -65,6 +65,21 @@ export function VirtualList<T>({
       if (scrollRef.current) setScrollTop(scrollRef.current.scrollTop);
     });
   }, []);
+
+  // Keeps the rows in view still when new items arrive on top while the list is scrolled down.
+  const firstKey = useRef<string | null>(null);
+  useLayoutEffect(() => {
+    const first = items[0];
+    const previous = firstKey.current;
+    firstKey.current = first === undefined ? null : getKey(first);
+    const element = scrollRef.current;
+    if (!element || previous === null || element.scrollTop <= 0) return;
+    const shift = items.findIndex((item) => getKey(item) === previous);
+    if (shift > 0) {
+      element.scrollTop += shift * rowHeight;
+      setScrollTop(element.scrollTop);
+    }
+  }, [items, getKey, rowHeight]);
 
   const expandedIndex = expandedKey === null ? -1 : items.findIndex((item) => getKey(item) === expandedKey);
   const geometry: WindowGeometry = {

@@ -16,6 +16,7 @@ export function OverviewCharts({ timeseries }: { timeseries: Timeseries }) {
       <TimeSeriesChart
         title="Requests"
         kind="bar"
+        integer
         times={times}
         formatValue={formatCount}
         series={[
@@ -37,6 +38,7 @@ export function OverviewCharts({ timeseries }: { timeseries: Timeseries }) {
       <TimeSeriesChart
         title="Errors by type"
         kind="bar"
+        integer
         times={times}
         formatValue={formatCount}
         series={
@@ -54,6 +56,7 @@ export function OverviewCharts({ timeseries }: { timeseries: Timeseries }) {
       <TimeSeriesChart
         title="Tokens"
         kind="bar"
+        integer
         times={times}
         formatValue={formatCount}
         series={[

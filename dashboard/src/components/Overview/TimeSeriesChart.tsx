@@ -17,13 +17,15 @@ export interface TimeSeriesChartProps {
   kind: 'line' | 'bar';
   formatValue: (value: number) => string;
   emptyLabel?: string;
+  /** Counts: y-axis ticks on whole numbers. */
+  integer?: boolean;
 }
 
 const HEIGHT = 176;
 const PAD = { top: 10, right: 10, bottom: 22, left: 52 };
 
 /** A small hand-written SVG chart: lines, or bars stacked per bucket, with a hover read-out. */
-export function TimeSeriesChart({ title, times, series, kind, formatValue, emptyLabel }: TimeSeriesChartProps) {
+export function TimeSeriesChart({ title, times, series, kind, formatValue, emptyLabel, integer = false }: TimeSeriesChartProps) {
   const [containerRef, width] = useElementWidth<HTMLDivElement>(560);
   const [hover, setHover] = useState<number | null>(null);
   const titleId = useId();
@@ -35,7 +37,7 @@ export function TimeSeriesChart({ title, times, series, kind, formatValue, empty
   const stackedTotals = times.map((_, i) => series.reduce((sum, s) => sum + (s.values[i] ?? 0), 0));
   const maxValue =
     kind === 'bar' ? Math.max(0, ...stackedTotals) : Math.max(0, ...series.flatMap((s) => s.values));
-  const { max, step } = niceScale(maxValue);
+  const { max, step } = niceScale(maxValue, 4, integer);
   const y = (value: number) => PAD.top + plotH - (value / max) * plotH;
   const xCenter = (i: number) => PAD.left + bucketW * (i + 0.5);
   const ticks: number[] = [];
