@@ -29,7 +29,7 @@ internal sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
 
                 break;
             case LlmProvider.OpenAI:
-                if (options.Endpoint is not null && !IsHttpUri(options.Endpoint))
+                if (!string.IsNullOrWhiteSpace(options.Endpoint) && !IsHttpUri(options.Endpoint))
                 {
                     failures.Add("Llm:Endpoint is not an absolute http(s) URL (e.g. http://127.0.0.1:11434/v1 for Ollama).");
                 }

@@ -13,9 +13,10 @@ internal sealed class TokenCounter
     private const int TokensPerMessage = 3;
     private const int TokensForReplyPriming = 3;
 
-    private readonly Lazy<Tokenizer> tokenizer = new(() => TiktokenTokenizer.CreateForModel("gpt-4o"), LazyThreadSafetyMode.ExecutionAndPublication);
+    // Shared by every instance: the tokenizer is immutable and thread-safe.
+    private static readonly Lazy<Tokenizer> Shared = new(() => TiktokenTokenizer.CreateForModel("gpt-4o"), LazyThreadSafetyMode.ExecutionAndPublication);
 
-    public Tokenizer Tokenizer => this.tokenizer.Value;
+    private readonly Lazy<Tokenizer> tokenizer = Shared;
 
     public int Count(string? text) => string.IsNullOrEmpty(text) ? 0 : this.tokenizer.Value.CountTokens(text);
 

@@ -1,0 +1,72 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using ChatService.Tests.Infrastructure;
+using Microsoft.AspNetCore.Mvc.Testing;
+using static ChatService.Tests.Infrastructure.ChatServiceHost;
+
+namespace ChatService.Tests;
+
+public sealed class ProgramTests
+{
+    [Fact]
+    public async Task GetHealth_Running_Healthy()
+    {
+        await using var host = new ChatServiceHost();
+        using var client = host.CreateClient();
+
+        using var response = await client.GetAsync("/health");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task GetRoot_Browser_RedirectsToTheChatPage()
+    {
+        await using var host = new ChatServiceHost();
+        using var client = host.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+
+        using var response = await client.GetAsync("/");
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/llm-apm/#/chat", response.Headers.Location?.OriginalString);
+    }
+
+    [Fact]
+    public async Task GetInfo_Dashboard_AnnouncesTheChatEndpoints()
+    {
+        await using var host = new ChatServiceHost();
+        using var client = host.CreateClient();
+
+        var info = await client.GetFromJsonAsync<JsonElement>("/llm-apm/api/info");
+
+        Assert.Equal("/api/chat", info.GetProperty("chat").GetProperty("endpoint").GetString());
+        Assert.Equal("/api/chat/stream", info.GetProperty("chat").GetProperty("streamEndpoint").GetString());
+    }
+
+    [Fact]
+    public async Task PostChat_OverTheClientRateLimit_Answers429WithRetryAfter()
+    {
+        await using var host = new ChatServiceHost(Settings(("ChatService:RateLimit:PermitLimit", "2"), ("ChatService:RateLimit:Window", "00:01:00")));
+        using var client = host.CreateClient();
+
+        using var first = await host.PostChatAsync(client, new { message = "one" });
+        using var second = await host.PostChatAsync(client, new { message = "two" }, stream: true);
+        using var third = await host.PostChatAsync(client, new { message = "three" });
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+        Assert.Equal("application/problem+json", third.Content.Headers.ContentType?.MediaType);
+        var retryAfter = int.Parse(third.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(retryAfter, 1, 60);
+        var problem = await third.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(429, problem.GetProperty("status").GetInt32());
+        Assert.True(problem.TryGetProperty("requestId", out _));
+
+        // A refused chat never reached the LLM endpoint.
+        await Eventually.TrueAsync(async () => (await host.ScrapeAsync(client)).Sum("llm_requests_total") == 2);
+        Assert.Equal(2, (await host.GetAllRecordsAsync(client)).Count);
+    }
+}
