@@ -11,12 +11,28 @@ public sealed class LlmOptionsValidatorTests
     }
 
     [Fact]
-    public void Validate_AzureOpenAIWithoutEndpointOrKey_NamesTheSettings()
+    public void Validate_AzureOpenAIWithoutEndpoint_NamesTheSetting()
     {
-        var result = new LlmOptionsValidator().Validate(null, new LlmOptions { Provider = LlmProvider.AzureOpenAI });
+        var result = new LlmOptionsValidator().Validate(null, new LlmOptions { Provider = LlmProvider.AzureOpenAI, ApiKey = "k" });
 
         Assert.True(result.Failed);
         Assert.Contains("Llm:Endpoint", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_AzureOpenAIWithoutKey_SucceedsForEntraId()
+    {
+        var options = new LlmOptions { Provider = LlmProvider.AzureOpenAI, Endpoint = "https://example.openai.azure.com/" };
+
+        Assert.True(new LlmOptionsValidator().Validate(null, options).Succeeded);
+    }
+
+    [Fact]
+    public void Validate_OpenAIWithoutEndpointOrKey_NamesTheKey()
+    {
+        var result = new LlmOptionsValidator().Validate(null, new LlmOptions { Provider = LlmProvider.OpenAI });
+
+        Assert.True(result.Failed);
         Assert.Contains("Llm:ApiKey", result.FailureMessage, StringComparison.Ordinal);
     }
 

@@ -22,10 +22,7 @@ internal sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
                         + "(e.g. https://my-resource.openai.azure.com/).");
                 }
 
-                if (string.IsNullOrWhiteSpace(options.ApiKey))
-                {
-                    failures.Add("Llm:Provider is AzureOpenAI but Llm:ApiKey is not set (set it through the environment: Llm__ApiKey).");
-                }
+                // Without Llm:ApiKey the client signs in with Microsoft Entra ID (DefaultAzureCredential).
 
                 break;
             case LlmProvider.OpenAI:

@@ -1,6 +1,7 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using Azure.AI.OpenAI;
+using Azure.Identity;
 using ChatService.Configuration;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
@@ -29,7 +30,13 @@ internal static class LlmChatClientFactory
             case LlmProvider.AzureOpenAI:
             {
                 var clientOptions = new AzureOpenAIClientOptions { NetworkTimeout = options.Timeout, RetryPolicy = retry };
-                var client = new AzureOpenAIClient(new Uri(options.Endpoint!), new ApiKeyCredential(options.ApiKey!), clientOptions);
+                var endpoint = new Uri(options.Endpoint!);
+
+                // A key when one is configured; otherwise Microsoft Entra ID (managed identity, workload identity,
+                // Azure CLI ...) through DefaultAzureCredential.
+                var client = string.IsNullOrWhiteSpace(options.ApiKey)
+                    ? new AzureOpenAIClient(endpoint, new DefaultAzureCredential(), clientOptions)
+                    : new AzureOpenAIClient(endpoint, new ApiKeyCredential(options.ApiKey), clientOptions);
                 return client.GetChatClient(options.EffectiveDeployment).AsIChatClient();
             }
 
