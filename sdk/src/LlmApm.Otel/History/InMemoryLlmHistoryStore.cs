@@ -38,6 +38,37 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         Volatile.Write(ref this.ring[(int)((seq - 1) % this.ring.Length)], record);
     }
 
+    /// <summary>Loads records kept elsewhere (a durable store after a restart) and continues their sequence.</summary>
+    /// <param name="records">The records, with their sequence numbers, in any order.</param>
+    internal void Restore(IEnumerable<LlmRequestRecord> records)
+    {
+        foreach (var record in records.OrderBy(r => r.Seq))
+        {
+            if (record.Seq <= 0)
+            {
+                continue;
+            }
+
+            Volatile.Write(ref this.ring[(int)((record.Seq - 1) % this.ring.Length)], record);
+            if (record.Seq > Volatile.Read(ref this.lastSeq))
+            {
+                Volatile.Write(ref this.lastSeq, record.Seq);
+            }
+        }
+    }
+
+    /// <summary>Gets the oldest record the ring still holds, or <c>null</c> when it is empty.</summary>
+    internal LlmRequestRecord? Oldest()
+    {
+        LlmRequestRecord? oldest = null;
+        foreach (var record in this.Newest(long.MaxValue))
+        {
+            oldest = record;
+        }
+
+        return oldest;
+    }
+
     /// <inheritdoc/>
     public LlmRequestRecord? Find(string id)
     {

@@ -1,0 +1,26 @@
+namespace LlmApm.Otel.Sqlite;
+
+/// <summary>Options of the SQLite history store. Bound from <c>LlmApm:Sqlite</c> by
+/// <c>builder.AddLlmApmSqliteHistory()</c>.</summary>
+public sealed class SqliteHistoryOptions
+{
+    /// <summary>Gets or sets the database file. A relative path is relative to the current directory.
+    /// Default: <c>data/llm-apm-history.db</c>.</summary>
+    public string Path { get; set; } = System.IO.Path.Combine("data", "llm-apm-history.db");
+
+    /// <summary>Gets or sets the longest time a finished request waits in memory before it is written. Default: 1 second.</summary>
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Gets or sets the most records written in one transaction. Default: 500.</summary>
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>Gets or sets how many records may wait to be written; beyond it a record is dropped and counted in
+    /// <c>llm_history_dropped_total</c>, and the request is never delayed. Default: 10000.</summary>
+    public int QueueCapacity { get; set; } = 10_000;
+
+    /// <summary>Gets or sets the most records the database keeps; older ones are deleted. Default: 1000000.</summary>
+    public long RetentionCount { get; set; } = 1_000_000;
+
+    /// <summary>Gets or sets how long the database keeps a record. Default: 30 days.</summary>
+    public TimeSpan RetentionAge { get; set; } = TimeSpan.FromDays(30);
+}

@@ -1,0 +1,215 @@
+using System.Diagnostics.Metrics;
+using LlmApm.Otel.History;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace LlmApm.Otel.Sqlite.Tests;
+
+public sealed class SqliteLlmHistoryStoreTests : IDisposable
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("llm-apm-sqlite-").FullName;
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(this.folder, recursive: true);
+    }
+
+    [Fact]
+    public async Task Add_ThenReopen_KeepsRecordsAndContinuesSequence()
+    {
+        var path = Path.Combine(this.folder, "h.db");
+        await using (var store = Create(path))
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                store.Add(Record($"r{i}"));
+            }
+
+            Assert.True(await store.FlushAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        await using (var reopened = Create(path))
+        {
+            var page = reopened.Query(new LlmHistoryQuery { Limit = 500 });
+            Assert.Equal(30, page.Count);
+            Assert.Equal("r29", page[0].Id);
+            Assert.Equal(30, page[0].Seq);
+            Assert.Equal(["preprocessing", "llm_api_call"], page[0].Steps.Select(s => s.Name));
+            Assert.Equal(0.0123m, page[0].CostUsd);
+
+            reopened.Add(Record("after-restart"));
+            Assert.Equal(31, reopened.Find("after-restart")!.Seq);
+        }
+    }
+
+    [Fact]
+    public async Task Open_UsesWalModeAndVersionedSchema()
+    {
+        var path = Path.Combine(this.folder, "wal.db");
+        await using (Create(path))
+        {
+        }
+
+        using var connection = new SqliteConnection($"Data Source={path}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode";
+        Assert.Equal("wal", command.ExecuteScalar());
+        command.CommandText = "PRAGMA user_version";
+        Assert.Equal((long)SqliteLlmHistoryStore.SchemaVersion, command.ExecuteScalar());
+    }
+
+    [Fact]
+    public void Open_NewerSchema_FailsWithClearMessage()
+    {
+        var path = Path.Combine(this.folder, "future.db");
+        using (var connection = new SqliteConnection($"Data Source={path}"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA user_version = 99";
+            command.ExecuteNonQuery();
+        }
+
+        var error = Assert.Throws<InvalidOperationException>(() => Create(path));
+        Assert.Contains("schema version 99", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Query_PagesBeyondTheInMemoryRing_ReadFromTheDatabase()
+    {
+        await using var store = Create(Path.Combine(this.folder, "paging.db"), ringCapacity: 10);
+        for (var i = 0; i < 50; i++)
+        {
+            store.Add(Record($"p{i}", status: i % 5 == 0 ? "error" : "ok"));
+        }
+
+        Assert.True(await store.FlushAsync(TimeSpan.FromSeconds(10)));
+        var ids = new List<string>();
+        long? before = null;
+        while (true)
+        {
+            var page = store.Query(new LlmHistoryQuery { Limit = 7, Before = before });
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            ids.AddRange(page.Select(r => r.Id));
+            before = page[^1].Seq;
+        }
+
+        Assert.Equal(Enumerable.Range(0, 50).Reverse().Select(i => $"p{i}"), ids);
+        Assert.Equal(10, store.Query(new LlmHistoryQuery { Status = "error", Limit = 100 }).Count);
+        Assert.NotNull(store.Find("p3"));
+        Assert.Equal(50, store.Since(DateTimeOffset.UtcNow.AddHours(-1)).Count);
+    }
+
+    [Fact]
+    public async Task Add_QueueFull_DropsAndCountsWithoutBlocking()
+    {
+        long dropped = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == LlmApmTelemetry.Metrics.HistoryDropped)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref dropped, value));
+        listener.Start();
+
+        await using var store = Create(Path.Combine(this.folder, "full.db"), queueCapacity: 5, flushInterval: TimeSpan.FromSeconds(30));
+        for (var i = 0; i < 2000; i++)
+        {
+            store.Add(Record($"f{i}"));
+        }
+
+        Assert.True(Interlocked.Read(ref dropped) > 0, "records beyond the queue must be counted as dropped");
+        Assert.True(store.Pending <= 5 + 500, $"pending {store.Pending}");
+
+        // The newest are still in the live view.
+        Assert.Equal("f1999", store.Query(new LlmHistoryQuery { Limit = 1 })[0].Id);
+    }
+
+    [Fact]
+    public async Task ApplyRetention_ByCountAndAge_DeletesOldest()
+    {
+        await using var store = Create(Path.Combine(this.folder, "retention.db"), ringCapacity: 5, retentionCount: 20, retentionAge: TimeSpan.FromDays(1));
+        store.Add(Record("ancient", start: DateTimeOffset.UtcNow.AddDays(-3)));
+        for (var i = 0; i < 40; i++)
+        {
+            store.Add(Record($"n{i}"));
+        }
+
+        Assert.True(await store.FlushAsync(TimeSpan.FromSeconds(10)));
+        store.ApplyRetentionNow();
+
+        using var connection = new SqliteConnection($"Data Source={store.Path}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*), MIN(seq) FROM requests";
+        using var reader = command.ExecuteReader();
+        Assert.True(reader.Read());
+        Assert.Equal(20, reader.GetInt64(0));
+        Assert.Equal(22, reader.GetInt64(1));
+        Assert.Null(store.Find("ancient"));
+    }
+
+    [Fact]
+    public async Task AddLlmApmSqliteHistory_InAHost_RecordsRequestsDurably()
+    {
+        var path = Path.Combine(this.folder, "host.db");
+        for (var run = 0; run < 2; run++)
+        {
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+            builder.AddLlmApm();
+            builder.Services.AddLlmApmSqliteHistory(o => o.Path = path);
+            using var host = builder.Build();
+            await host.StartAsync();
+            var apm = host.Services.GetRequiredService<LlmApmInstrumentation>();
+            Assert.IsType<SqliteLlmHistoryStore>(apm.History);
+            using (apm.StartRequest($"run-{run}"))
+            {
+                using (LlmStep.Start("preprocessing"))
+                {
+                }
+            }
+
+            await host.StopAsync();
+            var records = apm.History.Query(new LlmHistoryQuery());
+            Assert.Equal(run + 1, records.Count);
+            Assert.Equal($"run-{run}", records[0].Route);
+        }
+    }
+
+    private static SqliteLlmHistoryStore Create(string path, int ringCapacity = 100, int queueCapacity = 10_000, TimeSpan? flushInterval = null, long retentionCount = 1_000_000, TimeSpan? retentionAge = null)
+        => new(
+            Options.Create(new SqliteHistoryOptions
+            {
+                Path = path,
+                QueueCapacity = queueCapacity,
+                FlushInterval = flushInterval ?? TimeSpan.FromMilliseconds(50),
+                RetentionCount = retentionCount,
+                RetentionAge = retentionAge ?? TimeSpan.FromDays(30),
+            }),
+            Options.Create(new LlmApmOptions { HistoryCapacity = ringCapacity }));
+
+    private static LlmRequestRecord Record(string id, string status = "ok", DateTimeOffset? start = null) => new()
+    {
+        Id = id,
+        TraceId = "4bf92f3577b34da6a3ce929d0e0e4736",
+        Route = "/api/chat",
+        Status = status,
+        Model = "gpt-4o-mini",
+        StartTime = start ?? DateTimeOffset.UtcNow,
+        DurationMs = 12.5,
+        Tokens = new LlmTokenCounts { Input = 10, Output = 5 },
+        CostUsd = 0.0123m,
+        Steps = [new LlmStepRecord("preprocessing", 0, 1, "ok", null, 0), new LlmStepRecord("llm_api_call", 1, 10, "ok", null, 0)],
+    };
+}
