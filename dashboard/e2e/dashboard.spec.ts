@@ -95,6 +95,7 @@ test('the chat request is in Requests with its steps, and expands into its water
 
   // Screenshot with the unfiltered list and the row still open.
   await page.getByRole('button', { name: 'Clear filters' }).click();
+  await expect(page.getByRole('list', { name: 'Requests' }).getByRole('button').nth(1)).toBeVisible();
   await expect(row).toHaveAttribute('aria-expanded', 'true');
   await page.screenshot({ path: join(screenshots, 'requests.png') });
 });
@@ -117,7 +118,15 @@ test('an injected failure shows up in Requests with its error type', async ({ pa
   const firstRow = page.getByRole('list', { name: 'Requests' }).getByRole('button').first();
   await expect(firstRow).toContainText('rate_limited');
   await firstRow.click();
-  await expect(page.getByRole('region', { name: /^Request / }).getByText('Error type')).toBeVisible();
+  const details = page.getByRole('region', { name: /^Request / });
+  await expect(details.getByText('Error type')).toBeVisible();
+  await expect(details.getByText('rate_limited', { exact: true }).first()).toBeVisible();
+
+  // The page's screenshot: the whole history, with the failed request open.
+  await page.getByLabel('Status').selectOption('');
+  await expect(page.getByRole('list', { name: 'Requests' }).getByRole('button').nth(2)).toBeVisible();
+  await expect(firstRow).toHaveAttribute('aria-expanded', 'true');
+  await page.screenshot({ path: join(screenshots, 'requests.png') });
 });
 
 test('model output cannot run script: the XSS reply is inert text', async ({ page }) => {

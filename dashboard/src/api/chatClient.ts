@@ -27,7 +27,8 @@ export async function streamChat(
 ): Promise<void> {
   const response = await fetchImpl(endpoint, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+    // problem+json too: a failure before the stream starts is answered as problem details.
+    headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream, application/problem+json' },
     body: JSON.stringify(body),
     signal,
   });

@@ -22,7 +22,9 @@ export interface TimeSeriesChartProps {
 }
 
 const HEIGHT = 176;
-const PAD = { top: 10, right: 10, bottom: 22, left: 52 };
+const PAD = { top: 10, right: 10, bottom: 22 };
+/** Approximate width of one character of the 11px axis labels. */
+const AXIS_CHAR_PX = 6.6;
 
 /** A small hand-written SVG chart: lines, or bars stacked per bucket, with a hover read-out. */
 export function TimeSeriesChart({ title, times, series, kind, formatValue, emptyLabel, integer = false }: TimeSeriesChartProps) {
@@ -30,24 +32,26 @@ export function TimeSeriesChart({ title, times, series, kind, formatValue, empty
   const [hover, setHover] = useState<number | null>(null);
   const titleId = useId();
   const n = times.length;
-  const plotW = Math.max(40, width - PAD.left - PAD.right);
-  const plotH = HEIGHT - PAD.top - PAD.bottom;
-  const bucketW = n > 0 ? plotW / n : plotW;
-
   const stackedTotals = times.map((_, i) => series.reduce((sum, s) => sum + (s.values[i] ?? 0), 0));
   const maxValue =
     kind === 'bar' ? Math.max(0, ...stackedTotals) : Math.max(0, ...series.flatMap((s) => s.values));
   const { max, step } = niceScale(maxValue, 4, integer);
-  const y = (value: number) => PAD.top + plotH - (value / max) * plotH;
-  const xCenter = (i: number) => PAD.left + bucketW * (i + 0.5);
   const ticks: number[] = [];
-  for (let v = 0; v <= max + step / 2; v += step) ticks.push(v);
+  for (let i = 0; i * step <= max + step / 2; i++) ticks.push(Number((i * step).toPrecision(12)));
+  const tickLabels = ticks.map((tick) => formatValue(tick));
+  // The y-axis is as wide as its longest label.
+  const padLeft = Math.max(32, Math.ceil(Math.max(...tickLabels.map((label) => label.length)) * AXIS_CHAR_PX) + 12);
+  const plotW = Math.max(40, width - padLeft - PAD.right);
+  const plotH = HEIGHT - PAD.top - PAD.bottom;
+  const bucketW = n > 0 ? plotW / n : plotW;
+  const y = (value: number) => PAD.top + plotH - (value / max) * plotH;
+  const xCenter = (i: number) => padLeft + bucketW * (i + 0.5);
   const labelIndexes = n > 0 ? [...new Set([0, Math.floor((n - 1) / 2), n - 1])] : [];
   const allZero = maxValue === 0;
 
   const onPointerMove = (event: PointerEvent<SVGSVGElement>) => {
     const rect = event.currentTarget.getBoundingClientRect();
-    const x = event.clientX - rect.left - PAD.left;
+    const x = event.clientX - rect.left - padLeft;
     const index = Math.floor(x / bucketW);
     setHover(index >= 0 && index < n ? index : null);
   };
@@ -78,11 +82,11 @@ export function TimeSeriesChart({ title, times, series, kind, formatValue, empty
           onPointerMove={onPointerMove}
           onPointerLeave={() => setHover(null)}
         >
-          {ticks.map((tick) => (
+          {ticks.map((tick, index) => (
             <g key={tick}>
-              <line x1={PAD.left} x2={PAD.left + plotW} y1={y(tick)} y2={y(tick)} className="chart-grid" />
-              <text x={PAD.left - 6} y={y(tick)} className="chart-axis" textAnchor="end" dominantBaseline="middle">
-                {formatValue(tick)}
+              <line x1={padLeft} x2={padLeft + plotW} y1={y(tick)} y2={y(tick)} className="chart-grid" />
+              <text x={padLeft - 6} y={y(tick)} className="chart-axis" textAnchor="end" dominantBaseline="middle">
+                {tickLabels[index]}
               </text>
             </g>
           ))}
@@ -99,7 +103,7 @@ export function TimeSeriesChart({ title, times, series, kind, formatValue, empty
           ))}
           {hover !== null ? (
             <rect
-              x={PAD.left + bucketW * hover}
+              x={padLeft + bucketW * hover}
               y={PAD.top}
               width={bucketW}
               height={plotH}
