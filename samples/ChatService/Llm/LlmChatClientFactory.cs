@@ -28,30 +28,30 @@ internal static class LlmChatClientFactory
         switch (options.Provider)
         {
             case LlmProvider.AzureOpenAI:
-            {
-                var clientOptions = new AzureOpenAIClientOptions { NetworkTimeout = options.Timeout, RetryPolicy = retry };
-                var endpoint = new Uri(options.Endpoint!);
-
-                // A key when one is configured; otherwise Microsoft Entra ID (managed identity, workload identity,
-                // Azure CLI ...) through DefaultAzureCredential.
-                var client = string.IsNullOrWhiteSpace(options.ApiKey)
-                    ? new AzureOpenAIClient(endpoint, new DefaultAzureCredential(), clientOptions)
-                    : new AzureOpenAIClient(endpoint, new ApiKeyCredential(options.ApiKey), clientOptions);
-                return client.GetChatClient(options.EffectiveDeployment).AsIChatClient();
-            }
-
-            case LlmProvider.OpenAI:
-            {
-                var clientOptions = new OpenAIClientOptions { NetworkTimeout = options.Timeout, RetryPolicy = retry };
-                if (!string.IsNullOrWhiteSpace(options.Endpoint))
                 {
-                    clientOptions.Endpoint = new Uri(options.Endpoint);
+                    var clientOptions = new AzureOpenAIClientOptions { NetworkTimeout = options.Timeout, RetryPolicy = retry };
+                    var endpoint = new Uri(options.Endpoint!);
+
+                    // A key when one is configured; otherwise Microsoft Entra ID (managed identity, workload identity,
+                    // Azure CLI ...) through DefaultAzureCredential.
+                    var client = string.IsNullOrWhiteSpace(options.ApiKey)
+                        ? new AzureOpenAIClient(endpoint, new DefaultAzureCredential(), clientOptions)
+                        : new AzureOpenAIClient(endpoint, new ApiKeyCredential(options.ApiKey), clientOptions);
+                    return client.GetChatClient(options.EffectiveDeployment).AsIChatClient();
                 }
 
-                // Local OpenAI-compatible servers (Ollama, vLLM) take no key, but the client needs one.
-                var key = string.IsNullOrWhiteSpace(options.ApiKey) ? "no-key" : options.ApiKey;
-                return new ChatClient(options.Model, new ApiKeyCredential(key), clientOptions).AsIChatClient();
-            }
+            case LlmProvider.OpenAI:
+                {
+                    var clientOptions = new OpenAIClientOptions { NetworkTimeout = options.Timeout, RetryPolicy = retry };
+                    if (!string.IsNullOrWhiteSpace(options.Endpoint))
+                    {
+                        clientOptions.Endpoint = new Uri(options.Endpoint);
+                    }
+
+                    // Local OpenAI-compatible servers (Ollama, vLLM) take no key, but the client needs one.
+                    var key = string.IsNullOrWhiteSpace(options.ApiKey) ? "no-key" : options.ApiKey;
+                    return new ChatClient(options.Model, new ApiKeyCredential(key), clientOptions).AsIChatClient();
+                }
 
             default:
                 return ActivatorUtilities.CreateInstance<SimulatedChatClient>(services);
