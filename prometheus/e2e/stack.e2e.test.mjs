@@ -11,7 +11,7 @@
 //     `for:` durations are shortened.
 //  2. Sends chats and streamed chats with several models (one unpriced) and injected failures, using the
 //     simulator's directives `/model <name> <text>` and `/fault <type>`.
-//  3. Asserts through Prometheus's HTTP API: every series of the metric contract is ingested with its labels
+//  3. Lints the /metrics text with `promtool check metrics`, then asserts through Prometheus's HTTP API: every series of the metric contract is ingested with its labels
 //     and no *_created series is; every recording rule returns data; every Grafana panel's query returns data
 //     (variables set to real values and to All); LlmHighErrorRatio becomes pending or firing under a burst of
 //     failures, and LlmUnpricedModelRequests fires for the unpriced model.
@@ -381,6 +381,24 @@ test('every series of the metric contract is ingested, with its labels', async (
   const created = await promQuery('count by (__name__) ({__name__=~".+_created"})');
   if (created.length) problems.push(`*_created series ingested: ${created.map((s) => s.metric.__name__).join(', ')}`);
   assert.deepEqual(problems, []);
+});
+
+test('the /metrics exposition passes promtool check metrics', { timeout: 30_000 }, async () => {
+  // The Prometheus text format (promtool does not read OpenMetrics): HELP on every metric, naming conventions.
+  const r = await fetch(new URL('/metrics', serviceUrl), { headers: { accept: 'text/plain; version=0.0.4' }, signal: AbortSignal.timeout(10_000) });
+  assert.equal(r.status, 200);
+  const exposition = await r.text();
+  assert.match(exposition, /^llm_requests_total\{/m);
+  const lint = await new Promise((res, rej) => {
+    const p = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (c) => { out += c; });
+    p.stderr.on('data', (c) => { out += c; });
+    p.on('error', rej);
+    p.on('close', (code) => res({ code, out }));
+    p.stdin.end(exposition);
+  });
+  assert.equal(lint.code, 0, `promtool check metrics:\n${lint.out}`);
 });
 
 test('every recording rule returns data', async () => {
