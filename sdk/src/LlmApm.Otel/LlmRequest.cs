@@ -153,14 +153,16 @@ public sealed class LlmRequest : IDisposable
         this.MarkFailed(type, exception.Message, exception, step: null);
     }
 
-    /// <summary>Marks the request as failed with an error type of the host's choosing.</summary>
+    /// <summary>Marks the request as failed with an error type of the host's choosing. Does nothing when the request
+    /// has already failed (for example in a step): its first error stands and is counted once.</summary>
     /// <param name="errorType">The error type, preferably one of <see cref="LlmErrorTypes"/>.</param>
     /// <param name="message">A message for the history; never include prompts or secrets.</param>
     public void Fail(string errorType, string? message = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(errorType);
-        if (this.instrumentation is null)
+        if (this.instrumentation is null || this.ErrorType is not null)
         {
+            // A request that already failed keeps its first error, counted once.
             return;
         }
 

@@ -114,6 +114,27 @@ public class LlmRequestTests
     }
 
     [Fact]
+    public void FailWithType_AfterAStepFailed_KeepsFirstErrorAndCountsOnce()
+    {
+        using var metrics = new MetricCollector();
+        using var host = TestHost.Start();
+        using (var request = host.Instrumentation.StartRequest("aborted"))
+        {
+            using (var step = LlmStep.Start("llm_api_call"))
+            {
+                step.Fail(new OperationCanceledException(), new CancellationToken(canceled: true));
+            }
+
+            request.Fail(LlmErrorTypes.Cancelled, "The client went away.");
+            request.Fail(LlmErrorTypes.Other);
+            Assert.Equal(LlmErrorTypes.Cancelled, request.ErrorType);
+        }
+
+        Assert.Equal(1, metrics.Sum("llm.errors", ("route", "aborted")));
+        Assert.Equal("llm_api_call", Assert.Single(metrics.Of("llm.errors"), m => m.Tag("route") == "aborted").Tag("step"));
+    }
+
+    [Fact]
     public void RecordUsage_PublicApiWithoutChatClient_AddsTokensAndReturnsCost()
     {
         using var host = TestHost.Start();
