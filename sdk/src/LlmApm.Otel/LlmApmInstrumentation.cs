@@ -39,6 +39,9 @@ public sealed class LlmApmInstrumentation : IDisposable
                 Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
             };
             ActivitySource.AddActivityListener(this.listener);
+
+            // Publish the drop counter at zero, so that alerts on its increase have a series from the start.
+            LlmApmInstruments.HistoryDropped.Add(0);
         }
     }
 
