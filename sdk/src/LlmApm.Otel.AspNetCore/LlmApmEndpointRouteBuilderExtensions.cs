@@ -75,7 +75,8 @@ public static class LlmApmEndpointRouteBuilderExtensions
         api.Map("/{**rest}", (HttpContext context) => LlmApmProblems.NotFound(context, "No such LLM-APM API endpoint."))
             .ExcludeFromDescription();
 
-        var assets = LlmApmDashboardAssets.Instance;
+        // The embedded dashboard; tests register a set of their own.
+        var assets = services.GetService<LlmApmDashboardAssets>() ?? LlmApmDashboardAssets.Instance;
         group.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Head], (HttpContext context, string? path) => assets.ServeAsync(context, path))
             .ExcludeFromDescription();
 
