@@ -1,6 +1,6 @@
 import { useEffect } from 'react';
 import type { WireInfo } from '../../api/wireTypes';
-import { useHistoryClient } from '../../hooks/services';
+import { useHistoryClient, useLiveStream } from '../../hooks/services';
 import { ChatSessionProvider } from '../../hooks/useChatSession';
 import { useHashRoute, type Route } from '../../hooks/useHashRoute';
 import { useResource, type Resource } from '../../hooks/useResource';
@@ -30,6 +30,8 @@ export function App() {
   const route = useHashRoute();
   const info = useResource('info', (signal) => client.info(signal));
   const current = route.page === 'request' ? 'requests' : route.page;
+  // The service is back after a restart: read its info again (the chat endpoint may have been unknown).
+  useLiveStream({ onReconnect: info.reload });
 
   useEffect(() => {
     const service = info.data?.serviceName;
