@@ -41,9 +41,7 @@ export function RequestDetailPage({ id }: { id: string }) {
               </p>
             </div>
           </header>
-          <div className="card">
-            <RequestDetails record={request.data} />
-          </div>
+          <RequestDetails record={request.data} />
         </>
       ) : notFound ? (
         <EmptyState title="Request not found">
