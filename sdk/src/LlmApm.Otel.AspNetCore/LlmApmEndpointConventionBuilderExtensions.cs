@@ -14,7 +14,8 @@ public static class LlmApmEndpointConventionBuilderExtensions
     /// marks the request failed and is rethrown; a client that aborts the request records <c>cancelled</c>; a
     /// <c>5xx</c> response without a recorded error records <c>_OTHER</c>. The request span, steps, and the
     /// <c>llm.requests</c>, <c>llm.request.latency</c> and <c>llm.requests.active</c> instruments come from the SDK.
-    /// Works on single endpoints, route groups and controller actions.
+    /// Works on single endpoints and route groups, and on any builder that applies "finally" conventions (such as
+    /// controller actions).
     /// </summary>
     /// <typeparam name="TBuilder">The type of the endpoint convention builder.</typeparam>
     /// <param name="builder">The endpoint convention builder, for example what <c>MapPost</c> or <c>MapGroup</c>
