@@ -41,33 +41,18 @@ public static class LlmHistoryAnalytics
             }
         }
 
-        return new LlmHistorySummary
+        return all.Fill(new LlmHistorySummary
         {
             From = from,
             To = to,
-            Count = all.Count,
-            ErrorCount = all.Errors,
-            ErrorRate = all.ErrorRate,
-            LatencyMs = all.Latency(),
-            Tokens = all.Tokens,
-            CostUsd = all.Cost,
             UnpricedCount = unpriced,
             ErrorsByType = errorsByType,
             ByModel = byModel
                 .OrderByDescending(pair => pair.Value.Count)
                 .ThenBy(pair => pair.Key, StringComparer.Ordinal)
-                .Select(pair => new LlmModelSummary
-                {
-                    Model = pair.Key,
-                    Count = pair.Value.Count,
-                    ErrorCount = pair.Value.Errors,
-                    ErrorRate = pair.Value.ErrorRate,
-                    LatencyMs = pair.Value.Latency(),
-                    Tokens = pair.Value.Tokens,
-                    CostUsd = pair.Value.Cost,
-                })
+                .Select(pair => pair.Value.Fill(new LlmModelSummary { Model = pair.Key }))
                 .ToList(),
-        };
+        });
     }
 
     /// <summary>Buckets the records that started in [<paramref name="from"/>, <paramref name="to"/>), oldest first,
@@ -115,16 +100,7 @@ public static class LlmHistoryAnalytics
         var result = new LlmTimeBucket[count];
         for (var i = 0; i < count; i++)
         {
-            result[i] = new LlmTimeBucket
-            {
-                Start = start + (bucket * i),
-                Count = aggregates[i].Count,
-                ErrorCount = aggregates[i].Errors,
-                ErrorsByType = errors[i],
-                LatencyMs = aggregates[i].Latency(),
-                Tokens = aggregates[i].Tokens,
-                CostUsd = aggregates[i].Cost,
-            };
+            result[i] = aggregates[i].Fill(new LlmTimeBucket { Start = start + (bucket * i), ErrorsByType = errors[i] });
         }
 
         return result;
@@ -174,7 +150,19 @@ public static class LlmHistoryAnalytics
             this.Cost += record.CostUsd ?? 0;
         }
 
-        public LlmLatencySummary Latency()
+        public T Fill<T>(T figures)
+            where T : LlmHistoryFigures
+        {
+            figures.Count = this.Count;
+            figures.ErrorCount = this.Errors;
+            figures.ErrorRate = this.ErrorRate;
+            figures.LatencyMs = this.Latency();
+            figures.Tokens = this.Tokens;
+            figures.CostUsd = this.Cost;
+            return figures;
+        }
+
+        private LlmLatencySummary Latency()
         {
             if (this.durations.Count == 0)
             {
@@ -193,15 +181,9 @@ public static class LlmHistoryAnalytics
     }
 }
 
-/// <summary>A summary of the history over a window.</summary>
-public sealed class LlmHistorySummary
+/// <summary>The figures of a set of requests: counts, latency, tokens and cost.</summary>
+public abstract class LlmHistoryFigures
 {
-    /// <summary>Gets or sets the window start.</summary>
-    public DateTimeOffset From { get; set; }
-
-    /// <summary>Gets or sets the window end.</summary>
-    public DateTimeOffset To { get; set; }
-
     /// <summary>Gets or sets the number of requests.</summary>
     public long Count { get; set; }
 
@@ -219,6 +201,16 @@ public sealed class LlmHistorySummary
 
     /// <summary>Gets or sets the total known cost in US dollars.</summary>
     public decimal CostUsd { get; set; }
+}
+
+/// <summary>A summary of the history over a window.</summary>
+public sealed class LlmHistorySummary : LlmHistoryFigures
+{
+    /// <summary>Gets or sets the window start.</summary>
+    public DateTimeOffset From { get; set; }
+
+    /// <summary>Gets or sets the window end.</summary>
+    public DateTimeOffset To { get; set; }
 
     /// <summary>Gets or sets the number of requests whose cost is unknown.</summary>
     public long UnpricedCount { get; set; }
@@ -231,53 +223,20 @@ public sealed class LlmHistorySummary
 }
 
 /// <summary>The figures of one model in a summary.</summary>
-public sealed class LlmModelSummary
+public sealed class LlmModelSummary : LlmHistoryFigures
 {
     /// <summary>Gets or sets the model.</summary>
     public required string Model { get; set; }
-
-    /// <summary>Gets or sets the number of requests.</summary>
-    public long Count { get; set; }
-
-    /// <summary>Gets or sets the number of failed requests.</summary>
-    public long ErrorCount { get; set; }
-
-    /// <summary>Gets or sets the failed share of requests.</summary>
-    public double ErrorRate { get; set; }
-
-    /// <summary>Gets or sets the latency figures in milliseconds.</summary>
-    public LlmLatencySummary LatencyMs { get; set; } = new();
-
-    /// <summary>Gets or sets the token totals.</summary>
-    public LlmTokenTotals Tokens { get; set; } = new();
-
-    /// <summary>Gets or sets the total known cost in US dollars.</summary>
-    public decimal CostUsd { get; set; }
 }
 
 /// <summary>One bucket of a time series.</summary>
-public sealed class LlmTimeBucket
+public sealed class LlmTimeBucket : LlmHistoryFigures
 {
     /// <summary>Gets or sets the bucket start.</summary>
     public DateTimeOffset Start { get; set; }
 
-    /// <summary>Gets or sets the number of requests.</summary>
-    public long Count { get; set; }
-
-    /// <summary>Gets or sets the number of failed requests.</summary>
-    public long ErrorCount { get; set; }
-
     /// <summary>Gets or sets the failed requests by error type.</summary>
     public IDictionary<string, long> ErrorsByType { get; set; } = new SortedDictionary<string, long>();
-
-    /// <summary>Gets or sets the latency figures in milliseconds.</summary>
-    public LlmLatencySummary LatencyMs { get; set; } = new();
-
-    /// <summary>Gets or sets the token totals.</summary>
-    public LlmTokenTotals Tokens { get; set; } = new();
-
-    /// <summary>Gets or sets the total known cost in US dollars.</summary>
-    public decimal CostUsd { get; set; }
 }
 
 /// <summary>Latency figures in milliseconds (nearest-rank percentiles).</summary>
