@@ -75,7 +75,7 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         ArgumentNullException.ThrowIfNull(id);
         foreach (var record in this.Newest(long.MaxValue))
         {
-            if (string.Equals(record.Id, id, StringComparison.OrdinalIgnoreCase))
+            if (record.HasId(id))
             {
                 return record;
             }

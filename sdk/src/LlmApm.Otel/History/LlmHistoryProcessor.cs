@@ -67,18 +67,13 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
         var steps = request.TakeSteps();
         Array.Sort(steps, static (a, b) => a.OffsetMs.CompareTo(b.OffsetMs));
         var usage = request.Usage;
-        var record = new LlmRequestRecord
+        var record = new LlmRequestRecord(request.Id, activity.TraceId, activity.SpanId, request.Route, request.ErrorType is null ? "ok" : "error")
         {
-            Id = request.Id,
-            TraceId = activity.TraceId.ToHexString(),
-            SpanId = activity.SpanId.ToHexString(),
             StartTime = new DateTimeOffset(activity.StartTimeUtc, TimeSpan.Zero),
             DurationMs = activity.Duration.TotalMilliseconds,
-            Route = request.Route,
             Model = request.Model,
             Provider = request.Provider,
             ConversationId = request.ConversationId,
-            Status = request.ErrorType is null ? "ok" : "error",
             ErrorType = request.ErrorType,
             ErrorMessage = request.ErrorMessage,
             Tokens = new LlmTokenCounts

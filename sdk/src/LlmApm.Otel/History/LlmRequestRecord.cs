@@ -1,19 +1,97 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+
 namespace LlmApm.Otel.History;
 
 /// <summary>One finished request as the history keeps it. Serialised as the request record of the history API.</summary>
 public sealed class LlmRequestRecord
 {
+    // The history keeps thousands of records: the three hex ids of a record built by the history processor are kept as
+    // numbers (40 bytes) instead of strings (232 bytes), and formatted when read. A string set from outside is kept.
+    private static readonly SearchValues<char> LowercaseHex = SearchValues.Create("0123456789abcdef");
+
+    private string? id;
+    private string? traceId;
+    private string? spanId;
+    // Pairs of ulongs rather than UInt128, whose 16-byte alignment would pad the object.
+    private readonly ulong idHigh;
+    private readonly ulong idLow;
+    private readonly ulong traceIdHigh;
+    private readonly ulong traceIdLow;
+    private readonly ulong packedSpanId;
+    private bool idPacked;
+    private bool traceIdPacked;
+    private bool spanIdPacked;
+
+    /// <summary>Initializes a new instance of the <see cref="LlmRequestRecord"/> class.</summary>
+    public LlmRequestRecord()
+    {
+    }
+
+    /// <summary>Initializes a record of the history processor, with its ids packed.</summary>
+#pragma warning disable CS8618 // Id and TraceId are set, packed: the compiler cannot see it through their accessors.
+    [SetsRequiredMembers]
+    internal LlmRequestRecord(string id, ActivityTraceId traceId, ActivitySpanId spanId, string route, string status)
+    {
+        if (TryPack(id, out this.idHigh, out this.idLow))
+        {
+            this.idPacked = true;
+        }
+        else
+        {
+            this.id = id;
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        traceId.CopyTo(bytes);
+        this.traceIdHigh = BinaryPrimitives.ReadUInt64BigEndian(bytes);
+        this.traceIdLow = BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]);
+        this.traceIdPacked = true;
+        spanId.CopyTo(bytes[..8]); // exactly 8 bytes: CopyTo reads two hex digits per destination byte
+        this.packedSpanId = BinaryPrimitives.ReadUInt64BigEndian(bytes);
+        this.spanIdPacked = true;
+        this.Route = route;
+        this.Status = status;
+    }
+#pragma warning restore CS8618
+
     /// <summary>Gets or sets the request id.</summary>
-    public required string Id { get; set; }
+    public required string Id
+    {
+        get => this.idPacked ? Format(this.idHigh, this.idLow) : this.id!;
+        set
+        {
+            this.id = value;
+            this.idPacked = false;
+        }
+    }
 
     /// <summary>Gets or sets the store's sequence number: higher is newer. Assigned by the store.</summary>
     public long Seq { get; set; }
 
     /// <summary>Gets or sets the trace id of the request span.</summary>
-    public required string TraceId { get; set; }
+    public required string TraceId
+    {
+        get => this.traceIdPacked ? Format(this.traceIdHigh, this.traceIdLow) : this.traceId!;
+        set
+        {
+            this.traceId = value;
+            this.traceIdPacked = false;
+        }
+    }
 
     /// <summary>Gets or sets the span id of the request span.</summary>
-    public string? SpanId { get; set; }
+    public string? SpanId
+    {
+        get => this.spanIdPacked ? Format(this.packedSpanId) : this.spanId;
+        set
+        {
+            this.spanId = value;
+            this.spanIdPacked = false;
+        }
+    }
 
     /// <summary>Gets or sets the start time.</summary>
     public DateTimeOffset StartTime { get; set; }
@@ -56,6 +134,44 @@ public sealed class LlmRequestRecord
 
     /// <summary>Gets or sets the captured content, or <c>null</c> unless content capture is on.</summary>
     public LlmContentRecord? Content { get; set; }
+
+    /// <summary>Whether the record's id is <paramref name="candidate"/> (case-insensitive), without formatting it.</summary>
+    internal bool HasId(string candidate)
+        => this.idPacked
+            ? TryPack(candidate, out var high, out var low) && high == this.idHigh && low == this.idLow
+            : string.Equals(this.id, candidate, StringComparison.OrdinalIgnoreCase);
+
+    private static bool TryPack(string hex, out ulong high, out ulong low)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        high = low = 0;
+
+        // Only the canonical form (32 lowercase hex digits) is packed, so that reading it back gives the same string.
+        if (hex.Length != 32 || hex.AsSpan().ContainsAnyExcept(LowercaseHex)
+            || Convert.FromHexString(hex, bytes, out _, out var written) != OperationStatus.Done || written != 16)
+        {
+            return false;
+        }
+
+        high = BinaryPrimitives.ReadUInt64BigEndian(bytes);
+        low = BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]);
+        return true;
+    }
+
+    private static string Format(ulong high, ulong low)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt64BigEndian(bytes, high);
+        BinaryPrimitives.WriteUInt64BigEndian(bytes[8..], low);
+        return Convert.ToHexStringLower(bytes);
+    }
+
+    private static string Format(ulong value)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(bytes, value);
+        return Convert.ToHexStringLower(bytes);
+    }
 }
 
 /// <summary>Token counts of a request record.</summary>
