@@ -204,7 +204,7 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             var modelTag = instrumentation.Models.Tag(request?.Model ?? requestModel);
             LlmApmInstruments.TimeToFirstToken.Record(seconds, new TagList
             {
-                { LlmApmTelemetry.Attributes.TagRoute, request?.Route ?? LlmApmInstruments.NoRoute },
+                { LlmApmTelemetry.Attributes.TagRoute, request?.RouteTag ?? LlmApmInstruments.NoRoute },
                 { LlmApmTelemetry.Attributes.TagModel, modelTag },
             });
             LlmApmInstruments.GenAiTimeToFirstChunk.Record(seconds, new TagList

@@ -26,6 +26,7 @@ public sealed class LlmApmInstrumentation : IDisposable
         this.Prices = new LlmPriceTable(this.Options.Prices);
         this.Errors = new LlmErrorClassifier(this.Options.ErrorClassifiers);
         this.Models = new ModelTagger(this.Prices, this.Options.Models);
+        this.Routes = new RouteTagger();
         this.Redactor = this.Options.Redactor ?? LlmContentRedactor.Default;
 
         if (this.Options.Enabled)
@@ -65,6 +66,8 @@ public sealed class LlmApmInstrumentation : IDisposable
 
     internal ModelTagger Models { get; }
 
+    internal RouteTagger Routes { get; }
+
     internal Func<string, string> Redactor { get; }
 
     /// <summary>Starts a request and makes it <see cref="LlmRequest.Current"/> for the calling flow. Dispose it to
@@ -87,7 +90,7 @@ public sealed class LlmApmInstrumentation : IDisposable
     /// <returns>The cost of the call, or <c>null</c> when the model has no price.</returns>
     internal decimal? RecordUsage(LlmRequest? request, string? model, in LlmUsage usage)
     {
-        var route = request?.Route ?? LlmApmInstruments.NoRoute;
+        var route = request?.RouteTag ?? LlmApmInstruments.NoRoute;
         var modelTag = this.Models.Tag(model);
         decimal? cost = null;
         if (this.Prices.TryGetPrice(model, out _, out var price))

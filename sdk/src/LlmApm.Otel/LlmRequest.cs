@@ -38,6 +38,7 @@ public sealed class LlmRequest : IDisposable
     {
         this.instrumentation = instrumentation;
         this.Route = string.IsNullOrEmpty(route) ? LlmApmInstruments.NoRoute : route;
+        this.RouteTag = this.Route;
         this.ConversationId = conversationId;
         this.CancellationToken = cancellationToken;
         this.StartTime = DateTimeOffset.UtcNow;
@@ -51,6 +52,7 @@ public sealed class LlmRequest : IDisposable
         this.Activity = LlmApmInstruments.Source.StartActivity(
             string.Concat(LlmApmTelemetry.RequestSpanPrefix, " ", this.Route), ActivityKind.Internal);
         this.Id = ActivityTraceId.CreateRandom().ToHexString();
+        this.RouteTag = instrumentation.Routes.Tag(this.Route);
         if (this.Activity is { } activity)
         {
             activity.SetCustomProperty(ActivityPropertyKey, this);
@@ -62,7 +64,7 @@ public sealed class LlmRequest : IDisposable
             }
         }
 
-        LlmApmInstruments.RequestsActive.Add(1, new KeyValuePair<string, object?>(LlmApmTelemetry.Attributes.TagRoute, this.Route));
+        LlmApmInstruments.RequestsActive.Add(1, new KeyValuePair<string, object?>(LlmApmTelemetry.Attributes.TagRoute, this.RouteTag));
         this.previous = Ambient.Value;
         Ambient.Value = this;
     }
@@ -131,6 +133,9 @@ public sealed class LlmRequest : IDisposable
     public bool IsFinished => Volatile.Read(ref this.ended) != 0;
 
     internal LlmApmInstrumentation? Instrumentation => this.instrumentation;
+
+    /// <summary>Gets the route as metric tags carry it: bounded, see <see cref="RouteTagger"/>.</summary>
+    internal string RouteTag { get; }
 
     internal string? ErrorMessage => this.errorMessage;
 
@@ -261,13 +266,13 @@ public sealed class LlmRequest : IDisposable
 
         var tags = new TagList
         {
-            { LlmApmTelemetry.Attributes.TagRoute, this.Route },
+            { LlmApmTelemetry.Attributes.TagRoute, this.RouteTag },
             { LlmApmTelemetry.Attributes.TagModel, modelTag },
             { LlmApmTelemetry.Attributes.TagStatus, status },
         };
         LlmApmInstruments.Requests.Add(1, tags);
         LlmApmInstruments.RequestLatency.Record(elapsed, tags);
-        LlmApmInstruments.RequestsActive.Add(-1, new KeyValuePair<string, object?>(LlmApmTelemetry.Attributes.TagRoute, this.Route));
+        LlmApmInstruments.RequestsActive.Add(-1, new KeyValuePair<string, object?>(LlmApmTelemetry.Attributes.TagRoute, this.RouteTag));
     }
 
     internal void MarkFailed(string type, string? message, Exception? exception, string? step)
@@ -290,7 +295,7 @@ public sealed class LlmRequest : IDisposable
         {
             LlmApmInstruments.Errors.Add(1, new TagList
             {
-                { LlmApmTelemetry.Attributes.TagRoute, this.Route },
+                { LlmApmTelemetry.Attributes.TagRoute, this.RouteTag },
                 { LlmApmTelemetry.Attributes.TagModel, this.instrumentation!.Models.Tag(this.Model) },
                 { LlmApmTelemetry.Attributes.TagStep, step ?? "request" },
                 { LlmApmTelemetry.Attributes.TagErrorType, type },

@@ -199,7 +199,7 @@ internal sealed class StepScope
         {
             LlmApmInstruments.StepLatency.Record(Stopwatch.GetElapsedTime(this.startTimestamp).TotalSeconds, new TagList
             {
-                { LlmApmTelemetry.Attributes.TagRoute, this.Request?.Route ?? LlmApmInstruments.NoRoute },
+                { LlmApmTelemetry.Attributes.TagRoute, this.Request?.RouteTag ?? LlmApmInstruments.NoRoute },
                 { LlmApmTelemetry.Attributes.TagStep, this.Name },
                 { LlmApmTelemetry.Attributes.TagStatus, status },
             });

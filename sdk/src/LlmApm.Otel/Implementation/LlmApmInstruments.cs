@@ -10,6 +10,7 @@ internal static class LlmApmInstruments
     internal const string NoRoute = "none";
     internal const string UnknownModel = "unknown";
     internal const string OtherModel = "other";
+    internal const string OtherRoute = "other";
     internal const string StatusOk = "ok";
     internal const string StatusError = "error";
 
