@@ -164,7 +164,9 @@ internal sealed class StepScope
         this.Name = name;
         this.Request = request;
         this.Activity = activity;
-        this.startTimestamp = Stopwatch.GetTimestamp();
+
+        // A span measures its own duration: a second clock is only read when there is none.
+        this.startTimestamp = activity is null ? Stopwatch.GetTimestamp() : 0;
     }
 
     public string Name { get; }
@@ -195,17 +197,26 @@ internal sealed class StepScope
         }
 
         var status = this.errorType is null ? LlmApmInstruments.StatusOk : LlmApmInstruments.StatusError;
+        double seconds;
+        if (this.Activity is { } activity)
+        {
+            activity.Stop();
+            seconds = activity.Duration.TotalSeconds;
+        }
+        else
+        {
+            seconds = Stopwatch.GetElapsedTime(this.startTimestamp).TotalSeconds;
+        }
+
         if (LlmApmInstruments.StepLatency.Enabled)
         {
-            LlmApmInstruments.StepLatency.Record(Stopwatch.GetElapsedTime(this.startTimestamp).TotalSeconds, new TagList
+            LlmApmInstruments.StepLatency.Record(seconds, new TagList
             {
                 { LlmApmTelemetry.Attributes.TagRoute, this.Request?.RouteTag ?? LlmApmInstruments.NoRoute },
                 { LlmApmTelemetry.Attributes.TagStep, this.Name },
                 { LlmApmTelemetry.Attributes.TagStatus, status },
             });
         }
-
-        this.Activity?.Stop();
     }
 
     private void Record(string type, string? message, Exception? exception)
