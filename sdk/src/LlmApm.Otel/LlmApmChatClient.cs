@@ -14,11 +14,16 @@ namespace LlmApm.Otel;
 public sealed class LlmApmChatClient : DelegatingChatClient
 {
     private const string OperationName = "chat";
+    private static readonly string[] FinishReasonStop = [ChatFinishReason.Stop.Value];
+    private static readonly string[] FinishReasonLength = [ChatFinishReason.Length.Value];
+    private static readonly string[] FinishReasonToolCalls = [ChatFinishReason.ToolCalls.Value];
+    private static readonly string[] FinishReasonContentFilter = [ChatFinishReason.ContentFilter.Value];
     private static readonly Lazy<LlmApmInstrumentation> Fallback = new(LlmApmInstrumentationFactory.CreateDefault);
 
     private readonly LlmApmInstrumentation? configured;
     private readonly string providerName;
     private readonly string? defaultModel;
+    private SpanName? lastSpanName;
 
     /// <summary>Initializes a new instance of the <see cref="LlmApmChatClient"/> class.</summary>
     /// <param name="innerClient">The client to instrument.</param>
@@ -150,7 +155,7 @@ public sealed class LlmApmChatClient : DelegatingChatClient
         }
 
         var model = options?.ModelId ?? this.defaultModel;
-        var step = LlmStep.Start(LlmApmTelemetry.Steps.LlmApiCall, ActivityKind.Client, model is null ? OperationName : string.Concat(OperationName, " ", model));
+        var step = LlmStep.Start(LlmApmTelemetry.Steps.LlmApiCall, ActivityKind.Client, this.GetSpanName(model));
         if (step.Activity is { IsAllDataRequested: true } activity)
         {
             activity.SetTag("gen_ai.operation.name", OperationName);
@@ -180,6 +185,36 @@ public sealed class LlmApmChatClient : DelegatingChatClient
 
         return new CallScope(instrumentation, request, step, messages, model, this.providerName, streaming);
     }
+
+    /// <summary>The span name, <c>chat {model}</c>: a client nearly always calls one model, so the last name is kept
+    /// rather than concatenated on every call.</summary>
+    private string GetSpanName(string? model)
+    {
+        if (model is null)
+        {
+            return OperationName;
+        }
+
+        var last = Volatile.Read(ref this.lastSpanName);
+        if (last is not null && string.Equals(last.Model, model, StringComparison.Ordinal))
+        {
+            return last.Name;
+        }
+
+        var name = string.Concat(OperationName, " ", model);
+        Volatile.Write(ref this.lastSpanName, new SpanName(model, name));
+        return name;
+    }
+
+    /// <summary>The value of <c>gen_ai.response.finish_reasons</c>: one shared array per common reason.</summary>
+    private static string[] FinishReasons(ChatFinishReason reason)
+        => reason == ChatFinishReason.Stop ? FinishReasonStop
+            : reason == ChatFinishReason.Length ? FinishReasonLength
+            : reason == ChatFinishReason.ToolCalls ? FinishReasonToolCalls
+            : reason == ChatFinishReason.ContentFilter ? FinishReasonContentFilter
+            : [reason.Value];
+
+    private sealed record SpanName(string Model, string Name);
 
     /// <summary>The bookkeeping of one call.</summary>
     private sealed class CallScope(
@@ -226,7 +261,7 @@ public sealed class LlmApmChatClient : DelegatingChatClient
                 activity.SetTag("gen_ai.response.id", responseId);
                 if (finishReason is { } reason)
                 {
-                    activity.SetTag("gen_ai.response.finish_reasons", new[] { reason.Value });
+                    activity.SetTag("gen_ai.response.finish_reasons", FinishReasons(reason));
                 }
 
                 this.Capture(activity, completion);
