@@ -36,8 +36,9 @@ builder.Services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.SectionNa
 builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ChatServiceOptions>, ChatServiceOptionsValidator>();
 builder.Services.AddOptions<ChatServiceOptions>().BindConfiguration(ChatServiceOptions.SectionName).ValidateOnStart();
 
-// LLM-APM: request and step spans, llm_* metrics, history, dashboard and /metrics.
+// LLM-APM: request and step spans, llm_* metrics, history (durable on SQLite by default), dashboard and /metrics.
 builder.AddLlmApm();
+HistoryStorage.AddChatServiceHistory(builder);
 builder.Services.AddOptions<LlmApmOptions>().Configure<IOptions<LlmOptions>>((apm, llm) =>
 {
     apm.ErrorClassifiers.Add(ChatFailureException.Classify);
@@ -58,7 +59,19 @@ builder.Services.AddOpenTelemetry()
     })
     .WithTracing(tracing => tracing.AddAspNetCoreInstrumentation(o =>
         o.Filter = context => !context.Request.Path.StartsWithSegments("/metrics") && !context.Request.Path.StartsWithSegments("/health")))
-    .WithMetrics(metrics => metrics.AddAspNetCoreInstrumentation());
+    .WithMetrics(metrics =>
+    {
+        metrics.AddAspNetCoreInstrumentation();
+        if (builder.Configuration.GetSection(ChatServiceOptions.SectionName).GetValue<bool>(nameof(ChatServiceOptions.RuntimeMetrics)))
+        {
+            // .NET's own meter (GC, thread pool, memory): off by default, a few of its names fail promtool's lint.
+            metrics.AddMeter("System.Runtime");
+        }
+    });
+
+// No request body larger than the chat's limit, on any endpoint.
+builder.WebHost.ConfigureKestrel((context, kestrel) => kestrel.Limits.MaxRequestBodySize =
+    context.Configuration.GetSection(ChatServiceOptions.SectionName).GetValue(nameof(ChatServiceOptions.MaxRequestBodyBytes), 64 * 1024));
 
 // The chat: LLM client, conversations, endpoints.
 builder.Services.AddSingleton(TimeProvider.System);

@@ -1,7 +1,10 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -12,13 +15,18 @@ namespace ChatService.Tests.Infrastructure;
 
 /// <summary>
 /// The chat service in a test server, built for one test: configuration overrides, the spans it exported (in-memory
-/// exporter), every log line it wrote, and helpers for its HTTP API, its <c>/metrics</c> and its history API.
+/// exporter), every log line it wrote, and helpers for its HTTP API, its <c>/metrics</c> and its history API. Its
+/// history database is in a temporary data folder of its own, deleted with the host, unless the test sets
+/// <c>ChatService:DataPath</c>. A request with the header <see cref="RemoteIpHeader"/> comes from that address.
 /// </summary>
 internal sealed class ChatServiceHost : WebApplicationFactory<Program>
 {
+    public const string RemoteIpHeader = "X-Test-Remote-Ip";
+
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly Dictionary<string, string?> settings;
+    private readonly string? ownDataPath;
 
     public ChatServiceHost(Dictionary<string, string?>? settings = null)
     {
@@ -33,6 +41,12 @@ internal sealed class ChatServiceHost : WebApplicationFactory<Program>
         foreach (var (key, value) in settings ?? [])
         {
             this.settings[key] = value;
+        }
+
+        if (!this.settings.ContainsKey("ChatService:DataPath"))
+        {
+            this.ownDataPath = TempFolder.Create("chat-host");
+            this.settings["ChatService:DataPath"] = this.ownDataPath;
         }
     }
 
@@ -87,6 +101,23 @@ internal sealed class ChatServiceHost : WebApplicationFactory<Program>
         return records;
     }
 
+    /// <summary>A request as if from another machine (for the rate limit and the loopback-only history API).</summary>
+    public static HttpRequestMessage From(string remoteIp, HttpMethod method, string path, HttpContent? content = null)
+    {
+        var request = new HttpRequestMessage(method, path) { Content = content };
+        request.Headers.Add(RemoteIpHeader, remoteIp);
+        return request;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (this.ownDataPath is not null)
+        {
+            TempFolder.Delete(this.ownDataPath);
+        }
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         foreach (var (key, value) in this.settings)
@@ -103,6 +134,26 @@ internal sealed class ChatServiceHost : WebApplicationFactory<Program>
         {
             services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(this.Spans));
             services.Configure<PrometheusAspNetCoreOptions>(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
+            services.AddTransient<IStartupFilter, RemoteIpStartupFilter>();
         });
     }
+}
+
+/// <summary>Sets <c>RemoteIpAddress</c> from <see cref="ChatServiceHost.RemoteIpHeader"/>, before any of the service's
+/// middleware (a TestServer request has no remote address otherwise).</summary>
+internal sealed class RemoteIpStartupFilter : IStartupFilter
+{
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        app.Use((context, nextMiddleware) =>
+        {
+            if (context.Request.Headers.TryGetValue(ChatServiceHost.RemoteIpHeader, out var value) && IPAddress.TryParse(value, out var address))
+            {
+                context.Connection.RemoteIpAddress = address;
+            }
+
+            return nextMiddleware(context);
+        });
+        next(app);
+    };
 }

@@ -26,12 +26,15 @@ public enum FakeBehavior
     Slow,
     StreamCut,
     MalformedJson,
+    SlowStream,
 }
 
 /// <summary>
 /// An OpenAI-compatible chat completions server on 127.0.0.1 (Kestrel, port 0), for the real OpenAI and Azure OpenAI
 /// clients: <c>/v1/chat/completions</c> and <c>/openai/deployments/{deployment}/chat/completions</c>, streaming and not,
-/// with usage, and the failures of <see cref="FakeBehavior"/>. It keeps every request it received.
+/// with usage, and the failures of <see cref="FakeBehavior"/>. It keeps every request it received, and counts the
+/// connections opened and closed and the requests in flight. <see cref="Script"/> gives the behavior of the next
+/// requests, one each, before <see cref="Behavior"/>.
 /// </summary>
 internal sealed class FakeOpenAiServer : IAsyncDisposable
 {
@@ -43,6 +46,9 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
     public const int RetryAfterSeconds = 7;
 
     private readonly WebApplication app;
+    private int openedConnections;
+    private int closedConnections;
+    private int inFlight;
 
     private FakeOpenAiServer(WebApplication app, Uri baseAddress)
     {
@@ -54,6 +60,16 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
 
     public FakeBehavior Behavior { get; set; } = FakeBehavior.Ok;
 
+    public ConcurrentQueue<FakeBehavior> Script { get; } = new();
+
+    public int RetryAfter { get; set; } = RetryAfterSeconds;
+
+    public int OpenedConnections => Volatile.Read(ref this.openedConnections);
+
+    public int ClosedConnections => Volatile.Read(ref this.closedConnections);
+
+    public int InFlight => Volatile.Read(ref this.inFlight);
+
     public TimeSpan SlowDelay { get; set; } = TimeSpan.FromSeconds(5);
 
     public ConcurrentQueue<ReceivedRequest> Received { get; } = new();
@@ -62,9 +78,20 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
         FakeOpenAiServer? server = null;
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen => listen.Use(next => async connection =>
+        {
+            Interlocked.Increment(ref server!.openedConnections);
+            try
+            {
+                await next(connection);
+            }
+            finally
+            {
+                Interlocked.Increment(ref server.closedConnections);
+            }
+        })));
+        var app = builder.Build();
         app.MapPost("/v1/chat/completions", (HttpContext context) => server!.HandleAsync(context));
         app.MapPost("/openai/deployments/{deployment}/chat/completions", (HttpContext context) => server!.HandleAsync(context));
         await app.StartAsync();
@@ -84,6 +111,19 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
+        Interlocked.Increment(ref this.inFlight);
+        try
+        {
+            await this.HandleOneAsync(context, this.Script.TryDequeue(out var next) ? next : this.Behavior);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref this.inFlight);
+        }
+    }
+
+    private async Task HandleOneAsync(HttpContext context, FakeBehavior behavior)
+    {
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
         var body = await reader.ReadToEndAsync(context.RequestAborted);
         var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
@@ -92,7 +132,7 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
         var stream = json["stream"]?.GetValue<bool>() == true;
         var key = headers.TryGetValue("api-key", out var k) ? k : headers.GetValueOrDefault("Authorization", string.Empty).Replace("Bearer ", string.Empty, StringComparison.Ordinal);
 
-        switch (this.Behavior)
+        switch (behavior)
         {
             case FakeBehavior.Unauthorized:
                 // OpenAI quotes a masked form of the key it was given.
@@ -100,7 +140,7 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
                 await WriteErrorAsync(context, 401, ErrorBody($"Incorrect API key provided: {masked}.", "invalid_request_error", "invalid_api_key"));
                 return;
             case FakeBehavior.RateLimited:
-                context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                context.Response.Headers.RetryAfter = this.RetryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 await WriteErrorAsync(context, 429, ErrorBody("Rate limit reached for requests. Please try again in 7s.", "requests", "rate_limit_exceeded"));
                 return;
             case FakeBehavior.ContextLengthExceeded:
@@ -141,9 +181,9 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
 
         if (stream)
         {
-            await this.WriteStreamAsync(context);
+            await this.WriteStreamAsync(context, behavior);
         }
-        else if (this.Behavior == FakeBehavior.StreamCut)
+        else if (behavior == FakeBehavior.StreamCut)
         {
             // A body cut in the middle: Content-Length promises more than arrives, then the connection drops.
             var full = Encoding.UTF8.GetBytes(Completion());
@@ -196,7 +236,7 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
         choices = new[] { new { index = 0, delta, finish_reason = finishReason } },
     });
 
-    private async Task WriteStreamAsync(HttpContext context)
+    private async Task WriteStreamAsync(HttpContext context, FakeBehavior behavior)
     {
         context.Response.ContentType = "text/event-stream";
         async Task SendAsync(string data)
@@ -206,12 +246,22 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
         }
 
         await SendAsync(Chunk(new { role = "assistant", content = string.Empty }, null));
+        if (behavior == FakeBehavior.SlowStream)
+        {
+            // A long answer, a word every 20 ms, until the client goes away (then RequestAborted ends it).
+            for (var i = 0; i < 1000; i++)
+            {
+                await SendAsync(Chunk(new { content = $"word{i} " }, null));
+                await Task.Delay(20, context.RequestAborted);
+            }
+        }
+
         var words = Reply.Split(' ');
         var pieces = new[] { string.Join(' ', words[..3]) + " ", string.Join(' ', words[3..6]) + " ", string.Join(' ', words[6..8]) + " ", string.Join(' ', words[8..]) };
         for (var i = 0; i < pieces.Length; i++)
         {
             await SendAsync(Chunk(new { content = pieces[i] }, null));
-            if (this.Behavior == FakeBehavior.StreamCut && i == 1)
+            if (behavior == FakeBehavior.StreamCut && i == 1)
             {
                 // Let the chunks reach the client before the connection drops.
                 await Task.Delay(200, context.RequestAborted);

@@ -65,6 +65,11 @@ internal sealed class ChatHandler(
                 throw new ChatFailureException($"'message' is longer than {this.service.MaxMessageLength} characters.");
             }
 
+            if (!IsPlainText(message))
+            {
+                throw new ChatFailureException("'message' contains control characters or invalid Unicode (only tab, line feed and carriage return are allowed).");
+            }
+
             string? conversationId = null;
             if (!string.IsNullOrWhiteSpace(body.ConversationId)
                 && !ConversationStore.TryNormalizeId(body.ConversationId.Trim(), out conversationId))
@@ -234,6 +239,30 @@ internal sealed class ChatHandler(
         {
             throw new ChatFailureException("The request body is not valid JSON (expected { \"message\": \"...\", \"conversationId\": \"...\" }).", ex);
         }
+    }
+
+    /// <summary>Text without control characters (tab, line feed and carriage return excepted) or unpaired surrogates.</summary>
+    internal static bool IsPlainText(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsHighSurrogate(c))
+            {
+                if (i + 1 >= text.Length || !char.IsLowSurrogate(text[i + 1]))
+                {
+                    return false;
+                }
+
+                i++;
+            }
+            else if (char.IsLowSurrogate(c) || (char.IsControl(c) && c is not ('\t' or '\n' or '\r')))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static ChatFailureException TooLarge(int limit) => new(

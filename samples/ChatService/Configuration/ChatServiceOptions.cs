@@ -21,6 +21,18 @@ public sealed class ChatServiceOptions
     /// <summary>Gets or sets how many conversations are kept in memory; the least recently used are evicted beyond it. Default: 1000.</summary>
     public int MaxConversations { get; set; } = 1000;
 
+    /// <summary>Gets or sets a value indicating whether the request history is kept in a SQLite database (it survives
+    /// restarts) rather than in memory only. Default: <c>true</c>.</summary>
+    public bool DurableHistory { get; set; } = true;
+
+    /// <summary>Gets or sets the service's data folder, relative to the content root; the history database is
+    /// <c>llm-apm-history.db</c> in it unless <c>LlmApm:Sqlite:Path</c> names another file. Default: <c>data</c>.</summary>
+    public string DataPath { get; set; } = "data";
+
+    /// <summary>Gets or sets a value indicating whether <c>/metrics</c> also exposes .NET's <c>System.Runtime</c> meter
+    /// (<c>dotnet_gc_*</c>, <c>dotnet_thread_pool_*</c>, <c>dotnet_process_memory_*</c> ...). Default: <c>false</c>.</summary>
+    public bool RuntimeMetrics { get; set; }
+
     /// <summary>Gets the per-client rate limit of the chat endpoints.</summary>
     public ChatRateLimitOptions RateLimit { get; } = new();
 }

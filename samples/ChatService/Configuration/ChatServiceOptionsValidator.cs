@@ -28,6 +28,11 @@ internal sealed class ChatServiceOptionsValidator : IValidateOptions<ChatService
             failures.Add("ChatService:MaxConversations must be at least 1.");
         }
 
+        if (options.DurableHistory && string.IsNullOrWhiteSpace(options.DataPath))
+        {
+            failures.Add("ChatService:DataPath must name a folder (or set ChatService:DurableHistory=false).");
+        }
+
         if (options.RateLimit.PermitLimit < 1 || options.RateLimit.Window <= TimeSpan.Zero)
         {
             failures.Add("ChatService:RateLimit:PermitLimit must be at least 1 and ChatService:RateLimit:Window more than 0.");

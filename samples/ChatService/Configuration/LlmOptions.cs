@@ -33,12 +33,20 @@ public sealed class LlmOptions
     /// <summary>Gets or sets the system prompt that starts every conversation.</summary>
     public string SystemPrompt { get; set; } = "You are a helpful assistant. Answer briefly and plainly.";
 
-    /// <summary>Gets or sets how long one call to the provider may take (per try). Default: 30 seconds.</summary>
+    /// <summary>Gets or sets how long one attempt of a call to the provider may take. Default: 30 seconds.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Gets or sets how many times the provider's client retries a failed call
-    /// (429 and 5xx, honouring <c>Retry-After</c>). Default: 1.</summary>
+    /// <summary>Gets or sets how many times a call that failed transiently (429, 5xx, a connection error) is retried,
+    /// honouring the provider's <c>Retry-After</c>. Each attempt is its own <c>llm_api_call</c> step. Default: 1.</summary>
     public int MaxRetries { get; set; } = 1;
+
+    /// <summary>Gets or sets the longest time all the attempts of one call may take together, waits included: a retry
+    /// is made only when its wait plus a whole <see cref="Timeout"/> still fit in it. Default: 60 seconds.</summary>
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Gets or sets the first wait before a retry when the provider gives no <c>Retry-After</c>; it doubles
+    /// with each retry, with jitter. Default: 500 milliseconds.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Gets or sets the context window the prompt and the reply must fit in, in tokens. The oldest messages
     /// of a conversation are left out of the prompt to fit. Default: 16000.</summary>

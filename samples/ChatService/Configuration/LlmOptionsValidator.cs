@@ -65,6 +65,16 @@ internal sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
             failures.Add("Llm:MaxRetries must be between 0 and 10.");
         }
 
+        if (options.TotalTimeout < options.Timeout || options.TotalTimeout > TimeSpan.FromMinutes(30))
+        {
+            failures.Add("Llm:TotalTimeout must be at least Llm:Timeout and at most 00:30:00.");
+        }
+
+        if (options.RetryBaseDelay < TimeSpan.Zero || options.RetryBaseDelay > TimeSpan.FromMinutes(1))
+        {
+            failures.Add("Llm:RetryBaseDelay must be between 0 and 00:01:00.");
+        }
+
         if (options.ContextWindowTokens < options.MaxOutputTokens + 64)
         {
             failures.Add("Llm:ContextWindowTokens must leave room for the prompt: at least Llm:MaxOutputTokens + 64.");

@@ -13,18 +13,29 @@ namespace ChatService.Llm;
 /// <summary>Builds the configured provider's <see cref="IChatClient"/>, instrumented with <c>UseLlmApm()</c>.</summary>
 internal static class LlmChatClientFactory
 {
-    /// <summary>Registers the instrumented chat client as a singleton <see cref="IChatClient"/>.</summary>
+    /// <summary>Registers the instrumented chat client as a singleton <see cref="IChatClient"/>: the retries outside
+    /// <c>UseLlmApm()</c>, so that every attempt is its own <c>llm_api_call</c> step.</summary>
     public static IServiceCollection AddLlmChatClient(this IServiceCollection services)
     {
         services.AddSingleton<TokenCounter>();
-        services.AddSingleton(sp => CreateProviderClient(sp).AsBuilder().UseLlmApm().Build(sp));
+        services.AddSingleton(sp => CreateProviderClient(sp)
+            .AsBuilder()
+            .Use((inner, services) => new TransientRetryChatClient(
+                inner,
+                services.GetRequiredService<IOptions<LlmOptions>>().Value,
+                services.GetService<LlmApm.Otel.LlmApmInstrumentation>()?.Errors ?? new LlmApm.Otel.LlmErrorClassifier([Chat.ChatFailureException.Classify]),
+                services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<ILogger<TransientRetryChatClient>>()))
+            .UseLlmApm()
+            .Build(sp));
         return services;
     }
 
     private static IChatClient CreateProviderClient(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<LlmOptions>>().Value;
-        var retry = new ClientRetryPolicy(options.MaxRetries);
+        // The clients' own retries are off: TransientRetryChatClient retries, one visible attempt at a time.
+        var retry = new ClientRetryPolicy(0);
         switch (options.Provider)
         {
             case LlmProvider.AzureOpenAI:
