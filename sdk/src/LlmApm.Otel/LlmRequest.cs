@@ -21,7 +21,8 @@ public sealed class LlmRequest : IDisposable
     private readonly LlmRequest? previous;
     private readonly long startTimestamp;
     private readonly Lock sync = new();
-    private List<LlmStepRecord>? steps;
+    private LlmStepRecord[]? steps;
+    private int stepCount;
     private bool stepsEvicted;
     private long inputTokens;
     private long outputTokens;
@@ -49,10 +50,9 @@ public sealed class LlmRequest : IDisposable
             return;
         }
 
-        this.Activity = LlmApmInstruments.Source.StartActivity(
-            string.Concat(LlmApmTelemetry.RequestSpanPrefix, " ", this.Route), ActivityKind.Internal);
+        this.RouteTag = instrumentation.Routes.Tag(this.Route, out var spanName);
+        this.Activity = LlmApmInstruments.Source.StartActivity(spanName, ActivityKind.Internal);
         this.Id = ActivityTraceId.CreateRandom().ToHexString();
-        this.RouteTag = instrumentation.Routes.Tag(this.Route);
         if (this.Activity is { } activity)
         {
             activity.SetCustomProperty(ActivityPropertyKey, this);
@@ -172,6 +172,18 @@ public sealed class LlmRequest : IDisposable
         }
 
         this.MarkFailed(errorType, message, exception: null, step: null);
+    }
+
+    /// <summary>Takes back the failure of the request when the host recovered from it, for example a call that
+    /// failed and then succeeded on retry: the request ends <c>ok</c> unless it fails again. The failed steps keep
+    /// their errors, and <c>llm.errors</c> keeps its counts: each failed attempt was a real error.</summary>
+    public void Recover()
+    {
+        lock (this.sync)
+        {
+            this.errorType = null;
+            this.errorMessage = null;
+        }
     }
 
     /// <summary>Records the token usage of one LLM call made for this request (an LLM client that is not an
@@ -346,16 +358,25 @@ public sealed class LlmRequest : IDisposable
             }
 
             if (Stopwatch.GetElapsedTime(this.startTimestamp) > this.instrumentation!.Options.OrphanTimeout
-                || (this.steps?.Count ?? 0) >= MaxBufferedSteps)
+                || this.stepCount >= MaxBufferedSteps)
             {
                 // A request that never ends must not hold memory without bound.
                 this.steps = null;
+                this.stepCount = 0;
                 this.stepsEvicted = true;
                 LlmApmEventSource.Log.OrphansEvicted(1);
                 return;
             }
 
-            (this.steps ??= new List<LlmStepRecord>(4)).Add(step);
+            // An array sized for a typical request, grown by doubling: the record takes it as it is when full, so a
+            // request of four steps allocates one array for them, not a list, its array and a copy.
+            this.steps ??= new LlmStepRecord[4];
+            if (this.stepCount == this.steps.Length)
+            {
+                Array.Resize(ref this.steps, this.steps.Length * 2);
+            }
+
+            this.steps[this.stepCount++] = step;
         }
     }
 
@@ -363,8 +384,11 @@ public sealed class LlmRequest : IDisposable
     {
         lock (this.sync)
         {
-            var result = this.steps?.ToArray() ?? [];
+            var result = this.steps is null ? []
+                : this.stepCount == this.steps.Length ? this.steps
+                : this.steps.AsSpan(0, this.stepCount).ToArray();
             this.steps = null;
+            this.stepCount = 0;
             return result;
         }
     }
