@@ -143,7 +143,7 @@ internal sealed partial class TransientRetryChatClient(
     {
         if (attempt > 1 && request is not null && !failedBefore)
         {
-            LlmRequestRecovery.Clear(request);
+            request.Recover();
         }
     }
 

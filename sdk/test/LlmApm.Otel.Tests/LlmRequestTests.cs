@@ -135,6 +135,28 @@ public class LlmRequestTests
     }
 
     [Fact]
+    public async Task Recover_AfterAFailedAttemptThenSuccess_EndsOkAndKeepsTheStepError()
+    {
+        using var metrics = new MetricCollector();
+        using var host = TestHost.Start();
+        using (var request = host.Instrumentation.StartRequest("retried"))
+        {
+            await Assert.ThrowsAsync<TimeoutException>(() => LlmStep.RunAsync("attempt", _ => Task.FromException(new TimeoutException())));
+            Assert.Equal(LlmErrorTypes.Timeout, request.ErrorType);
+            request.Recover();
+            await LlmStep.RunAsync("attempt", _ => Task.CompletedTask);
+        }
+
+        host.Flush();
+        var record = Assert.Single(host.History.Query(new LlmHistoryQuery()));
+        Assert.Equal("ok", record.Status);
+        Assert.Null(record.ErrorType);
+        Assert.Equal(["error", "ok"], record.Steps.Select(s => s.Status));
+        Assert.Equal(1, metrics.Sum("llm.errors", ("route", "retried"), ("step", "attempt")));
+        Assert.Equal(1, metrics.Sum("llm.requests", ("route", "retried"), ("status", "ok")));
+    }
+
+    [Fact]
     public void RecordUsage_PublicApiWithoutChatClient_AddsTokensAndReturnsCost()
     {
         using var host = TestHost.Start();
