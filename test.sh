@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of LLM-APM: .NET (SDK, ASP.NET Core package, chat service), package install, code style,
+# Runs every test of LLM-APM: .NET (SDK, ASP.NET Core package, SQLite history, chat service), package install,
+# code style, a short soak of the chat service,
 # dashboard type checks, lint, unit and browser end-to-end tests, and the Prometheus, Grafana and compose checks
 # against a real Prometheus. Installs what it needs (npm packages; Debian's prometheus, chromium and
 # docker-compose when missing and running as root) and fails loudly when a tool is missing.
@@ -118,6 +119,8 @@ suite ".NET: tests" dotnet_tests
 
 if [[ $QUICK -eq 0 ]]; then
   suite "packages: pack and install into a fresh project" build/pack-smoke.sh
+  suite "soak: chat service under mixed traffic with 5% faults, 45 s" \
+    dotnet run --project samples/ChatService.Soak -c Release --no-build -- --duration 45
   suite "stack: promtool, compose, Grafana checks" prometheus/check.sh
   suite "stack: end to end against a real Prometheus" node --test --test-timeout=600000 prometheus/e2e/
   suite "dashboard: end to end in Chromium" bash -c 'cd dashboard && npx playwright test'
