@@ -1,0 +1,108 @@
+// RESULTS (pasted from the last run; see docs/benchmarks.md)
+// (not run yet)
+
+using System.Diagnostics;
+using System.Globalization;
+using LlmApm.Otel.History;
+
+namespace LlmApm.Otel.Benchmarks;
+
+/// <summary>
+/// Target 4, not a BenchmarkDotNet benchmark (it measures retained memory, not time):
+/// <list type="number">
+/// <item>retained bytes per finished 4-step request, prompt text off: the heap after a full collection, before and
+/// after 100,000 requests into a ring large enough to keep them all, divided by 100,000;</item>
+/// <item>memory flat once the ring (10,000, the default) is full: the heap after a full collection every 10,000
+/// requests up to 100,000;</item>
+/// <item>no gen-2 collection in a run of 100,000 requests into the full default ring (no collection is induced
+/// during that run).</item>
+/// </list>
+/// </summary>
+internal static class HistoryMeasurement
+{
+    private const int Requests = 100_000;
+    private const int Warmup = 2_000;
+
+    public static int Run(string[] args)
+    {
+        var requests = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : Requests;
+        Console.WriteLine($"GC: server={System.Runtime.GCSettings.IsServerGC}, latency mode={System.Runtime.GCSettings.LatencyMode}");
+
+        // 2 and 3 first (a fresh heap). Collections during a run without the history (a store that keeps nothing: the
+        // control) and with the default ring, then the heap at checkpoints.
+        using (var control = new BenchHost(o => o.HistoryCapacity = 10_000, store: new BenchHost.DiscardingHistoryStore()))
+        {
+            CountCollections(control, requests, "no history (store keeps nothing)");
+        }
+
+        GC.Collect();
+        using (var host = new BenchHost(o => o.HistoryCapacity = 10_000))
+        {
+            CountCollections(host, requests, "history ring of 10,000");
+
+            Console.WriteLine("heap after a full collection, ring 10,000:");
+            for (var i = 1; i <= 10; i++)
+            {
+                RunRequests(host, requests / 10);
+                Console.WriteLine($"  after {i * requests / 10,7:N0} more requests: {GC.GetTotalMemory(forceFullCollection: true):N0} bytes");
+            }
+        }
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        // 1. Retained per request.
+        using (var host = new BenchHost(o => o.HistoryCapacity = requests + Warmup))
+        {
+            RunRequests(host, Warmup);
+            var before = GC.GetTotalMemory(forceFullCollection: true);
+            RunRequests(host, requests);
+            var after = GC.GetTotalMemory(forceFullCollection: true);
+            var store = (InMemoryLlmHistoryStore)host.Instrumentation.History;
+            Console.WriteLine($"retained: {after - before:N0} bytes for {requests:N0} requests = {(after - before) / (double)requests:F1} bytes/request (ring holds {store.TotalAdded:N0} added, capacity {store.Capacity:N0})");
+            GC.KeepAlive(store);
+        }
+
+        return 0;
+    }
+
+    private static void CountCollections(BenchHost host, int requests, string title)
+    {
+        RunRequests(host, Warmup + 10_000);
+        GC.Collect();
+        var gen0 = GC.CollectionCount(0);
+        var gen1 = GC.CollectionCount(1);
+        var gen2 = GC.CollectionCount(2);
+        var watch = Stopwatch.StartNew();
+        RunRequests(host, requests);
+        watch.Stop();
+        Console.WriteLine($"{title}: {requests:N0} requests, no induced collection: gen0 {GC.CollectionCount(0) - gen0}, gen1 {GC.CollectionCount(1) - gen1}, gen2 {GC.CollectionCount(2) - gen2}; {watch.Elapsed.TotalMilliseconds * 1000 / requests:F2} µs/request");
+    }
+
+    /// <summary>A request as the chat service makes it: four steps and one LLM call's usage, prompt text off.</summary>
+    private static void RunRequests(BenchHost host, int count)
+    {
+        var usage = new LlmUsage(1200, 350);
+        for (var i = 0; i < count; i++)
+        {
+            using var request = host.Instrumentation.StartRequest("/api/chat");
+            using (LlmStep.Start("preprocessing"))
+            {
+            }
+
+            using (LlmStep.Start("llm_api_call"))
+            {
+                request.RecordUsage(NoopChatClient.Model, usage);
+            }
+
+            using (LlmStep.Start("response_parsing"))
+            {
+            }
+
+            using (LlmStep.Start("saving"))
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+// RESULTS (pasted from the last run; see docs/benchmarks.md)
+// (not run yet)
+
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using BenchmarkDotNet.Attributes;
+
+namespace LlmApm.Otel.Benchmarks;
+
+/// <summary>
+/// Target 2: recording one LLM call's tokens (in and out) and cost with the request's route and model tags, against
+/// the same raw <c>Counter.Add</c> calls with a <see cref="TagList"/> and the cost computed by hand. Both record the
+/// call's duration in a histogram with three tags as well (the SDK's <c>llm.step.latency</c> shape), so the raw side
+/// does everything a hand-written instrumentation of one call would.
+/// </summary>
+public class UsageBenchmarks
+{
+    private static readonly Counter<long> RawTokens = BenchHost.RawMeter.CreateCounter<long>("raw.tokens");
+    private static readonly Counter<double> RawCost = BenchHost.RawMeter.CreateCounter<double>("raw.cost");
+    private static readonly Histogram<double> RawDuration = BenchHost.RawMeter.CreateHistogram<double>("raw.duration", "s");
+
+    private readonly LlmUsage usage = new(1200, 350);
+    private BenchHost host = null!;
+    private LlmRequest request = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        this.host = new BenchHost();
+
+        // Not ambient: the benchmark records on the request object, as UseLlmApm() does.
+        this.request = this.host.Instrumentation.StartRequest("/api/chat");
+        this.request.Model = NoopChatClient.Model;
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        this.request.Dispose();
+        this.host.Dispose();
+    }
+
+    [Benchmark(Baseline = true, Description = "raw Counter.Add x3 + Histogram.Record, TagList")]
+    public decimal Raw()
+    {
+        const decimal inputPerMillion = 0.15m, outputPerMillion = 0.60m;
+        var cost = ((this.usage.InputTokens * inputPerMillion) + (this.usage.OutputTokens * outputPerMillion)) / 1_000_000m;
+        RawTokens.Add(this.usage.InputTokens, new TagList { { "route", "/api/chat" }, { "model", NoopChatClient.Model }, { "type", "input" } });
+        RawTokens.Add(this.usage.OutputTokens, new TagList { { "route", "/api/chat" }, { "model", NoopChatClient.Model }, { "type", "output" } });
+        RawCost.Add((double)cost, new TagList { { "route", "/api/chat" }, { "model", NoopChatClient.Model } });
+        RawDuration.Record(0.123, new TagList { { "route", "/api/chat" }, { "step", "llm_api_call" }, { "status", "ok" } });
+        return cost;
+    }
+
+    [Benchmark(Description = "LlmRequest.RecordUsage + step latency")]
+    public decimal? Sdk()
+    {
+        var cost = this.request.RecordUsage(NoopChatClient.Model, this.usage);
+        LlmApmInstruments.StepLatency.Record(0.123, new TagList { { "route", "/api/chat" }, { "step", "llm_api_call" }, { "status", "ok" } });
+        return cost;
+    }
+}
