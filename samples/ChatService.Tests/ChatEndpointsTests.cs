@@ -174,6 +174,27 @@ public sealed class ChatEndpointsTests
     }
 
     [Fact]
+    public async Task PostChatStream_ClientAcceptsOnlyEvents_StillGetsProblemDetailsBody()
+    {
+        await using var host = new ChatServiceHost();
+        using var client = host.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat/stream")
+        {
+            Content = new StringContent("{\"message\": \"   \"}", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Accept.ParseAdd("text/event-stream");
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(400, problem.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrEmpty(problem.GetProperty("requestId").GetString()));
+        Assert.Equal(32, problem.GetProperty("traceId").GetString()!.Length);
+    }
+
+    [Fact]
     public async Task PostChat_NotJson_Answers415BeforeTheLlmEndpoint()
     {
         await using var host = new ChatServiceHost();

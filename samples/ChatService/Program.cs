@@ -81,7 +81,8 @@ builder.Services.AddSingleton<ChatHandler>();
 builder.Services.AddSingleton<ChatProblemMapper>();
 builder.Services.AddHostedService<DemoTrafficServiceGate>();
 
-// Errors as problem details, with requestId and traceId.
+// Errors as problem details, with requestId and traceId; also for a streaming client that accepts only events.
+builder.Services.AddSingleton<IProblemDetailsWriter, EventStreamProblemDetailsWriter>();
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
     ProblemDetailsExtensions.AddRequestIds(context.HttpContext, context.ProblemDetails));
 builder.Services.AddExceptionHandler<ChatExceptionHandler>();
