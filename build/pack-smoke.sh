@@ -19,7 +19,8 @@ for id in LlmApm.Otel LlmApm.Otel.AspNetCore; do
   grep -q '<license type="expression">Apache-2.0</license>' <<<"$nuspec" || fail "$id: no license expression"
   grep -q '<readme>README.md</readme>' <<<"$nuspec" || fail "$id: no readme"
   grep -q '<repository type="git"' <<<"$nuspec" || fail "$id: no repository metadata"
-  unzip -l "$pkg" | grep -q ' README.md$' || fail "$id: README.md is not in the package"
+  files=$(unzip -l "$pkg") # not piped into grep -q: with pipefail, grep leaving early fails the pipe
+  grep -q ' README.md$' <<<"$files" || fail "$id: README.md is not in the package"
   echo "pack-smoke: $id metadata ok ($(basename "$pkg"))"
 done
 version=$(basename "$(ls "$OUT"/LlmApm.Otel.[0-9]*.nupkg | head -1)" .nupkg); version=${version#LlmApm.Otel.}
