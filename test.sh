@@ -67,6 +67,7 @@ count_results() {
       /^ *Tests +[0-9]+ (passed|failed)/ { p=0; f=0; if (match($0, /[0-9]+ passed/)) p=substr($0, RSTART, RLENGTH)+0; if (match($0, /[0-9]+ failed/)) f=substr($0, RSTART, RLENGTH)+0; print p, f; next }
       /^ +[0-9]+ passed \(/ { print $1+0, 0; next }
       /^ +[0-9]+ failed$/ { print 0, $1+0; next }
+      /^[a-z][a-z-]*: [0-9]+ passed, [0-9]+ failed$/ { print $2+0, $4+0; next }
       /^# pass [0-9]+/ { print $3+0, 0; next }
       /^# fail [0-9]+/ { print 0, $3+0; next }
     ')

@@ -181,6 +181,4 @@ finally
 var passed = checks.Count(c => c.Ok);
 var failedChecks = checks.Count - passed;
 Console.WriteLine($"soak: {passed} passed, {failedChecks} failed");
-Console.WriteLine($"# pass {passed}");
-Console.WriteLine($"# fail {failedChecks}");
 return failedChecks == 0 ? 0 : 1;
