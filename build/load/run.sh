@@ -7,13 +7,17 @@
 #      (server spans, http.server.* metrics) and the Prometheus endpoint stay on: this is the service with only the
 #      ASP.NET Core instrumentation, i.e. also what (c) asks for. /metrics scraped every second.
 #   n  no telemetry at all (LlmApm__Enabled=false and OTEL_SDK_DISABLED=true): the floor, for reference.
+#   h  diagnostic, only when asked for (MODES="a h b"): (a) with LlmApm__HistoryCapacity=1, so records are built
+#      but not kept: the difference to (a) is what keeping 10,000 records costs.
 #
 # Phases: saturation (wrk, fixed connections, no think time), then a fixed rate below saturation (the Lua script's
 # think time, see fixed-rate.lua), then optionally a long memory run of (a) at the fixed rate.
 #
 #   build/load/run.sh [PHASE_SECONDS=20] [MEMORY_SECONDS=0] [ROUNDS=3]
 #   RATE=800 build/load/run.sh ...     fixed rate in requests/s (default: 25% of the lowest saturated rate)
-#   DOTNET_COUNTERS=/path/to/dotnet-counters   GC heap figures during the memory run (dotnet tool dotnet-counters)
+#   DOTNET_COUNTERS=/path/to/dotnet-counters   GC figures (pause time, collections by generation) of every fixed-rate
+#                                              phase and the memory run (dotnet tool dotnet-counters)
+#   MODES="a b n"                       the servers to run and their order (default a b n)
 #
 # Bounded in time (every wrk run has -d, servers are waited for at most 60 s), loopback only, and it kills what it
 # starts (by process id) on exit. Results: artifacts/load/<timestamp>/ and a summary on stdout.
@@ -28,8 +32,8 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT="$ROOT/artifacts/load/$STAMP"
 BIN="$ROOT/artifacts/load/bin"
 SAT_CONNECTIONS=${SAT_CONNECTIONS:-16}
-MODES=(a b n)
-declare -A PORT=([a]=5181 [b]=5182 [n]=5183)
+read -r -a MODES <<<"${MODES:-a b n}"
+declare -A PORT=([a]=5181 [b]=5182 [n]=5183 [h]=5184)
 declare -A PID=()
 HELPERS=()
 
@@ -64,9 +68,15 @@ start() {
   PID[$mode]=$!
 }
 
-start a
-start b LlmApm__Enabled=false
-start n LlmApm__Enabled=false OTEL_SDK_DISABLED=true
+for m in "${MODES[@]}"; do
+  case $m in
+    a) start a ;;
+    b) start b LlmApm__Enabled=false ;;
+    n) start n LlmApm__Enabled=false OTEL_SDK_DISABLED=true ;;
+    h) start h LlmApm__HistoryCapacity=1 ;;
+    *) echo "unknown mode $m" >&2; exit 2 ;;
+  esac
+done
 
 for m in "${MODES[@]}"; do
   for _ in $(seq 1 120); do
@@ -78,7 +88,11 @@ for m in "${MODES[@]}"; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{"message":"hi"}' "http://127.0.0.1:${PORT[$m]}/api/chat")
   [[ $code == 200 ]] || { echo "server $m: POST /api/chat answered $code"; exit 1; }
 done
-echo "== servers up: a=${PID[a]} b=${PID[b]} n=${PID[n]}"
+echo "== servers up: $(for m in "${MODES[@]}"; do printf '%s=%s ' "$m" "${PID[$m]}"; done)"
+COUNTERS=${DOTNET_COUNTERS:-$(command -v dotnet-counters || true)}
+
+# seconds -> dotnet-counters' dd:hh:mm:ss
+span() { printf '00:%02d:%02d:%02d' $(($1 / 3600)) $(($1 % 3600 / 60)) $(($1 % 60)); }
 
 scrape_on() {
   local port=$1
@@ -93,10 +107,20 @@ load() {
   local mode=$1 phase=$2 round=$3 seconds=$4 connections=$5 rate=$6
   local port=${PORT[$mode]}
   scrape_on "$port"
+  local counters_pid=""
+  if [[ -n "$COUNTERS" && $phase == fixed ]]; then
+    "$COUNTERS" collect -p "${PID[$mode]}" --counters System.Runtime --refresh-interval 1 --format csv \
+      -o "$OUT/counters-$phase-$round-$mode.csv" --duration "$(span "$seconds")" >/dev/null 2>&1 &
+    counters_pid=$!
+    HELPERS+=("$counters_pid")
+  fi
   local line
   line=$(RATE=$rate CONNECTIONS=$connections wrk -t1 -c"$connections" -d"${seconds}s" --timeout 5s \
     -s "$HERE/fixed-rate.lua" "http://127.0.0.1:$port/api/chat" | tee -a "$OUT/wrk-$mode.log" | grep '^RESULT')
   scrape_off
+  if [[ -n "$counters_pid" ]]; then
+    for _ in $(seq 1 30); do kill -0 "$counters_pid" 2>/dev/null || break; sleep 1; done
+  fi
   local rss
   rss=$(awk '/VmRSS/ {print $2}' "/proc/${PID[$mode]}/status")
   echo "$phase $round $mode rate=$rate rss_kb=$rss ${line#RESULT }" | tee -a "$OUT/results.txt"
@@ -128,10 +152,9 @@ if (( MEMORY > 0 )); then
     done ) | tee "$OUT/memory-a.txt" &
   SAMPLER=$!
   HELPERS+=("$SAMPLER")
-  COUNTERS=${DOTNET_COUNTERS:-$(command -v dotnet-counters || true)}
   if [[ -n "$COUNTERS" ]]; then
     "$COUNTERS" collect -p "${PID[a]}" --counters System.Runtime --refresh-interval 10 --format csv \
-      -o "$OUT/counters-a.csv" --duration "$(printf '00:%02d:%02d:%02d' $((MEMORY / 3600)) $((MEMORY % 3600 / 60)) $((MEMORY % 60)))" >/dev/null 2>&1 &
+      -o "$OUT/counters-a.csv" --duration "$(span "$MEMORY")" >/dev/null 2>&1 &
     COUNTERS_PID=$!
     HELPERS+=("$COUNTERS_PID")
   fi
@@ -155,18 +178,42 @@ def med(phase, mode, key):
     return statistics.median(vals) if vals else float("nan")
 print(f"{'phase':<11}{'mode':<6}{'rps (median)':>14}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'non2xx':>8}")
 for phase in ("saturation", "fixed", "memory"):
-    for mode in ("a", "b", "n"):
+    for mode in ("a", "h", "b", "n"):
         if (phase, mode) not in rows: continue
         errs = sum(int(r["errors"]) for r in rows[(phase, mode)]); bad = sum(int(r["non2xx"]) for r in rows[(phase, mode)])
         print(f"{phase:<11}{mode:<6}{med(phase, mode, 'rps'):>14.1f}{med(phase, mode, 'p50_us')/1000:>9.3f}{med(phase, mode, 'p99_us')/1000:>9.3f}{errs:>8}{bad:>8}")
 sat = lambda m: med("saturation", m, "rps")
-print(f"throughput a/b = {sat('a')/sat('b'):.3f} (target >= 0.95); a/n = {sat('a')/sat('n'):.3f}; b/n = {sat('b')/sat('n'):.3f}")
+ratios = [("a", "b", " (target >= 0.95)"), ("a", "n", ""), ("b", "n", ""), ("a", "h", ""), ("h", "b", "")]
+print("throughput " + "; ".join(f"{x}/{y} = {sat(x)/sat(y):.3f}{t}" for x, y, t in ratios if (("saturation", x) in rows and ("saturation", y) in rows)))
 # p99 added: per round (a - b), median over rounds, so that drifts between rounds cancel.
 a = [float(r["p99_us"]) for r in rows.get(("fixed", "a"), [])]; b = [float(r["p99_us"]) for r in rows.get(("fixed", "b"), [])]
 diffs = [(x - y) / 1000 for x, y in zip(a, b)]
 if diffs:
     print(f"p99 added by a over b at the fixed rate = {statistics.median(diffs):.3f} ms (per round: {', '.join(f'{d:.3f}' for d in diffs)}; target <= 0.5 ms)")
 PY
+if compgen -G "$OUT/counters-fixed-*.csv" >/dev/null; then
+  echo "== GC during the fixed-rate phases (dotnet-counters, 1 s samples; medians of the non-zero samples, all rounds)"
+  python3 - "$OUT" <<'PY'
+import csv, glob, collections, os, statistics, sys
+# A dotnet-counters session that starts on a process soon after another one ended sometimes reads zeros: those
+# samples are left out, which is why these are medians of per-second rates rather than sums.
+samples = collections.defaultdict(lambda: collections.defaultdict(list))
+for path in glob.glob(os.path.join(sys.argv[1], "counters-fixed-*.csv")):
+    mode = path.rsplit("-", 1)[1][:-4]
+    for row in csv.reader(open(path)):
+        if len(row) < 5 or row[0] == "Timestamp": continue
+        name, value = row[2], float(row[4])
+        key = ("pause" if name.startswith("dotnet.gc.pause.time") else
+               "alloc" if name.startswith("dotnet.gc.heap.total_allocated") else
+               "gen2" if name.startswith("dotnet.gc.collections") and "gen2" in name else None)
+        if key and (value > 0 or key == "gen2"): samples[mode][key].append(value)
+print(f"{'mode':<6}{'GC pause ms/s':>15}{'allocated MB/s':>16}{'gen2 GCs/min':>14}{'samples':>9}")
+for mode in sorted(samples):
+    m = samples[mode]
+    med = lambda k, f: statistics.median(m[k]) * f if m[k] else float("nan")
+    print(f"{mode:<6}{med('pause', 1000):>15.1f}{med('alloc', 1e-6):>16.0f}{statistics.mean(m['gen2']) * 60 if m['gen2'] else float('nan'):>14.1f}{len(m['alloc']):>9}")
+PY
+fi
 if [[ -f "$OUT/counters-a.csv" ]]; then
   echo "== memory of (a): GC heap after each collection (all generations) and gen-2 collections, per minute"
   python3 - "$OUT/counters-a.csv" <<'PY'

@@ -1,5 +1,33 @@
 // RESULTS (pasted from the last run; see docs/benchmarks.md)
-// (not run yet)
+// Last run: 2026-11-26, AMD EPYC (2 cores, VM), .NET 10.0.12, 1-minute load average 0.14-0.28.
+// Command: dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- cardinality
+//
+// distinct models (route /api/chat):
+//   attempted   llm_* series   all series   scrape bytes   scrape ms (median of 5)   managed heap MB
+//           0              1            2            433                       0.4               5.0
+//      10,000            115          116         17,070                       0.4              15.1
+//      20,000            115          116         17,077                       0.3              14.6
+//      30,000            115          116         17,077                       0.3              23.8
+//      40,000            115          116         17,077                       0.4              25.2
+//      50,000            115          116         17,075                       0.3              17.0
+//      60,000            115          116         17,076                       0.3              17.6
+//      70,000            115          116         17,076                       0.3              34.0
+//      80,000            115          116         17,076                       0.3              26.1
+//      90,000            115          116         17,076                       0.5              26.0
+//     100,000            115          116         17,147                       0.3              18.2
+// distinct routes (model gpt-4o-mini):
+//   attempted   llm_* series   all series   scrape bytes   scrape ms (median of 5)   managed heap MB
+//           0            115          116         17,147                       0.3              18.4
+//      10,000          9,915        9,916      1,469,107                      11.1              27.5
+//      20,000          9,915        9,916      1,469,193                       7.8              30.9
+//      30,000          9,915        9,916      1,469,195                       8.0              57.3
+//      40,000          9,915        9,916      1,469,194                       6.7              54.0
+//      50,000          9,915        9,916      1,469,190                       7.3              68.8
+//      60,000          9,915        9,916      1,469,193                       6.4              49.2
+//      70,000          9,915        9,916      1,469,192                       5.4              59.3
+//      80,000          9,915        9,916      1,469,191                       4.9              54.1
+//      90,000          9,915        9,916      1,469,190                       5.0              70.8
+//     100,000          9,915        9,916      1,469,189                       4.1              53.1
 
 using System.Diagnostics;
 using System.Globalization;

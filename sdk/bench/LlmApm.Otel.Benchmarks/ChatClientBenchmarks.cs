@@ -1,5 +1,15 @@
 // RESULTS (pasted from the last run; see docs/benchmarks.md)
-// (not run yet)
+// Last run: 2026-11-26, AMD EPYC (2 cores, VM), .NET 10.0.12 (SDK 10.0.401), BenchmarkDotNet 0.15.8,
+// job: 1 launch, 5 warm-ups, 15 iterations, MemoryDiagnoser; 1-minute load average 0.75 before, 1.00 after (the run itself).
+// Command: dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- --filter '*'
+//
+// | Method                         | Categories | Mean       | StdDev   | P95        | Ratio | Gen0   | Allocated | Alloc Ratio |
+// |------------------------------- |----------- |-----------:|---------:|-----------:|------:|-------:|----------:|------------:|
+// | UseOpenTelemetry()             | response   |   718.6 ns |  9.49 ns |   731.0 ns |  1.00 | 0.0792 |    1.3 KB |        1.00 |
+// | UseLlmApm()                    | response   | 1,091.8 ns | 11.89 ns | 1,111.3 ns |  1.52 | 0.0725 |   1.19 KB |        0.91 |
+// |                                |            |            |          |            |       |        |           |             |
+// | 'UseOpenTelemetry() streaming' | streaming  | 1,746.5 ns | 26.03 ns | 1,789.9 ns |  1.00 | 0.1965 |   3.23 KB |        1.00 |
+// | 'UseLlmApm() streaming'        | streaming  | 1,577.8 ns | 20.39 ns | 1,617.6 ns |  0.90 | 0.1202 |   1.99 KB |        0.62 |
 
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
