@@ -1,3 +1,4 @@
+using LlmApm.Otel.History;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.AI;
 
@@ -53,6 +54,27 @@ public class LlmApmTelemetryTests
         var misses = Enumerable.Range(0, 10_000).Select(i => host.Instrumentation.Models.MissTag($"model-{i}")).ToHashSet();
         Assert.Equal(["other"], tags);
         Assert.True(misses.Count <= 17, $"{misses.Count} price-miss tag values");
+    }
+
+    [Fact]
+    public void RouteTag_TenThousandDistinctRoutes_KeepFirstHundredThenOther()
+    {
+        using var metrics = new MetricCollector();
+        using var host = TestHost.Start(o => o.HistoryCapacity = 10);
+        for (var i = 0; i < 10_000; i++)
+        {
+            host.Instrumentation.StartRequest($"/orders/{i}").Dispose();
+        }
+
+        host.Instrumentation.StartRequest(new string('x', 300)).Dispose();
+        var routes = metrics.Of("llm.requests").Select(m => m.Tag("route")).ToHashSet();
+        Assert.Equal(101, routes.Count);
+        Assert.Contains("other", routes);
+        Assert.Contains("/orders/0", routes);
+        Assert.DoesNotContain("/orders/100", routes);
+
+        // The history keeps the route as given.
+        Assert.Equal(new string('x', 300), host.History.Query(new LlmHistoryQuery { Limit = 1 })[0].Route);
     }
 
     [Fact]
