@@ -1,5 +1,5 @@
-using LlmApm.Otel.History;
 using System.Diagnostics.Metrics;
+using LlmApm.Otel.History;
 using Microsoft.Extensions.AI;
 
 namespace LlmApm.Otel.Tests;
