@@ -42,7 +42,7 @@ install_debian() {
   fi
   say "apt-get install ${missing[*]}"
   apt-get update -qq || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$LOGS/apt.log" 2>&1 \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >"$LOGS/apt.log" 2>&1 \
     || { tail -20 "$LOGS/apt.log"; die "apt-get install ${missing[*]} failed"; }
 }
 
