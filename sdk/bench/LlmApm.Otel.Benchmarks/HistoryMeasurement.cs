@@ -1,22 +1,22 @@
 // RESULTS (pasted from the last run; see docs/benchmarks.md)
-// Last run: 2026-11-26, AMD EPYC (2 cores, VM), .NET 10.0.12, 1-minute load average 0.68.
+// Last run: 2026-11-26, AMD EPYC (2 cores, VM), .NET 10.0.12, 1-minute load average 0.79.
 // Command: dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- history
 //
 // GC: server=False, latency mode=Interactive
-// no history (store keeps nothing): 100,000 requests, no induced collection: gen0 26, gen1 0, gen2 0
-// history ring of 10,000: 100,000 requests, no induced collection: gen0 30, gen1 12, gen2 4
+// no history (store keeps nothing): 100,000 requests, no induced collection: gen0 25, gen1 0, gen2 0
+// history ring of 10,000: 100,000 requests, no induced collection: gen0 28, gen1 9, gen2 3
 // heap after a full collection, ring 10,000:
-//   after  10,000 more requests: 13,642,272 bytes
-//   after  20,000 more requests: 13,642,272 bytes
-//   after  30,000 more requests: 13,642,272 bytes
-//   after  40,000 more requests: 13,642,272 bytes
-//   after  50,000 more requests: 13,642,272 bytes
-//   after  60,000 more requests: 13,642,272 bytes
-//   after  70,000 more requests: 13,642,272 bytes
-//   after  80,000 more requests: 13,642,272 bytes
-//   after  90,000 more requests: 13,642,272 bytes
-//   after 100,000 more requests: 13,642,272 bytes
-// retained: 59,200,000 bytes for 100,000 requests = 592.0 bytes/request (ring holds 102,000 added, capacity 102,000)
+//   after  10,000 more requests: 12,442,728 bytes
+//   after  20,000 more requests: 12,442,728 bytes
+//   after  30,000 more requests: 12,442,728 bytes
+//   after  40,000 more requests: 12,442,728 bytes
+//   after  50,000 more requests: 12,442,728 bytes
+//   after  60,000 more requests: 12,442,728 bytes
+//   after  70,000 more requests: 12,442,728 bytes
+//   after  80,000 more requests: 12,442,728 bytes
+//   after  90,000 more requests: 12,442,728 bytes
+//   after 100,000 more requests: 12,442,728 bytes
+// retained: 47,200,000 bytes for 100,000 requests = 472.0 bytes/request (ring holds 102,000 added, capacity 102,000)
 
 using System.Globalization;
 using LlmApm.Otel.History;

@@ -121,7 +121,7 @@ public sealed class LlmRequestRecord
     public string? ErrorMessage { get; set; }
 
     /// <summary>Gets or sets the token counts.</summary>
-    public LlmTokenCounts Tokens { get; set; } = new();
+    public LlmTokenCounts Tokens { get; set; }
 
     /// <summary>Gets or sets the cost in US dollars, or <c>null</c> when <see cref="Unpriced"/>.</summary>
     public decimal? CostUsd { get; set; }
@@ -174,8 +174,9 @@ public sealed class LlmRequestRecord
     }
 }
 
-/// <summary>Token counts of a request record.</summary>
-public sealed class LlmTokenCounts
+/// <summary>Token counts of a request record. A value, kept inside its record: the history holds thousands of
+/// records, and every object fewer per record is less for the garbage collector to trace and promote.</summary>
+public record struct LlmTokenCounts
 {
     /// <summary>Gets or sets the input tokens.</summary>
     public long Input { get; set; }
@@ -190,20 +191,20 @@ public sealed class LlmTokenCounts
     public long Reasoning { get; set; }
 
     /// <summary>Gets the sum of input and output tokens.</summary>
-    public long Total => this.Input + this.Output;
+    public readonly long Total => this.Input + this.Output;
 
     /// <summary>Gets or sets a value indicating whether some counts were estimated.</summary>
     public bool Estimated { get; set; }
 }
 
-/// <summary>One step of a request record.</summary>
+/// <summary>One step of a request record. A value: a record's steps are one array, not one object per step.</summary>
 /// <param name="Name">The step name.</param>
 /// <param name="OffsetMs">Milliseconds from the request's start to the step's start.</param>
 /// <param name="DurationMs">The step's duration in milliseconds.</param>
 /// <param name="Status"><c>ok</c> or <c>error</c>.</param>
 /// <param name="ErrorType">The error type, or <c>null</c>.</param>
 /// <param name="Depth">0 for a step directly under the request, 1 for a step inside a step, and so on.</param>
-public sealed record LlmStepRecord(string Name, double OffsetMs, double DurationMs, string Status, string? ErrorType, int Depth);
+public readonly record struct LlmStepRecord(string Name, double OffsetMs, double DurationMs, string Status, string? ErrorType, int Depth);
 
 /// <summary>Captured prompt and completion, after redaction.</summary>
 /// <param name="Prompt">The prompt.</param>
