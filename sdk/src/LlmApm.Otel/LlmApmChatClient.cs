@@ -356,21 +356,12 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             LlmApmInstruments.GenAiOperationDuration.Record(Stopwatch.GetElapsedTime(this.start).TotalSeconds, tags);
             if (usage is { } u && errorType is null)
             {
-                var input = new TagList
-                {
-                    { "gen_ai.operation.name", OperationName },
-                    { "gen_ai.provider.name", provider },
-                    { "gen_ai.request.model", modelTag },
-                    { "gen_ai.token.type", "input" },
-                };
+                // TagList is a value: each copy of the three operation tags gets its own token type.
+                var input = tags;
+                input.Add("gen_ai.token.type", "input");
                 LlmApmInstruments.GenAiTokenUsage.Record(u.InputTokens, input);
-                var output = new TagList
-                {
-                    { "gen_ai.operation.name", OperationName },
-                    { "gen_ai.provider.name", provider },
-                    { "gen_ai.request.model", modelTag },
-                    { "gen_ai.token.type", "output" },
-                };
+                var output = tags;
+                output.Add("gen_ai.token.type", "output");
                 LlmApmInstruments.GenAiTokenUsage.Record(u.OutputTokens, output);
             }
         }
