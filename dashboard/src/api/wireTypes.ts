@@ -27,8 +27,8 @@ export interface WireTokenTotals {
   total: number;
 }
 
-export interface WireModelSummary {
-  model: string;
+/** The figures every summary, per-model row and time bucket carries (the SDK's LlmHistoryFigures). */
+export interface WireFigures {
   count: number;
   errorCount: number;
   errorRate: number;
@@ -37,16 +37,14 @@ export interface WireModelSummary {
   costUsd: number;
 }
 
-export interface WireSummary {
+export interface WireModelSummary extends WireFigures {
+  model: string;
+}
+
+export interface WireSummary extends WireFigures {
   window: SummaryWindow;
   from: string;
   to: string;
-  count: number;
-  errorCount: number;
-  errorRate: number;
-  latencyMs: WireLatency;
-  tokens: WireTokenTotals;
-  costUsd: number;
   unpricedCount: number;
   errorsByType: Record<string, number>;
   byModel: WireModelSummary[];
@@ -89,14 +87,9 @@ export interface WireRequestPage {
   nextCursor: string | null;
 }
 
-export interface WireBucket {
+export interface WireBucket extends WireFigures {
   start: string;
-  count: number;
-  errorCount: number;
   errorsByType: Record<string, number>;
-  latencyMs: WireLatency;
-  tokens: WireTokenTotals;
-  costUsd: number;
 }
 
 export interface WireTimeseries {

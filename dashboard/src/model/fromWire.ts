@@ -1,11 +1,12 @@
 import type {
   WireBucket,
+  WireFigures,
   WireRequestRecord,
   WireSummary,
   WireTimeseries,
   WireTokenTotals,
 } from '../api/wireTypes';
-import type { RequestRecord, Summary, Timeseries, TokenCounts } from '../types/domain';
+import type { Figures, RequestRecord, Summary, Timeseries, TokenCounts } from '../types/domain';
 
 function tokensFromWire(tokens: WireTokenTotals | undefined): TokenCounts {
   return {
@@ -14,6 +15,17 @@ function tokensFromWire(tokens: WireTokenTotals | undefined): TokenCounts {
     cachedInput: tokens?.cachedInput ?? 0,
     reasoning: tokens?.reasoning ?? 0,
     total: tokens?.total ?? 0,
+  };
+}
+
+function figuresFromWire(wire: WireFigures): Figures {
+  return {
+    count: wire.count,
+    errorCount: wire.errorCount,
+    errorRate: wire.errorRate,
+    latencyMs: { ...wire.latencyMs },
+    tokens: tokensFromWire(wire.tokens),
+    costUsd: wire.costUsd ?? 0,
   };
 }
 
@@ -51,35 +63,18 @@ export function summaryFromWire(wire: WireSummary): Summary {
     window: wire.window,
     from: new Date(wire.from),
     to: new Date(wire.to),
-    count: wire.count,
-    errorCount: wire.errorCount,
-    errorRate: wire.errorRate,
-    latencyMs: { ...wire.latencyMs },
-    tokens: tokensFromWire(wire.tokens),
-    costUsd: wire.costUsd ?? 0,
+    ...figuresFromWire(wire),
     unpricedCount: wire.unpricedCount ?? 0,
     errorsByType: { ...(wire.errorsByType ?? {}) },
-    byModel: (wire.byModel ?? []).map((model) => ({
-      model: model.model,
-      count: model.count,
-      errorCount: model.errorCount,
-      errorRate: model.errorRate,
-      latencyMs: { ...model.latencyMs },
-      tokens: tokensFromWire(model.tokens),
-      costUsd: model.costUsd ?? 0,
-    })),
+    byModel: (wire.byModel ?? []).map((model) => ({ model: model.model, ...figuresFromWire(model) })),
   };
 }
 
 function bucketFromWire(wire: WireBucket) {
   return {
     start: new Date(wire.start),
-    count: wire.count,
-    errorCount: wire.errorCount,
+    ...figuresFromWire(wire),
     errorsByType: { ...(wire.errorsByType ?? {}) },
-    latencyMs: { ...wire.latencyMs },
-    tokens: tokensFromWire(wire.tokens),
-    costUsd: wire.costUsd ?? 0,
   };
 }
 

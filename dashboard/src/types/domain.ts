@@ -47,8 +47,8 @@ export interface Latency {
   p99: number;
 }
 
-export interface ModelSummary {
-  model: string;
+/** The figures every summary and per-model row carries. */
+export interface Figures {
   count: number;
   errorCount: number;
   errorRate: number;
@@ -57,29 +57,22 @@ export interface ModelSummary {
   costUsd: number;
 }
 
-export interface Summary {
+export interface ModelSummary extends Figures {
+  model: string;
+}
+
+export interface Summary extends Figures {
   window: string;
   from: Date;
   to: Date;
-  count: number;
-  errorCount: number;
-  errorRate: number;
-  latencyMs: Latency;
-  tokens: TokenCounts;
-  costUsd: number;
   unpricedCount: number;
   errorsByType: Record<string, number>;
   byModel: ModelSummary[];
 }
 
-export interface TimeBucket {
+export interface TimeBucket extends Figures {
   start: Date;
-  count: number;
-  errorCount: number;
   errorsByType: Record<string, number>;
-  latencyMs: Latency;
-  tokens: TokenCounts;
-  costUsd: number;
 }
 
 export interface Timeseries {

@@ -12,6 +12,7 @@ const timeseries: WireTimeseries = {
     start: new Date(Date.UTC(2026, 10, 26, 20, 0, i * 15)).toISOString(),
     count: i % 3,
     errorCount: i % 5 === 0 ? 1 : 0,
+    errorRate: i % 5 === 0 && i % 3 > 0 ? 1 / (i % 3) : 0,
     errorsByType: (i % 5 === 0 ? { timeout: 1 } : {}) as Record<string, number>,
     latencyMs: { avg: 700, p50: 650, p95: 1200, p99: 1300 },
     tokens: { input: 700, output: 450, cachedInput: 0, reasoning: 0, total: 1150 },
