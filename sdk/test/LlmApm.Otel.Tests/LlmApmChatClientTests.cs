@@ -52,7 +52,16 @@ public class LlmApmChatClientTests
         Assert.Equal(1200, metrics.Sum("llm.tokens", ("route", "/api/chat"), ("model", "gpt-4o-mini"), ("type", "input")));
         Assert.Equal(200, metrics.Sum("llm.tokens", ("type", "cached_input")));
         Assert.Single(metrics.Of("gen_ai.client.operation.duration"));
-        Assert.Equal(2, metrics.Of("gen_ai.client.token.usage").Count());
+        var usage = metrics.Of("gen_ai.client.token.usage").ToList();
+        Assert.Equal(["input", "output"], usage.Select(m => m.Tag("gen_ai.token.type")).Order());
+        Assert.Equal(1200, usage.Single(m => m.Tag("gen_ai.token.type") == "input").Value);
+        Assert.All(usage, m =>
+        {
+            Assert.Equal("chat", m.Tag("gen_ai.operation.name"));
+            Assert.Equal("fake", m.Tag("gen_ai.provider.name"));
+            Assert.Equal("gpt-4o-mini", m.Tag("gen_ai.request.model"));
+            Assert.Equal(4, m.Tags.Count);
+        });
     }
 
     [Fact]
