@@ -303,16 +303,7 @@ public sealed class LlmRequest : IDisposable
             activity.AddException(exception);
         }
 
-        if (exception is null || LlmApmInstrumentation.TryMarkCounted(exception))
-        {
-            LlmApmInstruments.Errors.Add(1, new TagList
-            {
-                { LlmApmTelemetry.Attributes.TagRoute, this.RouteTag },
-                { LlmApmTelemetry.Attributes.TagModel, this.instrumentation!.Models.Tag(this.Model) },
-                { LlmApmTelemetry.Attributes.TagStep, step ?? "request" },
-                { LlmApmTelemetry.Attributes.TagErrorType, type },
-            });
-        }
+        LlmApmInstruments.CountError(exception, this.RouteTag, this.instrumentation!.Models.Tag(this.Model), step ?? "request", type);
     }
 
     internal void AddUsage(in LlmUsage usage, decimal? callCost)

@@ -232,15 +232,9 @@ internal sealed class StepScope
         {
             request.MarkFailed(type, message, exception, this.Name);
         }
-        else if (exception is null || LlmApmInstrumentation.TryMarkCounted(exception))
+        else
         {
-            LlmApmInstruments.Errors.Add(1, new TagList
-            {
-                { LlmApmTelemetry.Attributes.TagRoute, LlmApmInstruments.NoRoute },
-                { LlmApmTelemetry.Attributes.TagModel, LlmApmInstruments.UnknownModel },
-                { LlmApmTelemetry.Attributes.TagStep, this.Name },
-                { LlmApmTelemetry.Attributes.TagErrorType, type },
-            });
+            LlmApmInstruments.CountError(exception, LlmApmInstruments.NoRoute, LlmApmInstruments.UnknownModel, this.Name, type);
         }
     }
 }

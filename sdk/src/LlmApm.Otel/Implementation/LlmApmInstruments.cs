@@ -76,6 +76,24 @@ internal static class LlmApmInstruments
         LlmApmTelemetry.Metrics.GenAiTimeToFirstChunk, "s", "Time to receive the first chunk of a streamed GenAI response.",
         tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = GenAiTimeToFirstChunkBuckets });
 
+    /// <summary>Counts a failure in <c>llm.errors</c>, once per exception however many steps and requests it fails
+    /// on its way out; a failure without an exception always counts.</summary>
+    internal static void CountError(Exception? exception, string route, string model, string step, string errorType)
+    {
+        if (exception is not null && !LlmApmInstrumentation.TryMarkCounted(exception))
+        {
+            return;
+        }
+
+        Errors.Add(1, new TagList
+        {
+            { LlmApmTelemetry.Attributes.TagRoute, route },
+            { LlmApmTelemetry.Attributes.TagModel, model },
+            { LlmApmTelemetry.Attributes.TagStep, step },
+            { LlmApmTelemetry.Attributes.TagErrorType, errorType },
+        });
+    }
+
     private static string GetVersion()
     {
         var version = typeof(LlmApmInstruments).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
