@@ -1,11 +1,35 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 
 namespace LlmApm.Otel.History;
 
 /// <summary>The default history store: a bounded, lock-free ring of the newest finished requests.</summary>
+/// <remarks>
+/// <para>The ring keeps its records as values, not objects: each slot is a struct in a preallocated array (ids as
+/// numbers, route, model and step names as numbers in a shared table of strings, steps inline), and a
+/// <see cref="LlmRequestRecord"/> is built only when the history is read. A record added to the ring lives for one
+/// turn of it, far longer than the garbage collector's young generations: kept as objects, every record would be
+/// promoted and die in generation 2, and the full collections that follow are the pauses an application notices.
+/// Kept as values, the ring is a few long-lived arrays that nothing needs to promote.</para>
+/// <para>A record that does not fit a slot (an id that is not 32 hex digits, more than eight steps, an error message,
+/// captured content, or more distinct names than the table holds) is kept as it is, as an object.</para>
+/// <para>Each slot is guarded by its stamp, the sequence number of the record it holds: a writer claims the slot,
+/// fills it and publishes the new stamp; a reader copies the slot and keeps the copy only if the stamp is unchanged.</para>
+/// </remarks>
 public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
 {
-    private readonly LlmRequestRecord?[] ring;
+    /// <summary>The steps a slot keeps inline; a request with more is kept as an object.</summary>
+    internal const int StepsPerSlot = 8;
+
+    private const int ChunkShift = 10;
+    private const int ChunkLength = 1 << ChunkShift;
+    private const int StringCapacity = 4096;
+    private const long Writing = -1;
+
+    private readonly int capacity;
+    private readonly Slot[]?[] chunks;
+    private readonly StepSlot[]?[] stepChunks;
+    private readonly LlmStringTable strings = new(StringCapacity);
     private long lastSeq;
 
     /// <summary>Initializes a new instance of the <see cref="InMemoryLlmHistoryStore"/> class.</summary>
@@ -13,7 +37,13 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     public InMemoryLlmHistoryStore(int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        this.ring = new LlmRequestRecord?[capacity];
+        this.capacity = capacity;
+
+        // Slots are allocated a chunk of 1,024 at a time as the ring first fills, so a large capacity costs memory
+        // only once it is used.
+        var chunkCount = (capacity + ChunkLength - 1) >> ChunkShift;
+        this.chunks = new Slot[chunkCount][];
+        this.stepChunks = new StepSlot[chunkCount][];
     }
 
     /// <summary>Initializes a new instance of the <see cref="InMemoryLlmHistoryStore"/> class.</summary>
@@ -24,10 +54,14 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     }
 
     /// <summary>Gets the number of records the ring keeps.</summary>
-    public int Capacity => this.ring.Length;
+    public int Capacity => this.capacity;
 
     /// <summary>Gets the number of records added since the start.</summary>
     public long TotalAdded => Volatile.Read(ref this.lastSeq);
+
+    /// <summary>Gets the bytes a slot and its steps take: what a full ring holds per record (a record kept as an
+    /// object takes its own size on top).</summary>
+    internal static int BytesPerRecord => Unsafe.SizeOf<Slot>() + (Unsafe.SizeOf<StepSlot>() * StepsPerSlot);
 
     /// <inheritdoc/>
     public void Add(LlmRequestRecord record)
@@ -35,7 +69,7 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         ArgumentNullException.ThrowIfNull(record);
         var seq = Interlocked.Increment(ref this.lastSeq);
         record.Seq = seq;
-        Volatile.Write(ref this.ring[(int)((seq - 1) % this.ring.Length)], record);
+        this.Write(seq, record);
     }
 
     /// <summary>Loads records kept elsewhere (a durable store after a restart) and continues their sequence.</summary>
@@ -49,7 +83,7 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
                 continue;
             }
 
-            Volatile.Write(ref this.ring[(int)((record.Seq - 1) % this.ring.Length)], record);
+            this.Write(record.Seq, record);
             if (record.Seq > Volatile.Read(ref this.lastSeq))
             {
                 Volatile.Write(ref this.lastSeq, record.Seq);
@@ -60,24 +94,58 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     /// <summary>Gets the oldest record the ring still holds, or <c>null</c> when it is empty.</summary>
     internal LlmRequestRecord? Oldest()
     {
-        LlmRequestRecord? oldest = null;
-        foreach (var record in this.Newest(long.MaxValue))
+        var last = Volatile.Read(ref this.lastSeq);
+        Span<StepSlot> steps = stackalloc StepSlot[StepsPerSlot];
+        for (var seq = Math.Max(1, last - this.capacity + 1); seq <= last; seq++)
         {
-            oldest = record;
+            if (this.TryCopy(seq, out var slot, steps))
+            {
+                return this.Build(in slot, steps, seq);
+            }
         }
 
-        return oldest;
+        return null;
+    }
+
+    /// <summary>Counts the kept records that did not fit a slot and are kept as objects.</summary>
+    internal int CountKeptAsObjects()
+    {
+        var count = 0;
+        foreach (var chunk in this.chunks)
+        {
+            foreach (ref readonly var slot in chunk.AsSpan())
+            {
+                count += slot.Overflow is null ? 0 : 1;
+            }
+        }
+
+        return count;
     }
 
     /// <inheritdoc/>
     public LlmRequestRecord? Find(string id)
     {
         ArgumentNullException.ThrowIfNull(id);
-        foreach (var record in this.Newest(long.MaxValue))
+        var packed = LlmRequestRecord.TryPack(id.ToLowerInvariant(), out var high, out var low);
+        var last = Volatile.Read(ref this.lastSeq);
+        Span<StepSlot> steps = stackalloc StepSlot[StepsPerSlot];
+        for (var seq = last; seq >= Math.Max(1, last - this.capacity + 1); seq--)
         {
-            if (record.HasId(id))
+            if (!this.TryCopy(seq, out var slot, steps))
             {
-                return record;
+                continue;
+            }
+
+            if (slot.Overflow is { } kept)
+            {
+                if (kept.HasId(id))
+                {
+                    return kept;
+                }
+            }
+            else if (packed && slot.IdHigh == high && slot.IdLow == low)
+            {
+                return this.Build(in slot, steps, seq);
             }
         }
 
@@ -90,8 +158,17 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         ArgumentNullException.ThrowIfNull(query);
         var limit = Math.Clamp(query.Limit, 1, LlmHistoryQuery.MaxLimit);
         var result = new List<LlmRequestRecord>(Math.Min(limit, 64));
-        foreach (var record in this.Newest(query.Before ?? long.MaxValue))
+        var last = Volatile.Read(ref this.lastSeq);
+        var top = Math.Min(last, (query.Before ?? long.MaxValue) - 1);
+        Span<StepSlot> steps = stackalloc StepSlot[StepsPerSlot];
+        for (var seq = top; seq >= Math.Max(1, last - this.capacity + 1); seq--)
         {
+            if (!this.TryCopy(seq, out var slot, steps) || !this.MayMatch(in slot, query))
+            {
+                continue;
+            }
+
+            var record = this.Build(in slot, steps, seq);
             if (query.Matches(record))
             {
                 result.Add(record);
@@ -109,11 +186,14 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     public IReadOnlyList<LlmRequestRecord> Since(DateTimeOffset from)
     {
         var result = new List<LlmRequestRecord>();
-        foreach (var record in this.Newest(long.MaxValue))
+        var last = Volatile.Read(ref this.lastSeq);
+        Span<StepSlot> steps = stackalloc StepSlot[StepsPerSlot];
+        for (var seq = last; seq >= Math.Max(1, last - this.capacity + 1); seq--)
         {
-            if (record.StartTime >= from)
+            if (this.TryCopy(seq, out var slot, steps)
+                && (slot.Overflow is { } kept ? kept.StartTime >= from : slot.StartTicks >= from.UtcTicks))
             {
-                result.Add(record);
+                result.Add(this.Build(in slot, steps, seq));
             }
         }
 
@@ -121,21 +201,297 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         return result;
     }
 
-    /// <summary>The kept records below <paramref name="before"/>, newest first.</summary>
-    private IEnumerable<LlmRequestRecord> Newest(long before)
+    private void Write(long seq, LlmRequestRecord record)
     {
-        var last = Volatile.Read(ref this.lastSeq);
-        var top = Math.Min(last, before - 1);
-        var bottom = Math.Max(1, last - this.ring.Length + 1);
-        for (var seq = top; seq >= bottom; seq--)
-        {
-            var record = Volatile.Read(ref this.ring[(int)((seq - 1) % this.ring.Length)]);
+        var index = (int)((seq - 1) % this.capacity);
+        ref var slot = ref this.SlotAt(index);
+        var steps = this.StepsAt(index);
 
-            // A slot overwritten by a newer record (or not yet written) no longer holds seq: skip it.
-            if (record is not null && record.Seq == seq)
+        // Claim the slot. Two writers meet here only when the ring turns over while both write (a tiny ring): the
+        // newer record wins, and an older one that comes late is already out of the ring.
+        var spin = default(SpinWait);
+        while (true)
+        {
+            var stamp = Volatile.Read(ref slot.Stamp);
+            if (stamp >= seq)
             {
-                yield return record;
+                return;
             }
+
+            if (stamp != Writing && Interlocked.CompareExchange(ref slot.Stamp, Writing, stamp) == stamp)
+            {
+                break;
+            }
+
+            spin.SpinOnce(sleep1Threshold: -1);
         }
+
+        if (!this.TryEncode(record, out var value, steps))
+        {
+            value = default;
+            value.Overflow = record;
+        }
+
+        value.Stamp = Writing;
+        slot = value;
+        Volatile.Write(ref slot.Stamp, seq);
+    }
+
+    private bool TryEncode(LlmRequestRecord record, out Slot slot, Span<StepSlot> steps)
+    {
+        slot = default;
+        if (!(record.ErrorMessage is null
+            && record.Content is null
+            && record.StartTime.Offset == TimeSpan.Zero
+            && record.Steps.Count <= StepsPerSlot
+            && record.TryGetPackedIds(out slot.IdHigh, out slot.IdLow, out slot.TraceIdHigh, out slot.TraceIdLow, out var spanId)
+            && TryStatus(record.Status, out var error)
+            && this.strings.TryIndex(record.Route, out slot.Route)
+            && this.strings.TryIndexOrNull(record.Model, out slot.Model)
+            && this.strings.TryIndexOrNull(record.Provider, out slot.Provider)
+            && this.strings.TryIndexOrNull(record.ErrorType, out slot.ErrorType)))
+        {
+            return false;
+        }
+
+        var flags = error ? SlotFlags.Error : SlotFlags.None;
+        if (spanId is { } span)
+        {
+            slot.SpanId = span;
+            flags |= SlotFlags.HasSpanId;
+        }
+
+        if (record.ConversationId is { } conversation)
+        {
+            if (!LlmRequestRecord.TryPack(conversation, out slot.ConversationHigh, out slot.ConversationLow))
+            {
+                return false;
+            }
+
+            flags |= SlotFlags.HasConversation;
+        }
+
+        var tokens = record.Tokens;
+        slot.InputTokens = tokens.Input;
+        slot.OutputTokens = tokens.Output;
+        slot.CachedInputTokens = tokens.CachedInput;
+        slot.ReasoningTokens = tokens.Reasoning;
+        flags |= tokens.Estimated ? SlotFlags.Estimated : SlotFlags.None;
+        flags |= record.Unpriced ? SlotFlags.Unpriced : SlotFlags.None;
+        if (record.CostUsd is { } cost)
+        {
+            slot.Cost = cost;
+            flags |= SlotFlags.HasCost;
+        }
+
+        slot.StartTicks = record.StartTime.UtcTicks;
+        slot.DurationMs = record.DurationMs;
+
+        var count = 0;
+        foreach (var step in record.Steps)
+        {
+            ref var target = ref steps[count++];
+            if (!TryStatus(step.Status, out var stepError)
+                || step.Depth is < 0 or > byte.MaxValue
+                || !this.strings.TryIndex(step.Name, out target.Name)
+                || !this.strings.TryIndexOrNull(step.ErrorType, out target.ErrorType))
+            {
+                return false;
+            }
+
+            target.OffsetMs = step.OffsetMs;
+            target.DurationMs = step.DurationMs;
+            target.Error = stepError;
+            target.Depth = (byte)step.Depth;
+        }
+
+        slot.StepCount = (byte)count;
+        slot.Flags = flags;
+        return true;
+    }
+
+    /// <summary>Copies the slot of <paramref name="seq"/> and its steps, if it still holds that record.</summary>
+    private bool TryCopy(long seq, out Slot slot, Span<StepSlot> steps)
+    {
+        var index = (int)((seq - 1) % this.capacity);
+        var chunk = Volatile.Read(ref this.chunks[index >> ChunkShift]);
+        var stepChunk = Volatile.Read(ref this.stepChunks[index >> ChunkShift]);
+        if (chunk is null || stepChunk is null)
+        {
+            slot = default;
+            return false;
+        }
+
+        ref var source = ref chunk[index & (ChunkLength - 1)];
+        if (Volatile.Read(ref source.Stamp) != seq)
+        {
+            slot = default;
+            return false;
+        }
+
+        slot = source;
+        stepChunk.AsSpan((index & (ChunkLength - 1)) * StepsPerSlot, StepsPerSlot).CopyTo(steps);
+
+        // The copy counts only if no writer claimed the slot meanwhile (its stamp would have changed).
+        Interlocked.MemoryBarrier();
+        return Volatile.Read(ref source.Stamp) == seq;
+    }
+
+    /// <summary>A cheap test on the slot's values before a record is built for <see cref="LlmHistoryQuery.Matches"/>.</summary>
+    private bool MayMatch(in Slot slot, LlmHistoryQuery query)
+    {
+        if (slot.Overflow is not null)
+        {
+            return true;
+        }
+
+        if (query.Status is { } status && !string.Equals(status, (slot.Flags & SlotFlags.Error) != 0 ? "error" : "ok", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (query.Model is { } model && (slot.Model < 0 || !string.Equals(this.strings[slot.Model], model, StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
+        return query.Route is not { } route || string.Equals(this.strings[slot.Route], route, StringComparison.Ordinal);
+    }
+
+    private LlmRequestRecord Build(in Slot slot, ReadOnlySpan<StepSlot> steps, long seq)
+    {
+        if (slot.Overflow is { } kept)
+        {
+            return kept;
+        }
+
+        var flags = slot.Flags;
+        var stepRecords = slot.StepCount == 0 ? [] : new LlmStepRecord[slot.StepCount];
+        for (var i = 0; i < stepRecords.Length; i++)
+        {
+            ref readonly var step = ref steps[i];
+            stepRecords[i] = new LlmStepRecord(
+                this.strings[step.Name],
+                step.OffsetMs,
+                step.DurationMs,
+                step.Error ? "error" : "ok",
+                this.strings.OrNull(step.ErrorType),
+                step.Depth);
+        }
+
+        return new LlmRequestRecord(
+            slot.IdHigh,
+            slot.IdLow,
+            slot.TraceIdHigh,
+            slot.TraceIdLow,
+            (flags & SlotFlags.HasSpanId) != 0 ? slot.SpanId : null,
+            this.strings[slot.Route],
+            (flags & SlotFlags.Error) != 0 ? "error" : "ok")
+        {
+            Seq = seq,
+            StartTime = new DateTimeOffset(slot.StartTicks, TimeSpan.Zero),
+            DurationMs = slot.DurationMs,
+            Model = this.strings.OrNull(slot.Model),
+            Provider = this.strings.OrNull(slot.Provider),
+            ConversationId = (flags & SlotFlags.HasConversation) != 0
+                ? LlmRequestRecord.Format(slot.ConversationHigh, slot.ConversationLow)
+                : null,
+            ErrorType = this.strings.OrNull(slot.ErrorType),
+            Tokens = new LlmTokenCounts
+            {
+                Input = slot.InputTokens,
+                Output = slot.OutputTokens,
+                CachedInput = slot.CachedInputTokens,
+                Reasoning = slot.ReasoningTokens,
+                Estimated = (flags & SlotFlags.Estimated) != 0,
+            },
+            CostUsd = (flags & SlotFlags.HasCost) != 0 ? slot.Cost : null,
+            Unpriced = (flags & SlotFlags.Unpriced) != 0,
+            Steps = stepRecords,
+        };
+    }
+
+    private static bool TryStatus(string status, out bool error)
+    {
+        error = string.Equals(status, "error", StringComparison.Ordinal);
+        return error || string.Equals(status, "ok", StringComparison.Ordinal);
+    }
+
+    private ref Slot SlotAt(int index)
+    {
+        var chunkIndex = index >> ChunkShift;
+        var chunk = Volatile.Read(ref this.chunks[chunkIndex]);
+        if (chunk is null)
+        {
+            var created = new Slot[this.ChunkSize(chunkIndex)];
+            chunk = Interlocked.CompareExchange(ref this.chunks[chunkIndex], created, null) ?? created;
+        }
+
+        return ref chunk[index & (ChunkLength - 1)];
+    }
+
+    private Span<StepSlot> StepsAt(int index)
+    {
+        var chunkIndex = index >> ChunkShift;
+        var chunk = Volatile.Read(ref this.stepChunks[chunkIndex]);
+        if (chunk is null)
+        {
+            var created = new StepSlot[this.ChunkSize(chunkIndex) * StepsPerSlot];
+            chunk = Interlocked.CompareExchange(ref this.stepChunks[chunkIndex], created, null) ?? created;
+        }
+
+        return chunk.AsSpan((index & (ChunkLength - 1)) * StepsPerSlot, StepsPerSlot);
+    }
+
+    private int ChunkSize(int chunkIndex) => Math.Min(ChunkLength, this.capacity - (chunkIndex << ChunkShift));
+
+    [Flags]
+    private enum SlotFlags : byte
+    {
+        None = 0,
+        Error = 1,
+        HasSpanId = 2,
+        HasConversation = 4,
+        Estimated = 8,
+        Unpriced = 16,
+        HasCost = 32,
+    }
+
+    /// <summary>One kept request. <see cref="Overflow"/> is set, and nothing else, for a record kept as an object.</summary>
+    private struct Slot
+    {
+        public long Stamp;
+        public ulong IdHigh;
+        public ulong IdLow;
+        public ulong TraceIdHigh;
+        public ulong TraceIdLow;
+        public ulong SpanId;
+        public ulong ConversationHigh;
+        public ulong ConversationLow;
+        public long StartTicks;
+        public double DurationMs;
+        public long InputTokens;
+        public long OutputTokens;
+        public long CachedInputTokens;
+        public long ReasoningTokens;
+        public decimal Cost;
+        public LlmRequestRecord? Overflow;
+        public short Route;
+        public short Model;
+        public short Provider;
+        public short ErrorType;
+        public byte StepCount;
+        public SlotFlags Flags;
+    }
+
+    /// <summary>One step of a kept request.</summary>
+    private struct StepSlot
+    {
+        public double OffsetMs;
+        public double DurationMs;
+        public short Name;
+        public short ErrorType;
+        public bool Error;
+        public byte Depth;
     }
 }

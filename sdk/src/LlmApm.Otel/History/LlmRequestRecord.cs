@@ -55,6 +55,26 @@ public sealed class LlmRequestRecord
         this.Route = route;
         this.Status = status;
     }
+
+    /// <summary>Initializes a record read back from the in-memory ring, whose ids are kept as numbers.</summary>
+    [SetsRequiredMembers]
+    internal LlmRequestRecord(ulong idHigh, ulong idLow, ulong traceIdHigh, ulong traceIdLow, ulong? spanId, string route, string status)
+    {
+        this.idHigh = idHigh;
+        this.idLow = idLow;
+        this.idPacked = true;
+        this.traceIdHigh = traceIdHigh;
+        this.traceIdLow = traceIdLow;
+        this.traceIdPacked = true;
+        if (spanId is { } packed)
+        {
+            this.packedSpanId = packed;
+            this.spanIdPacked = true;
+        }
+
+        this.Route = route;
+        this.Status = status;
+    }
 #pragma warning restore CS8618
 
     /// <summary>Gets or sets the request id.</summary>
@@ -141,7 +161,52 @@ public sealed class LlmRequestRecord
             ? TryPack(candidate, out var high, out var low) && high == this.idHigh && low == this.idLow
             : string.Equals(this.id, candidate, StringComparison.OrdinalIgnoreCase);
 
-    private static bool TryPack(string hex, out ulong high, out ulong low)
+    /// <summary>The record's three ids as numbers, packing ids that were set as strings when they are canonical
+    /// (lowercase hex of the right length). <c>false</c> when one of them cannot be kept as a number.</summary>
+    internal bool TryGetPackedIds(out ulong idHigh, out ulong idLow, out ulong traceIdHigh, out ulong traceIdLow, out ulong? spanId)
+    {
+        spanId = null;
+        traceIdHigh = traceIdLow = 0;
+        if (this.idPacked)
+        {
+            idHigh = this.idHigh;
+            idLow = this.idLow;
+        }
+        else if (this.id is null || !TryPack(this.id, out idHigh, out idLow))
+        {
+            idHigh = idLow = 0;
+            return false;
+        }
+
+        if (this.traceIdPacked)
+        {
+            traceIdHigh = this.traceIdHigh;
+            traceIdLow = this.traceIdLow;
+        }
+        else if (this.traceId is null || !TryPack(this.traceId, out traceIdHigh, out traceIdLow))
+        {
+            return false;
+        }
+
+        if (this.spanIdPacked)
+        {
+            spanId = this.packedSpanId;
+        }
+        else if (this.spanId is not null)
+        {
+            if (!TryPack(this.spanId, out var span))
+            {
+                return false;
+            }
+
+            spanId = span;
+        }
+
+        return true;
+    }
+
+    /// <summary>Packs 32 lowercase hex digits into two numbers; any other string is refused.</summary>
+    internal static bool TryPack(string hex, out ulong high, out ulong low)
     {
         Span<byte> bytes = stackalloc byte[16];
         high = low = 0;
@@ -158,7 +223,23 @@ public sealed class LlmRequestRecord
         return true;
     }
 
-    private static string Format(ulong high, ulong low)
+    /// <summary>Packs 16 lowercase hex digits into a number; any other string is refused.</summary>
+    internal static bool TryPack(string hex, out ulong value)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        value = 0;
+        if (hex.Length != 16 || hex.AsSpan().ContainsAnyExcept(LowercaseHex)
+            || Convert.FromHexString(hex, bytes, out _, out var written) != OperationStatus.Done || written != 8)
+        {
+            return false;
+        }
+
+        value = BinaryPrimitives.ReadUInt64BigEndian(bytes);
+        return true;
+    }
+
+    /// <summary>Formats two numbers as 32 lowercase hex digits.</summary>
+    internal static string Format(ulong high, ulong low)
     {
         Span<byte> bytes = stackalloc byte[16];
         BinaryPrimitives.WriteUInt64BigEndian(bytes, high);
