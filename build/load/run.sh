@@ -18,6 +18,9 @@
 #   DOTNET_COUNTERS=/path/to/dotnet-counters   GC figures (pause time, collections by generation) of every fixed-rate
 #                                              phase and the memory run (dotnet tool dotnet-counters)
 #   MODES="a b n"                       the servers to run and their order (default a b n)
+#   PIN=0                               do not pin: by default, on a machine with 2 or more CPUs, the servers run on
+#                                       CPUs 1..n-1 and wrk, the scraper and dotnet-counters on CPU 0 (taskset), so
+#                                       that the load generator does not take turns with the server on the same core
 #
 # Bounded in time (every wrk run has -d, servers are waited for at most 60 s), loopback only, and it kills what it
 # starts (by process id) on exit. Results: artifacts/load/<timestamp>/ and a summary on stdout.
@@ -38,6 +41,13 @@ declare -A PID=()
 HELPERS=()
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+NCPU=$(nproc)
+PIN=${PIN:-$(( NCPU >= 2 ? 1 : 0 ))}
+SERVER_PIN=() CLIENT_PIN=()
+if (( PIN )); then
+  command -v taskset >/dev/null || { echo "taskset is missing (util-linux); or run with PIN=0" >&2; exit 1; }
+  SERVER_PIN=(taskset -c "1-$((NCPU - 1))") CLIENT_PIN=(taskset -c 0)
+fi
 command -v curl >/dev/null || { echo "curl is missing" >&2; exit 1; }
 mkdir -p "$OUT"
 
@@ -58,7 +68,7 @@ start() {
   local port=${PORT[$mode]}
   (
     cd "$BIN"
-    exec env ASPNETCORE_URLS="http://127.0.0.1:$port" ASPNETCORE_ENVIRONMENT=Production \
+    exec "${SERVER_PIN[@]}" env ASPNETCORE_URLS="http://127.0.0.1:$port" ASPNETCORE_ENVIRONMENT=Production \
       Logging__LogLevel__Default=Warning \
       Llm__Simulated__TimeToFirstTokenMs=0 Llm__Simulated__PerTokenMs=0 \
       ChatService__RateLimit__PermitLimit=1000000000 ChatService__RateLimit__Window=00:00:01 \
@@ -88,6 +98,7 @@ for m in "${MODES[@]}"; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{"message":"hi"}' "http://127.0.0.1:${PORT[$m]}/api/chat")
   [[ $code == 200 ]] || { echo "server $m: POST /api/chat answered $code"; exit 1; }
 done
+echo "== pinning: ${PIN} (servers: ${SERVER_PIN[*]:-any CPU}; wrk: ${CLIENT_PIN[*]:-any CPU})"
 echo "== servers up: $(for m in "${MODES[@]}"; do printf '%s=%s ' "$m" "${PID[$m]}"; done)"
 COUNTERS=${DOTNET_COUNTERS:-$(command -v dotnet-counters || true)}
 
@@ -96,7 +107,7 @@ span() { printf '00:%02d:%02d:%02d' $(($1 / 3600)) $(($1 % 3600 / 60)) $(($1 % 6
 
 scrape_on() {
   local port=$1
-  ( while :; do curl -s -o /dev/null "http://127.0.0.1:$port/metrics"; sleep 1; done ) &
+  ( while :; do "${CLIENT_PIN[@]}" curl -s -o /dev/null "http://127.0.0.1:$port/metrics"; sleep 1; done ) &
   SCRAPER=$!
   HELPERS+=("$SCRAPER")
 }
@@ -109,13 +120,13 @@ load() {
   scrape_on "$port"
   local counters_pid=""
   if [[ -n "$COUNTERS" && $phase == fixed ]]; then
-    "$COUNTERS" collect -p "${PID[$mode]}" --counters System.Runtime --refresh-interval 1 --format csv \
+    "${CLIENT_PIN[@]}" "$COUNTERS" collect -p "${PID[$mode]}" --counters System.Runtime --refresh-interval 1 --format csv \
       -o "$OUT/counters-$phase-$round-$mode.csv" --duration "$(span "$seconds")" >/dev/null 2>&1 &
     counters_pid=$!
     HELPERS+=("$counters_pid")
   fi
   local line
-  line=$(RATE=$rate CONNECTIONS=$connections wrk -t1 -c"$connections" -d"${seconds}s" --timeout 5s \
+  line=$(RATE=$rate CONNECTIONS=$connections "${CLIENT_PIN[@]}" wrk -t1 -c"$connections" -d"${seconds}s" --timeout 5s \
     -s "$HERE/fixed-rate.lua" "http://127.0.0.1:$port/api/chat" | tee -a "$OUT/wrk-$mode.log" | grep '^RESULT')
   scrape_off
   if [[ -n "$counters_pid" ]]; then
@@ -153,7 +164,7 @@ if (( MEMORY > 0 )); then
   SAMPLER=$!
   HELPERS+=("$SAMPLER")
   if [[ -n "$COUNTERS" ]]; then
-    "$COUNTERS" collect -p "${PID[a]}" --counters System.Runtime --refresh-interval 10 --format csv \
+    "${CLIENT_PIN[@]}" "$COUNTERS" collect -p "${PID[a]}" --counters System.Runtime --refresh-interval 10 --format csv \
       -o "$OUT/counters-a.csv" --duration "$(span "$MEMORY")" >/dev/null 2>&1 &
     COUNTERS_PID=$!
     HELPERS+=("$COUNTERS_PID")
