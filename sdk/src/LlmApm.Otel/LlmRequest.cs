@@ -12,10 +12,15 @@ namespace LlmApm.Otel;
 /// requests running side by side never see each other's steps, usage or cost.</remarks>
 public sealed class LlmRequest : IDisposable
 {
-    internal const string ActivityPropertyKey = "LlmApm.Request";
     internal const int MaxBufferedSteps = 256;
 
     private static readonly AsyncLocal<LlmRequest?> Ambient = new();
+
+    // The request whose span, or one of whose steps' spans, this thread is stopping: span processors run inside
+    // Activity.Stop on the stopping thread, so the history processor finds the request here without a property on
+    // the span (a custom property costs every request a dictionary) and without relying on the ambient request.
+    [ThreadStatic]
+    private static LlmRequest? stopping;
 
     private readonly LlmApmInstrumentation? instrumentation;
     private readonly LlmRequest? previous;
@@ -55,7 +60,6 @@ public sealed class LlmRequest : IDisposable
         this.Id = ActivityTraceId.CreateRandom().ToHexString();
         if (this.Activity is { } activity)
         {
-            activity.SetCustomProperty(ActivityPropertyKey, this);
             activity.SetTag(LlmApmTelemetry.Attributes.RequestId, this.Id);
             activity.SetTag(LlmApmTelemetry.Attributes.Route, this.Route);
             if (conversationId is not null)
@@ -133,6 +137,9 @@ public sealed class LlmRequest : IDisposable
     public bool IsFinished => Volatile.Read(ref this.ended) != 0;
 
     internal LlmApmInstrumentation? Instrumentation => this.instrumentation;
+
+    /// <summary>Gets the request whose span, or the span of one of whose steps, is being stopped on this thread.</summary>
+    internal static LlmRequest? Stopping => stopping;
 
     /// <summary>Gets the route as metric tags carry it: bounded, see <see cref="RouteTagger"/>.</summary>
     internal string RouteTag { get; }
@@ -273,7 +280,7 @@ public sealed class LlmRequest : IDisposable
                 activity.SetStatus(ActivityStatusCode.Error, this.errorMessage);
             }
 
-            activity.Stop();
+            this.StopSpan(activity);
         }
 
         var tags = new TagList
@@ -285,6 +292,23 @@ public sealed class LlmRequest : IDisposable
         LlmApmInstruments.Requests.Add(1, tags);
         LlmApmInstruments.RequestLatency.Record(elapsed, tags);
         LlmApmInstruments.RequestsActive.Add(-1, new KeyValuePair<string, object?>(LlmApmTelemetry.Attributes.TagRoute, this.RouteTag));
+    }
+
+    /// <summary>Stops <paramref name="span"/>, the request's or one of its steps', with the request as
+    /// <see cref="Stopping"/> for the span processors.</summary>
+    /// <param name="span">The span.</param>
+    internal void StopSpan(Activity span)
+    {
+        var outer = stopping;
+        stopping = this;
+        try
+        {
+            span.Stop();
+        }
+        finally
+        {
+            stopping = outer;
+        }
     }
 
     internal void MarkFailed(string type, string? message, Exception? exception, string? step)

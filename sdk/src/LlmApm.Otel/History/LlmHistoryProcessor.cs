@@ -26,32 +26,37 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
 
         try
         {
-            if (data.GetCustomProperty(LlmRequest.ActivityPropertyKey) is LlmRequest request)
+            // The request stopping a span on this thread (its own or a step's), else the ambient request: a step's
+            // span stopped by other code, in the request's flow.
+            var request = LlmRequest.Stopping ?? LlmRequest.Current;
+            if (request?.Activity is not { } requestSpan || !ReferenceEquals(request.Instrumentation, this.instrumentation))
             {
-                if (ReferenceEquals(request.Instrumentation, this.instrumentation))
-                {
-                    this.Finish(request, data);
-                }
+                return;
+            }
 
+            if (ReferenceEquals(data, requestSpan))
+            {
+                this.Finish(request, data);
+                return;
+            }
+
+            if (request.IsFinished)
+            {
                 return;
             }
 
             var depth = 0;
             for (var parent = data.Parent; parent is not null && depth < MaxDepth; parent = parent.Parent, depth++)
             {
-                if (parent.GetCustomProperty(LlmRequest.ActivityPropertyKey) is LlmRequest owner)
+                if (ReferenceEquals(parent, requestSpan))
                 {
-                    if (ReferenceEquals(owner.Instrumentation, this.instrumentation) && !owner.IsFinished)
-                    {
-                        owner.AddStep(new LlmStepRecord(
-                            (data.GetTagItem(LlmApmTelemetry.Attributes.StepName) as string) ?? data.DisplayName,
-                            (data.StartTimeUtc - parent.StartTimeUtc).TotalMilliseconds,
-                            data.Duration.TotalMilliseconds,
-                            data.Status == ActivityStatusCode.Error ? "error" : "ok",
-                            data.GetTagItem(LlmApmTelemetry.Attributes.ErrorType) as string,
-                            depth));
-                    }
-
+                    request.AddStep(new LlmStepRecord(
+                        (data.GetTagItem(LlmApmTelemetry.Attributes.StepName) as string) ?? data.DisplayName,
+                        (data.StartTimeUtc - parent.StartTimeUtc).TotalMilliseconds,
+                        data.Duration.TotalMilliseconds,
+                        data.Status == ActivityStatusCode.Error ? "error" : "ok",
+                        data.GetTagItem(LlmApmTelemetry.Attributes.ErrorType) as string,
+                        depth));
                     return;
                 }
             }
