@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # LLM-APM load run: the sample chat service (Release, simulated LLM at zero latency, rate limit raised, in-memory
-# history) run three ways side by side on loopback and loaded with wrk, interleaved round by round:
+# history) run several ways side by side on loopback and loaded with wrk, interleaved round by round:
 #
 #   a  LLM-APM on: request and step spans, llm_* metrics, history ring; /metrics scraped every second
 #   b  LlmApm__Enabled=false: no LLM-APM source, meter or processor. OpenTelemetry's ASP.NET Core instrumentation
 #      (server spans, http.server.* metrics) and the Prometheus endpoint stay on: this is the service with only the
 #      ASP.NET Core instrumentation, i.e. also what (c) asks for. /metrics scraped every second.
 #   n  no telemetry at all (LlmApm__Enabled=false and OTEL_SDK_DISABLED=true): the floor, for reference.
+#   d  LLM-APM alone: (a) with ChatService__AspNetCoreInstrumentation=false, no ASP.NET Core instrumentation. Against
+#      (b), it compares LLM-APM with the instrumentation it would replace on an LLM endpoint.
 #   h  diagnostic, only when asked for (MODES="a h b"): (a) with LlmApm__HistoryCapacity=1, so records are built
 #      but not kept: the difference to (a) is what keeping 10,000 records costs.
 #
@@ -17,7 +19,7 @@
 #   RATE=800 build/load/run.sh ...     fixed rate in requests/s (default: 25% of the lowest saturated rate)
 #   DOTNET_COUNTERS=/path/to/dotnet-counters   GC figures (pause time, collections by generation) of every fixed-rate
 #                                              phase and the memory run (dotnet tool dotnet-counters)
-#   MODES="a b n"                       the servers to run and their order (default a b n)
+#   MODES="a b n d"                     the servers to run and their order (default a b n d)
 #   PIN=0                               do not pin: by default, on a machine with 2 or more CPUs, the servers run on
 #                                       CPUs 1..n-1 and wrk, the scraper and dotnet-counters on CPU 0 (taskset), so
 #                                       that the load generator does not take turns with the server on the same core
@@ -35,8 +37,8 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT="$ROOT/artifacts/load/$STAMP"
 BIN="$ROOT/artifacts/load/bin"
 SAT_CONNECTIONS=${SAT_CONNECTIONS:-16}
-read -r -a MODES <<<"${MODES:-a b n}"
-declare -A PORT=([a]=5181 [b]=5182 [n]=5183 [h]=5184)
+read -r -a MODES <<<"${MODES:-a b n d}"
+declare -A PORT=([a]=5181 [b]=5182 [n]=5183 [h]=5184 [d]=5185)
 declare -A PID=()
 HELPERS=()
 
@@ -84,6 +86,7 @@ for m in "${MODES[@]}"; do
     b) start b LlmApm__Enabled=false ;;
     n) start n LlmApm__Enabled=false OTEL_SDK_DISABLED=true ;;
     h) start h LlmApm__HistoryCapacity=1 ;;
+    d) start d ChatService__AspNetCoreInstrumentation=false ;;
     *) echo "unknown mode $m" >&2; exit 2 ;;
   esac
 done
@@ -189,18 +192,21 @@ def med(phase, mode, key):
     return statistics.median(vals) if vals else float("nan")
 print(f"{'phase':<11}{'mode':<6}{'rps (median)':>14}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'non2xx':>8}")
 for phase in ("saturation", "fixed", "memory"):
-    for mode in ("a", "h", "b", "n"):
+    for mode in ("a", "d", "h", "b", "n"):
         if (phase, mode) not in rows: continue
         errs = sum(int(r["errors"]) for r in rows[(phase, mode)]); bad = sum(int(r["non2xx"]) for r in rows[(phase, mode)])
         print(f"{phase:<11}{mode:<6}{med(phase, mode, 'rps'):>14.1f}{med(phase, mode, 'p50_us')/1000:>9.3f}{med(phase, mode, 'p99_us')/1000:>9.3f}{errs:>8}{bad:>8}")
 sat = lambda m: med("saturation", m, "rps")
-ratios = [("a", "b", " (target >= 0.95)"), ("a", "n", ""), ("b", "n", ""), ("a", "h", ""), ("h", "b", "")]
+ratios = [("a", "b", " (target >= 0.95)"), ("d", "b", " (LLM-APM alone / ASP.NET Core instrumentation alone)"), ("a", "n", ""), ("b", "n", ""), ("d", "n", ""), ("a", "h", ""), ("h", "b", "")]
 print("throughput " + "; ".join(f"{x}/{y} = {sat(x)/sat(y):.3f}{t}" for x, y, t in ratios if (("saturation", x) in rows and ("saturation", y) in rows)))
 # p99 added: per round (a - b), median over rounds, so that drifts between rounds cancel.
-a = [float(r["p99_us"]) for r in rows.get(("fixed", "a"), [])]; b = [float(r["p99_us"]) for r in rows.get(("fixed", "b"), [])]
-diffs = [(x - y) / 1000 for x, y in zip(a, b)]
-if diffs:
-    print(f"p99 added by a over b at the fixed rate = {statistics.median(diffs):.3f} ms (per round: {', '.join(f'{d:.3f}' for d in diffs)}; target <= 0.5 ms)")
+def p99_added(x, y, note):
+    xs = [float(r["p99_us"]) for r in rows.get(("fixed", x), [])]; ys = [float(r["p99_us"]) for r in rows.get(("fixed", y), [])]
+    diffs = [(p - q) / 1000 for p, q in zip(xs, ys)]
+    if diffs:
+        print(f"p99 added by {x} over {y} at the fixed rate = {statistics.median(diffs):.3f} ms (per round: {', '.join(f'{d:.3f}' for d in diffs)}{note})")
+p99_added("a", "b", "; target <= 0.5 ms")
+p99_added("d", "b", "")
 PY
 if compgen -G "$OUT/counters-fixed-*.csv" >/dev/null; then
   echo "== GC during the fixed-rate phases (dotnet-counters, 1 s samples; medians of the non-zero samples, all rounds)"

@@ -69,4 +69,21 @@ public sealed class ProgramTests
         await Eventually.TrueAsync(async () => (await host.ScrapeAsync(client)).Sum("llm_requests_total") == 2);
         Assert.Equal(2, (await host.GetAllRecordsAsync(client)).Count);
     }
+
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData("false", false)]
+    public async Task AspNetCoreInstrumentation_Setting_TurnsTheHttpServerMetricsOnOrOff(string? setting, bool expected)
+    {
+        await using var host = new ChatServiceHost(setting is null ? [] : Settings(("ChatService:AspNetCoreInstrumentation", setting)));
+        using var client = host.CreateClient();
+
+        using var reply = await host.PostChatAsync(client, new { message = "hello" });
+        Assert.Equal(HttpStatusCode.OK, reply.StatusCode);
+
+        // LLM-APM records either way; the HTTP server histogram is there only with the instrumentation.
+        await Eventually.TrueAsync(async () => (await host.ScrapeAsync(client)).Sum("llm_requests_total") == 1);
+        var scrape = await host.ScrapeAsync(client);
+        Assert.Equal(expected, scrape.Has("http_server_request_duration_seconds_count"));
+    }
 }

@@ -49,6 +49,8 @@ builder.Services.AddLlmApmEndpoints(o =>
     o.ChatEndpoint = ChatEndpoints.ChatPath;
     o.ChatStreamEndpoint = ChatEndpoints.StreamPath;
 });
+var aspNetCoreInstrumentation = builder.Configuration.GetSection(ChatServiceOptions.SectionName)
+    .GetValue(nameof(ChatServiceOptions.AspNetCoreInstrumentation), defaultValue: true);
 builder.Services.AddOpenTelemetry()
     .ConfigureResource(resource =>
     {
@@ -57,11 +59,21 @@ builder.Services.AddOpenTelemetry()
             resource.AddService("ChatService", serviceVersion: typeof(ChatEndpoints).Assembly.GetName().Version?.ToString());
         }
     })
-    .WithTracing(tracing => tracing.AddAspNetCoreInstrumentation(o =>
-        o.Filter = context => !context.Request.Path.StartsWithSegments("/metrics") && !context.Request.Path.StartsWithSegments("/health")))
+    .WithTracing(tracing =>
+    {
+        if (aspNetCoreInstrumentation)
+        {
+            tracing.AddAspNetCoreInstrumentation(o =>
+                o.Filter = context => !context.Request.Path.StartsWithSegments("/metrics") && !context.Request.Path.StartsWithSegments("/health"));
+        }
+    })
     .WithMetrics(metrics =>
     {
-        metrics.AddAspNetCoreInstrumentation();
+        if (aspNetCoreInstrumentation)
+        {
+            metrics.AddAspNetCoreInstrumentation();
+        }
+
         if (builder.Configuration.GetSection(ChatServiceOptions.SectionName).GetValue<bool>(nameof(ChatServiceOptions.RuntimeMetrics)))
         {
             // .NET's own meter (GC, thread pool, memory): off by default, a few of its names fail promtool's lint.

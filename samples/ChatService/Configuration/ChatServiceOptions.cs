@@ -33,6 +33,11 @@ public sealed class ChatServiceOptions
     /// (<c>dotnet_gc_*</c>, <c>dotnet_thread_pool_*</c>, <c>dotnet_process_memory_*</c> ...). Default: <c>false</c>.</summary>
     public bool RuntimeMetrics { get; set; }
 
+    /// <summary>Gets or sets a value indicating whether OpenTelemetry's ASP.NET Core instrumentation (server spans and
+    /// <c>http.server.*</c> metrics) is on. Default: <c>true</c>. The load script turns it off to compare LLM-APM
+    /// alone with that instrumentation alone.</summary>
+    public bool AspNetCoreInstrumentation { get; set; } = true;
+
     /// <summary>Gets the per-client rate limit of the chat endpoints.</summary>
     public ChatRateLimitOptions RateLimit { get; } = new();
 }
