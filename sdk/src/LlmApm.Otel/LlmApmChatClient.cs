@@ -155,7 +155,7 @@ public sealed class LlmApmChatClient : DelegatingChatClient
         }
 
         var model = options?.ModelId ?? this.defaultModel;
-        var step = LlmStep.Start(LlmApmTelemetry.Steps.LlmApiCall, ActivityKind.Client, this.GetSpanName(model));
+        var step = LlmStep.Start(LlmApmTelemetry.Steps.LlmApiCall, ActivityKind.Client, this.GetSpanName(model), request);
         if (step.Activity is { IsAllDataRequested: true } activity)
         {
             activity.SetTag("gen_ai.operation.name", OperationName);
@@ -288,7 +288,7 @@ public sealed class LlmApmChatClient : DelegatingChatClient
                 usage = this.RecordUsage(model, details, partial ?? string.Empty);
             }
 
-            var type = step.Scope?.ErrorType ?? LlmErrorTypes.Other;
+            var type = step.ErrorType ?? LlmErrorTypes.Other;
             step.Activity?.SetTag(LlmApmTelemetry.Attributes.ErrorType, type);
             this.RecordOperation(model, usage, type);
             step.Dispose();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace LlmApm.Otel;
 
@@ -19,17 +20,37 @@ namespace LlmApm.Otel;
 /// </example>
 public readonly struct LlmStep : IDisposable, IEquatable<LlmStep>
 {
-    private readonly StepScope? scope;
+    // A step that something records has a name and a state: its span when it has one, which then holds the step's
+    // state (failed: status Error and error.type; ended: stopped), so that such a step allocates nothing of its own;
+    // without a span (metrics only, or a request that nothing traces) a small object that measures it instead. The
+    // default value, a step that nothing records, has no state.
+    private readonly object? state;
+    private readonly string? name;
+    private readonly LlmRequest? request;
 
-    private LlmStep(StepScope scope) => this.scope = scope;
+    private LlmStep(object state, string name, LlmRequest? request)
+    {
+        this.state = state;
+        this.name = name;
+        this.request = request;
+    }
 
     /// <summary>Gets the step's span, or <c>null</c> when nothing records it.</summary>
-    public Activity? Activity => this.scope?.Activity;
+    public Activity? Activity => this.state is SpanlessStep ? null : Unsafe.As<Activity?>(this.state);
+
+    /// <summary>Gets the step's error type (its first failure), or <c>null</c> while it has not failed.</summary>
+    internal string? ErrorType => this.state switch
+    {
+        Activity activity => activity.GetTagItem(LlmApmTelemetry.Attributes.ErrorType) as string,
+        SpanlessStep spanless => spanless.ErrorType,
+        _ => null,
+    };
 
     /// <summary>Starts a step of the current request (or a free-standing step when there is none).</summary>
     /// <param name="name">The step name, a bounded value such as <c>preprocessing</c>: it becomes a metric tag.</param>
     /// <returns>The step; dispose it to end it.</returns>
-    public static LlmStep Start(string name) => Start(name, ActivityKind.Internal, spanName: null);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static LlmStep Start(string name) => Start(name, ActivityKind.Internal, spanName: null, LlmRequest.Current);
 
     /// <summary>Runs <paramref name="action"/> as a step. An exception that escapes it marks the step and the
     /// request as failed, is recorded on the span and is rethrown unchanged.</summary>
@@ -86,7 +107,17 @@ public readonly struct LlmStep : IDisposable, IEquatable<LlmStep>
     public bool Fail(Exception exception, CancellationToken callerToken)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        this.scope?.Fail(exception, callerToken);
+        if (this.name is null)
+        {
+            return false;
+        }
+
+        var token = callerToken.CanBeCanceled ? callerToken : this.request?.CancellationToken ?? default;
+        var type = this.request?.Instrumentation is { } instrumentation
+            ? instrumentation.Errors.Classify(exception, token)
+            : LlmErrorClassifier.ClassifyBuiltIn(exception, token);
+        (this.state as Activity)?.AddException(exception);
+        this.Record(type, exception.Message, exception);
         return false;
     }
 
@@ -96,20 +127,29 @@ public readonly struct LlmStep : IDisposable, IEquatable<LlmStep>
     public void Fail(string errorType, string? message = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(errorType);
-        this.scope?.Fail(errorType, message);
+        if (this.name is not null)
+        {
+            this.Record(errorType, message, exception: null);
+        }
     }
 
-    /// <summary>Ends the step.</summary>
-    public void Dispose() => this.scope?.End();
+    /// <summary>Ends the step. Calling it again does nothing.</summary>
+    public void Dispose()
+    {
+        if (this.state is not null)
+        {
+            this.End();
+        }
+    }
 
     /// <inheritdoc/>
-    public bool Equals(LlmStep other) => ReferenceEquals(this.scope, other.scope);
+    public bool Equals(LlmStep other) => ReferenceEquals(this.state, other.state);
 
     /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is LlmStep other && this.Equals(other);
 
     /// <inheritdoc/>
-    public override int GetHashCode() => this.scope?.GetHashCode() ?? 0;
+    public override int GetHashCode() => RuntimeHelpers.GetHashCode(this.state);
 
     /// <summary>Compares two steps.</summary>
     /// <param name="left">The first step.</param>
@@ -123,97 +163,78 @@ public readonly struct LlmStep : IDisposable, IEquatable<LlmStep>
     /// <returns>Whether they are different steps.</returns>
     public static bool operator !=(LlmStep left, LlmStep right) => !left.Equals(right);
 
-    internal static LlmStep Start(string name, ActivityKind kind, string? spanName)
+    /// <summary>Starts a step of <paramref name="request"/>, the caller's <see cref="LlmRequest.Current"/> (read
+    /// once by a caller that needs it too).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static LlmStep Start(string name, ActivityKind kind, string? spanName, LlmRequest? request)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        var request = LlmRequest.Current;
-        if (request is { Instrumentation: null })
+        if (request is null
+            ? !LlmApmInstruments.Source.HasListeners() && !LlmApmInstruments.StepLatency.Enabled
+            : request.Instrumentation is null)
         {
-            // LLM-APM is disabled for this host.
+            // Nothing records the step, or LLM-APM is disabled for this host.
             return default;
         }
 
-        var listened = LlmApmInstruments.Source.HasListeners();
-        if (!listened && !LlmApmInstruments.StepLatency.Enabled && request is null)
+        return StartRecorded(name, kind, spanName, request);
+    }
+
+    private static LlmStep StartRecorded(string name, ActivityKind kind, string? spanName, LlmRequest? request)
+    {
+        if (LlmApmInstruments.Source.HasListeners()
+            && LlmApmInstruments.Source.StartActivity(spanName ?? name, kind) is { } activity)
         {
-            return default;
+            activity.SetTag(LlmApmTelemetry.Attributes.StepName, name);
+            return new LlmStep(activity, name, request);
         }
 
-        return new LlmStep(new StepScope(name, request, listened ? StartActivity(name, kind, spanName) : null));
+        // No span: the step is measured (and its failure kept) by a state object of its own.
+        return new LlmStep(new SpanlessStep(), name, request);
     }
 
-    internal StepScope? Scope => this.scope;
-
-    private static Activity? StartActivity(string name, ActivityKind kind, string? spanName)
+    private void End()
     {
-        var activity = LlmApmInstruments.Source.StartActivity(spanName ?? name, kind);
-        activity?.SetTag(LlmApmTelemetry.Attributes.StepName, name);
-        return activity;
-    }
-}
-
-/// <summary>The state of a step that something records.</summary>
-internal sealed class StepScope
-{
-    private readonly long startTimestamp;
-    private string? errorType;
-    private int ended;
-
-    public StepScope(string name, LlmRequest? request, Activity? activity)
-    {
-        this.Name = name;
-        this.Request = request;
-        this.Activity = activity;
-
-        // A span measures its own duration: a second clock is only read when there is none.
-        this.startTimestamp = activity is null ? Stopwatch.GetTimestamp() : 0;
-    }
-
-    public string Name { get; }
-
-    public LlmRequest? Request { get; }
-
-    public Activity? Activity { get; }
-
-    public string? ErrorType => this.errorType;
-
-    public void Fail(Exception exception, CancellationToken callerToken)
-    {
-        var token = callerToken.CanBeCanceled ? callerToken : this.Request?.CancellationToken ?? default;
-        var type = this.Request?.Instrumentation is { } instrumentation
-            ? instrumentation.Errors.Classify(exception, token)
-            : LlmErrorClassifier.ClassifyBuiltIn(exception, token);
-        this.Activity?.AddException(exception);
-        this.Record(type, exception.Message, exception);
-    }
-
-    public void Fail(string type, string? message) => this.Record(type, message, exception: null);
-
-    public void End()
-    {
-        if (Interlocked.Exchange(ref this.ended, 1) != 0)
-        {
-            return;
-        }
-
-        var status = this.errorType is null ? LlmApmInstruments.StatusOk : LlmApmInstruments.StatusError;
+        string status;
         double seconds;
-        if (this.Activity is { } activity)
+        if (this.state is SpanlessStep spanless)
         {
-            activity.Stop();
-            seconds = activity.Duration.TotalSeconds;
+            if (!spanless.TryEnd(out seconds))
+            {
+                return;
+            }
+
+            status = spanless.ErrorType is null ? LlmApmInstruments.StatusOk : LlmApmInstruments.StatusError;
         }
         else
         {
-            seconds = Stopwatch.GetElapsedTime(this.startTimestamp).TotalSeconds;
+            // The span is the step's state: ended once it is stopped, failed once Fail set its status to Error.
+            var activity = Unsafe.As<Activity>(this.state!);
+            if (activity.IsStopped)
+            {
+                return;
+            }
+
+            status = activity.Status == ActivityStatusCode.Error ? LlmApmInstruments.StatusError : LlmApmInstruments.StatusOk;
+            if (this.request is { } request)
+            {
+                // The history processor finds the step's request as the one stopping the span.
+                request.StopSpan(activity);
+            }
+            else
+            {
+                activity.Stop();
+            }
+
+            seconds = activity.Duration.TotalSeconds;
         }
 
         if (LlmApmInstruments.StepLatency.Enabled)
         {
             LlmApmInstruments.StepLatency.Record(seconds, new TagList
             {
-                { LlmApmTelemetry.Attributes.TagRoute, this.Request?.RouteTag ?? LlmApmInstruments.NoRoute },
-                { LlmApmTelemetry.Attributes.TagStep, this.Name },
+                { LlmApmTelemetry.Attributes.TagRoute, this.request?.RouteTag ?? LlmApmInstruments.NoRoute },
+                { LlmApmTelemetry.Attributes.TagStep, this.name },
                 { LlmApmTelemetry.Attributes.TagStatus, status },
             });
         }
@@ -221,20 +242,53 @@ internal sealed class StepScope
 
     private void Record(string type, string? message, Exception? exception)
     {
-        this.errorType ??= type;
-        if (this.Activity is { } activity)
+        if (this.state is Activity activity)
         {
-            activity.SetTag(LlmApmTelemetry.Attributes.ErrorType, this.errorType);
-            activity.SetStatus(ActivityStatusCode.Error, message);
-        }
+            // The first failure stands as the step's error.type.
+            if (activity.GetTagItem(LlmApmTelemetry.Attributes.ErrorType) is null)
+            {
+                activity.SetTag(LlmApmTelemetry.Attributes.ErrorType, type);
+            }
 
-        if (this.Request is { } request)
-        {
-            request.MarkFailed(type, message, exception, this.Name);
+            activity.SetStatus(ActivityStatusCode.Error, message);
         }
         else
         {
-            LlmApmInstruments.CountError(exception, LlmApmInstruments.NoRoute, LlmApmInstruments.UnknownModel, this.Name, type);
+            (this.state as SpanlessStep)?.SetError(type);
         }
+
+        if (this.request is { } request)
+        {
+            request.MarkFailed(type, message, exception, this.name);
+        }
+        else
+        {
+            LlmApmInstruments.CountError(exception, LlmApmInstruments.NoRoute, LlmApmInstruments.UnknownModel, this.name!, type);
+        }
+    }
+}
+
+/// <summary>The state of a step that something records without a span: its clock, its first error, whether it ended.</summary>
+internal sealed class SpanlessStep
+{
+    private readonly long startTimestamp = Stopwatch.GetTimestamp();
+    private string? errorType;
+    private int ended;
+
+    public string? ErrorType => Volatile.Read(ref this.errorType);
+
+    public void SetError(string type) => Interlocked.CompareExchange(ref this.errorType, type, null);
+
+    /// <summary>Ends the step once: <c>false</c> when it had already ended.</summary>
+    public bool TryEnd(out double seconds)
+    {
+        if (Interlocked.Exchange(ref this.ended, 1) != 0)
+        {
+            seconds = 0;
+            return false;
+        }
+
+        seconds = Stopwatch.GetElapsedTime(this.startTimestamp).TotalSeconds;
+        return true;
     }
 }
