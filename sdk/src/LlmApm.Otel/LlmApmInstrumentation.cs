@@ -89,15 +89,15 @@ public sealed class LlmApmInstrumentation : IDisposable
     /// route <c>none</c>): <c>llm.tokens</c> by type, <c>llm.cost.usd</c> or <c>llm.price.misses</c>.</summary>
     /// <returns>The cost of the call, or <c>null</c> when the model has no price.</returns>
     internal decimal? RecordUsage(LlmRequest? request, string? model, in LlmUsage usage)
+        => this.RecordUsage(request, this.Models.Resolve(model), usage);
+
+    /// <summary>Records one LLM call's usage for a model already resolved to its tag and price.</summary>
+    /// <returns>The cost of the call, or <c>null</c> when the model has no price.</returns>
+    internal decimal? RecordUsage(LlmRequest? request, ResolvedModel model, in LlmUsage usage)
     {
         var route = request?.RouteTag ?? LlmApmInstruments.NoRoute;
-        var modelTag = this.Models.Tag(model);
-        decimal? cost = null;
-        if (this.Prices.TryGetPrice(model, out _, out var price))
-        {
-            cost = LlmPriceTable.ComputeCost(price, usage.InputTokens, usage.CachedInputTokens, usage.OutputTokens);
-        }
-
+        var modelTag = model.Tag;
+        decimal? cost = model.Price?.Cost(usage.InputTokens, usage.CachedInputTokens, usage.OutputTokens);
         request?.AddUsage(usage, cost);
         AddTokens(route, modelTag, "input", usage.InputTokens);
         AddTokens(route, modelTag, "output", usage.OutputTokens);
@@ -113,10 +113,11 @@ public sealed class LlmApmInstrumentation : IDisposable
         }
         else
         {
-            LlmApmInstruments.PriceMisses.Add(1, new KeyValuePair<string, object?>(LlmApmTelemetry.Attributes.TagModel, this.Models.MissTag(model)));
+            var missTag = this.Models.MissTag(model.Model);
+            LlmApmInstruments.PriceMisses.Add(1, new KeyValuePair<string, object?>(LlmApmTelemetry.Attributes.TagModel, missTag));
             if (LlmApmEventSource.Log.IsEnabled())
             {
-                LlmApmEventSource.Log.PriceMissing(this.Models.MissTag(model));
+                LlmApmEventSource.Log.PriceMissing(missTag);
             }
         }
 

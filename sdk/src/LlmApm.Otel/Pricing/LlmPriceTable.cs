@@ -12,7 +12,7 @@ namespace LlmApm.Otel;
 public sealed partial class LlmPriceTable
 {
     private const decimal PerMillion = 1_000_000m;
-    private readonly FrozenDictionary<string, (string Name, LlmModelPrice Price)> prices;
+    private readonly FrozenDictionary<string, Entry> prices;
 
     /// <summary>Initializes a new instance of the <see cref="LlmPriceTable"/> class.</summary>
     /// <param name="overrides">Entries that replace or extend the shipped defaults.</param>
@@ -40,7 +40,7 @@ public sealed partial class LlmPriceTable
             }
         }
 
-        this.prices = table.ToFrozenDictionary(e => e.Key, e => (e.Key, e.Value), StringComparer.OrdinalIgnoreCase);
+        this.prices = table.ToFrozenDictionary(e => e.Key, e => new Entry(e.Key, e.Value, new LlmTokenPrice(e.Value)), StringComparer.OrdinalIgnoreCase);
     }
 
     /// <summary>Gets the date of the shipped default prices, or <c>null</c> when they are not used.</summary>
@@ -59,28 +59,35 @@ public sealed partial class LlmPriceTable
     /// <returns><c>true</c> when the model is priced.</returns>
     public bool TryGetPrice(string? model, out string canonicalName, out LlmModelPrice price)
     {
+        if (this.TryGetEntry(model, out var entry))
+        {
+            canonicalName = entry.Name;
+            price = entry.Price;
+            return true;
+        }
+
         canonicalName = string.Empty;
         price = null!;
-        if (string.IsNullOrWhiteSpace(model))
-        {
-            return false;
-        }
+        return false;
+    }
 
-        var lookup = this.prices.GetAlternateLookup<ReadOnlySpan<char>>();
-        var span = model.AsSpan().Trim();
-        if (lookup.TryGetValue(span, out var entry))
+    /// <summary>Finds the price of <paramref name="model"/> as <see cref="TryGetPrice"/> does, prepared for computing
+    /// costs (<see cref="LlmTokenPrice.Cost"/>, the same result as <see cref="ComputeCost"/>).</summary>
+    /// <param name="model">The model id.</param>
+    /// <param name="canonicalName">The table's name of the model that matched.</param>
+    /// <param name="price">The prepared price.</param>
+    /// <returns><c>true</c> when the model is priced.</returns>
+    internal bool TryGetTokenPrice(string? model, out string canonicalName, out LlmTokenPrice price)
+    {
+        if (this.TryGetEntry(model, out var entry))
         {
-            (canonicalName, price) = entry;
+            canonicalName = entry.Name;
+            price = entry.TokenPrice;
             return true;
         }
 
-        var family = DateSuffix().Match(model.Trim());
-        if (family.Success && lookup.TryGetValue(span[..family.Index], out entry))
-        {
-            (canonicalName, price) = entry;
-            return true;
-        }
-
+        canonicalName = string.Empty;
+        price = null!;
         return false;
     }
 
@@ -98,6 +105,25 @@ public sealed partial class LlmPriceTable
         var uncached = Math.Max(inputTokens, 0) - cached;
         var cachedRate = price.CachedInputPerMillion ?? price.InputPerMillion;
         return ((uncached * price.InputPerMillion) + (cached * cachedRate) + (Math.Max(outputTokens, 0) * price.OutputPerMillion)) / PerMillion;
+    }
+
+    private bool TryGetEntry(string? model, out Entry entry)
+    {
+        entry = null!;
+        if (string.IsNullOrWhiteSpace(model))
+        {
+            return false;
+        }
+
+        var lookup = this.prices.GetAlternateLookup<ReadOnlySpan<char>>();
+        var span = model.AsSpan().Trim();
+        if (lookup.TryGetValue(span, out entry!))
+        {
+            return true;
+        }
+
+        var family = DateSuffix().Match(model.Trim());
+        return family.Success && lookup.TryGetValue(span[..family.Index], out entry!);
     }
 
     private static void Validate(string model, LlmModelPrice price)
@@ -134,6 +160,9 @@ public sealed partial class LlmPriceTable
 
         return (models, root.TryGetProperty("updated", out var updated) ? updated.GetString() : null);
     }
+
+    /// <summary>A model of the table: its name, its price as given and its price prepared for costs.</summary>
+    private sealed record Entry(string Name, LlmModelPrice Price, LlmTokenPrice TokenPrice);
 
     // -2024-08-06, -20240806, -0613 (OpenAI's older month-day suffix).
     [GeneratedRegex(@"-(\d{4}-\d{2}-\d{2}|\d{8}|\d{4})$", RegexOptions.CultureInvariant)]
