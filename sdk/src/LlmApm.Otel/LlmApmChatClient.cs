@@ -24,6 +24,8 @@ public sealed class LlmApmChatClient : DelegatingChatClient
     private readonly string providerName;
     private readonly string? defaultModel;
     private SpanName? lastSpanName;
+    private object? lastMaxTokens;
+    private object? lastTemperature;
 
     /// <summary>Initializes a new instance of the <see cref="LlmApmChatClient"/> class.</summary>
     /// <param name="innerClient">The client to instrument.</param>
@@ -41,7 +43,7 @@ public sealed class LlmApmChatClient : DelegatingChatClient
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var call = this.Begin(messages, options, streaming: false);
-        if (call is null)
+        if (!call.Active)
         {
             return await base.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
         }
@@ -56,7 +58,7 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             throw; // Never reached: the filter returns false.
         }
 
-        call.Complete(response.ModelId, response.ResponseId, response.FinishReason, response.Usage, response.Text);
+        call.Complete(response.ModelId, response.ResponseId, response.FinishReason, response.Usage, new Completion(response));
         return response;
     }
 
@@ -65,7 +67,7 @@ public sealed class LlmApmChatClient : DelegatingChatClient
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var call = this.Begin(messages, options, streaming: true);
-        if (call is null)
+        if (!call.Active)
         {
             await foreach (var update in base.GetStreamingResponseAsync(messages, options, cancellationToken).ConfigureAwait(false))
             {
@@ -105,7 +107,7 @@ public sealed class LlmApmChatClient : DelegatingChatClient
 
                     update = enumerator.Current;
                 }
-                catch (Exception ex) when (call.Fail(ex, cancellationToken, text.ToString(), usage))
+                catch (Exception ex) when (call.Fail(ex, cancellationToken, new Completion(text), usage))
                 {
                     throw; // Never reached.
                 }
@@ -135,23 +137,23 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             await enumerator.DisposeAsync().ConfigureAwait(false);
             if (completed)
             {
-                call.Complete(modelId, responseId, finishReason, usage, text.ToString());
+                call.Complete(modelId, responseId, finishReason, usage, new Completion(text));
             }
             else if (!call.Ended)
             {
                 // The consumer stopped reading before the end: the rest of the answer was never received.
-                call.Abandon(text.ToString(), usage);
+                call.Abandon(new Completion(text), usage);
             }
         }
     }
 
-    private CallScope? Begin(IEnumerable<ChatMessage> messages, ChatOptions? options, bool streaming)
+    private CallScope Begin(IEnumerable<ChatMessage> messages, ChatOptions? options, bool streaming)
     {
         var request = LlmRequest.Current;
         var instrumentation = request?.Instrumentation ?? this.configured ?? Fallback.Value;
         if (!instrumentation.Enabled || request is { Instrumentation: null })
         {
-            return null;
+            return default;
         }
 
         var model = options?.ModelId ?? this.defaultModel;
@@ -163,12 +165,12 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             activity.SetTag("gen_ai.request.model", model);
             if (options?.MaxOutputTokens is { } maxTokens)
             {
-                activity.SetTag("gen_ai.request.max_tokens", maxTokens);
+                activity.SetTag("gen_ai.request.max_tokens", this.Box(maxTokens));
             }
 
             if (options?.Temperature is { } temperature)
             {
-                activity.SetTag("gen_ai.request.temperature", (double)temperature);
+                activity.SetTag("gen_ai.request.temperature", this.Box((double)temperature));
             }
 
             if (request?.ConversationId is { } conversationId)
@@ -184,6 +186,35 @@ public sealed class LlmApmChatClient : DelegatingChatClient
         }
 
         return new CallScope(instrumentation, request, step, messages, model, this.providerName, streaming);
+    }
+
+    /// <summary>The boxed value of <c>gen_ai.request.max_tokens</c>: a client's calls nearly always ask for the same,
+    /// so the last box is reused (a box is never changed).</summary>
+    private object Box(int maxTokens)
+    {
+        var last = Volatile.Read(ref this.lastMaxTokens);
+        if (last is int value && value == maxTokens)
+        {
+            return last;
+        }
+
+        object boxed = maxTokens;
+        Volatile.Write(ref this.lastMaxTokens, boxed);
+        return boxed;
+    }
+
+    /// <summary>The boxed value of <c>gen_ai.request.temperature</c>, the last box reused as for the max tokens.</summary>
+    private object Box(double temperature)
+    {
+        var last = Volatile.Read(ref this.lastTemperature);
+        if (last is double value && value.Equals(temperature))
+        {
+            return last;
+        }
+
+        object boxed = temperature;
+        Volatile.Write(ref this.lastTemperature, boxed);
+        return boxed;
     }
 
     /// <summary>The span name, <c>chat {model}</c>: a client nearly always calls one model, so the last name is kept
@@ -216,46 +247,93 @@ public sealed class LlmApmChatClient : DelegatingChatClient
 
     private sealed record SpanName(string Model, string Name);
 
-    /// <summary>The bookkeeping of one call.</summary>
-    private sealed class CallScope(
-        LlmApmInstrumentation instrumentation, LlmRequest? request, LlmStep step, IEnumerable<ChatMessage> messages,
-        string? requestModel, string provider, bool streaming)
+    /// <summary>The text of a response: read only when it is needed (to estimate tokens when the provider reports
+    /// no usage, or to capture content), so that a call with usage and without capture never builds it.</summary>
+    private readonly struct Completion
     {
-        private readonly long start = Stopwatch.GetTimestamp();
-        private long firstChunk;
+        private readonly ChatResponse? response;
+        private readonly StringBuilder? streamed;
+
+        public Completion(ChatResponse response) => this.response = response;
+
+        public Completion(StringBuilder streamed) => this.streamed = streamed;
+
+        public bool IsEmpty => this.response is null && this.streamed is not { Length: > 0 };
+
+        public override string ToString() => this.response?.Text ?? this.streamed?.ToString() ?? string.Empty;
+    }
+
+    /// <summary>The bookkeeping of one call: a value in the calling method's state, not an object of its own. The
+    /// default value is a call that nothing records.</summary>
+    private struct CallScope
+    {
+        private readonly LlmApmInstrumentation instrumentation;
+        private readonly LlmRequest? request;
+        private readonly LlmStep step;
+        private readonly IEnumerable<ChatMessage> messages;
+        private readonly string? requestModel;
+        private readonly string provider;
+        private readonly bool streaming;
+
+        // The call's clock when it has no span; with a span, the span's start and end are the call's.
+        private readonly long start;
+        private bool firstChunk;
+
+        public CallScope(
+            LlmApmInstrumentation instrumentation, LlmRequest? request, LlmStep step, IEnumerable<ChatMessage> messages,
+            string? requestModel, string provider, bool streaming)
+        {
+            this.instrumentation = instrumentation;
+            this.request = request;
+            this.step = step;
+            this.messages = messages;
+            this.requestModel = requestModel;
+            this.provider = provider;
+            this.streaming = streaming;
+            this.start = step.Activity is null ? Stopwatch.GetTimestamp() : 0;
+            this.Active = true;
+        }
+
+        public bool Active { get; }
 
         public bool Ended { get; private set; }
 
         public void FirstChunk()
         {
-            if (this.firstChunk != 0 || !streaming)
+            if (this.firstChunk || !this.streaming)
             {
                 return;
             }
 
-            this.firstChunk = Stopwatch.GetTimestamp();
-            var seconds = Stopwatch.GetElapsedTime(this.start, this.firstChunk).TotalSeconds;
-            step.Activity?.SetTag("gen_ai.response.time_to_first_chunk", seconds);
-            var modelTag = instrumentation.Models.Tag(request?.Model ?? requestModel);
+            this.firstChunk = true;
+            var activity = this.step.Activity;
+            var seconds = activity is null
+                ? Stopwatch.GetElapsedTime(this.start).TotalSeconds
+                : (DateTime.UtcNow - activity.StartTimeUtc).TotalSeconds;
+            activity?.SetTag("gen_ai.response.time_to_first_chunk", seconds);
+            var modelTag = this.instrumentation.Models.Tag(this.request?.Model ?? this.requestModel);
             LlmApmInstruments.TimeToFirstToken.Record(seconds, new TagList
             {
-                { LlmApmTelemetry.Attributes.TagRoute, request?.RouteTag ?? LlmApmInstruments.NoRoute },
+                { LlmApmTelemetry.Attributes.TagRoute, this.request?.RouteTag ?? LlmApmInstruments.NoRoute },
                 { LlmApmTelemetry.Attributes.TagModel, modelTag },
             });
             LlmApmInstruments.GenAiTimeToFirstChunk.Record(seconds, new TagList
             {
                 { "gen_ai.operation.name", OperationName },
-                { "gen_ai.provider.name", provider },
+                { "gen_ai.provider.name", this.provider },
                 { "gen_ai.request.model", modelTag },
             });
         }
 
-        public void Complete(string? responseModel, string? responseId, ChatFinishReason? finishReason, UsageDetails? details, string completion)
+        public void Complete(string? responseModel, string? responseId, ChatFinishReason? finishReason, UsageDetails? details, Completion completion)
         {
             this.Ended = true;
-            var model = responseModel ?? requestModel;
-            var usage = this.RecordUsage(model, details, completion);
-            if (step.Activity is { IsAllDataRequested: true } activity)
+            var seconds = this.Stop();
+            var model = responseModel ?? this.requestModel;
+            var resolved = this.instrumentation.Models.Resolve(model);
+            var usage = this.RecordUsage(model, resolved, details, completion);
+            var contentFiltered = finishReason == ChatFinishReason.ContentFilter;
+            if (this.step.Activity is { IsAllDataRequested: true } activity)
             {
                 activity.SetTag("gen_ai.response.model", responseModel);
                 activity.SetTag("gen_ai.response.id", responseId);
@@ -267,45 +345,63 @@ public sealed class LlmApmChatClient : DelegatingChatClient
                 this.Capture(activity, completion);
             }
 
-            if (finishReason == ChatFinishReason.ContentFilter)
+            if (contentFiltered)
             {
-                step.Fail(LlmErrorTypes.ContentFiltered, "The provider's content filter stopped the response.");
+                this.step.Fail(LlmErrorTypes.ContentFiltered, "The provider's content filter stopped the response.");
             }
 
-            this.RecordOperation(model, usage, finishReason == ChatFinishReason.ContentFilter ? LlmErrorTypes.ContentFiltered : null);
-            step.Dispose();
+            this.RecordOperation(seconds, resolved, usage, contentFiltered ? LlmErrorTypes.ContentFiltered : null);
+            this.step.Dispose();
         }
 
-        public bool Fail(Exception exception, CancellationToken callerToken, string? partial = null, UsageDetails? details = null)
+        public bool Fail(Exception exception, CancellationToken callerToken, Completion partial = default, UsageDetails? details = null)
         {
             this.Ended = true;
-            step.Fail(exception, callerToken);
-            var model = request?.Model ?? requestModel;
+            this.step.Fail(exception, callerToken);
+            var seconds = this.Stop();
+            var model = this.request?.Model ?? this.requestModel;
+            var resolved = this.instrumentation.Models.Resolve(model);
             LlmUsage? usage = null;
-            if (streaming && (partial is { Length: > 0 } || details is not null))
+            if (this.streaming && (!partial.IsEmpty || details is not null))
             {
                 // A stream that broke off still consumed the prompt and the tokens streamed so far.
-                usage = this.RecordUsage(model, details, partial ?? string.Empty);
+                usage = this.RecordUsage(model, resolved, details, partial);
             }
 
-            var type = step.ErrorType ?? LlmErrorTypes.Other;
-            step.Activity?.SetTag(LlmApmTelemetry.Attributes.ErrorType, type);
-            this.RecordOperation(model, usage, type);
-            step.Dispose();
+            var type = this.step.ErrorType ?? LlmErrorTypes.Other;
+            this.step.Activity?.SetTag(LlmApmTelemetry.Attributes.ErrorType, type);
+            this.RecordOperation(seconds, resolved, usage, type);
+            this.step.Dispose();
             return false;
         }
 
-        public void Abandon(string partial, UsageDetails? details)
+        public void Abandon(Completion partial, UsageDetails? details)
         {
             this.Ended = true;
-            step.Fail(LlmErrorTypes.Cancelled, "The consumer stopped reading the stream before its end.");
-            var model = request?.Model ?? requestModel;
-            var usage = this.RecordUsage(model, details, partial);
-            this.RecordOperation(model, usage, LlmErrorTypes.Cancelled);
-            step.Dispose();
+            this.step.Fail(LlmErrorTypes.Cancelled, "The consumer stopped reading the stream before its end.");
+            var seconds = this.Stop();
+            var model = this.request?.Model ?? this.requestModel;
+            var resolved = this.instrumentation.Models.Resolve(model);
+            var usage = this.RecordUsage(model, resolved, details, partial);
+            this.RecordOperation(seconds, resolved, usage, LlmErrorTypes.Cancelled);
+            this.step.Dispose();
         }
 
-        private LlmUsage RecordUsage(string? model, UsageDetails? details, string completion)
+        /// <summary>Ends the call's clock and returns its duration in seconds. With a span, the call's end is the
+        /// span's end time: the span's duration, <c>llm.step.latency</c> and <c>gen_ai.client.operation.duration</c>
+        /// are then one measurement, taken with one clock read.</summary>
+        private readonly double Stop()
+        {
+            if (this.step.Activity is { } activity)
+            {
+                activity.SetEndTime(DateTime.UtcNow);
+                return activity.Duration.TotalSeconds;
+            }
+
+            return Stopwatch.GetElapsedTime(this.start).TotalSeconds;
+        }
+
+        private readonly LlmUsage RecordUsage(string? model, ResolvedModel resolved, UsageDetails? details, Completion completion)
         {
             var usage = details is { InputTokenCount: not null } or { OutputTokenCount: not null }
                 ? new LlmUsage(
@@ -313,15 +409,15 @@ public sealed class LlmApmChatClient : DelegatingChatClient
                     details.OutputTokenCount ?? 0,
                     details.CachedInputTokenCount ?? 0,
                     details.ReasoningTokenCount ?? 0)
-                : new LlmUsage(TokenEstimator.Count(messages), TokenEstimator.Count(completion), Estimated: true);
+                : new LlmUsage(TokenEstimator.Count(this.messages), TokenEstimator.Count(completion.ToString()), Estimated: true);
 
-            if (request is not null && model is not null)
+            if (this.request is not null && model is not null)
             {
-                request.Model = model;
+                this.request.Model = model;
             }
 
-            instrumentation.RecordUsage(request, model, usage);
-            if (step.Activity is { IsAllDataRequested: true } activity)
+            this.instrumentation.RecordUsage(this.request, resolved, usage);
+            if (this.step.Activity is { IsAllDataRequested: true } activity)
             {
                 activity.SetTag("gen_ai.usage.input_tokens", usage.InputTokens);
                 activity.SetTag("gen_ai.usage.output_tokens", usage.OutputTokens);
@@ -339,21 +435,20 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             return usage;
         }
 
-        private void RecordOperation(string? model, LlmUsage? usage, string? errorType)
+        private readonly void RecordOperation(double seconds, ResolvedModel model, LlmUsage? usage, string? errorType)
         {
-            var modelTag = instrumentation.Models.Tag(model);
             var tags = new TagList
             {
                 { "gen_ai.operation.name", OperationName },
-                { "gen_ai.provider.name", provider },
-                { "gen_ai.request.model", modelTag },
+                { "gen_ai.provider.name", this.provider },
+                { "gen_ai.request.model", model.Tag },
             };
             if (errorType is not null)
             {
                 tags.Add("error.type", errorType);
             }
 
-            LlmApmInstruments.GenAiOperationDuration.Record(Stopwatch.GetElapsedTime(this.start).TotalSeconds, tags);
+            LlmApmInstruments.GenAiOperationDuration.Record(seconds, tags);
             if (usage is { } u && errorType is null)
             {
                 // TagList is a value: each copy of the three operation tags gets its own token type.
@@ -366,15 +461,16 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             }
         }
 
-        private void Capture(Activity activity, string completion)
+        private readonly void Capture(Activity activity, Completion completion)
         {
+            var instrumentation = this.instrumentation;
             if (!instrumentation.Options.CaptureMessageContent)
             {
                 return;
             }
 
             var prompt = new StringBuilder();
-            foreach (var message in messages)
+            foreach (var message in this.messages)
             {
                 if (prompt.Length > 0)
                 {
@@ -385,10 +481,10 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             }
 
             var redactedPrompt = instrumentation.Redact(prompt.ToString());
-            var redactedCompletion = instrumentation.Redact(completion);
-            activity.SetTag("gen_ai.input.messages", ToMessagesJson(messages, instrumentation));
+            var redactedCompletion = instrumentation.Redact(completion.ToString());
+            activity.SetTag("gen_ai.input.messages", ToMessagesJson(this.messages, instrumentation));
             activity.SetTag("gen_ai.output.messages", JsonSerializer.Serialize(new[] { new { role = "assistant", parts = new[] { new { type = "text", content = redactedCompletion } } } }));
-            request?.SetContent(redactedPrompt, redactedCompletion);
+            this.request?.SetContent(redactedPrompt, redactedCompletion);
         }
 
         private static string ToMessagesJson(IEnumerable<ChatMessage> messages, LlmApmInstrumentation instrumentation)
