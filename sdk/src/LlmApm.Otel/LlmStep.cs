@@ -136,9 +136,10 @@ public readonly struct LlmStep : IDisposable, IEquatable<LlmStep>
     /// <summary>Ends the step. Calling it again does nothing.</summary>
     public void Dispose()
     {
-        if (this.state is not null)
+        // The fields are passed rather than the step, so that a step that nothing records stays in registers.
+        if (this.state is { } state)
         {
-            this.End();
+            End(state, this.name!, this.request);
         }
     }
 
@@ -177,27 +178,28 @@ public readonly struct LlmStep : IDisposable, IEquatable<LlmStep>
             return default;
         }
 
-        return StartRecorded(name, kind, spanName, request);
+        return new LlmStep(StartState(name, kind, spanName), name, request);
     }
 
-    private static LlmStep StartRecorded(string name, ActivityKind kind, string? spanName, LlmRequest? request)
+    /// <summary>The state of a step that something records: its span, or without one a state object of its own that
+    /// measures it and keeps its failure.</summary>
+    private static object StartState(string name, ActivityKind kind, string? spanName)
     {
         if (LlmApmInstruments.Source.HasListeners()
             && LlmApmInstruments.Source.StartActivity(spanName ?? name, kind) is { } activity)
         {
             activity.SetTag(LlmApmTelemetry.Attributes.StepName, name);
-            return new LlmStep(activity, name, request);
+            return activity;
         }
 
-        // No span: the step is measured (and its failure kept) by a state object of its own.
-        return new LlmStep(new SpanlessStep(), name, request);
+        return new SpanlessStep();
     }
 
-    private void End()
+    private static void End(object state, string name, LlmRequest? request)
     {
         string status;
         double seconds;
-        if (this.state is SpanlessStep spanless)
+        if (state is SpanlessStep spanless)
         {
             if (!spanless.TryEnd(out seconds))
             {
@@ -209,14 +211,14 @@ public readonly struct LlmStep : IDisposable, IEquatable<LlmStep>
         else
         {
             // The span is the step's state: ended once it is stopped, failed once Fail set its status to Error.
-            var activity = Unsafe.As<Activity>(this.state!);
+            var activity = Unsafe.As<Activity>(state);
             if (activity.IsStopped)
             {
                 return;
             }
 
             status = activity.Status == ActivityStatusCode.Error ? LlmApmInstruments.StatusError : LlmApmInstruments.StatusOk;
-            if (this.request is { } request)
+            if (request is not null)
             {
                 // The history processor finds the step's request as the one stopping the span.
                 request.StopSpan(activity);
@@ -233,8 +235,8 @@ public readonly struct LlmStep : IDisposable, IEquatable<LlmStep>
         {
             LlmApmInstruments.StepLatency.Record(seconds, new TagList
             {
-                { LlmApmTelemetry.Attributes.TagRoute, this.request?.RouteTag ?? LlmApmInstruments.NoRoute },
-                { LlmApmTelemetry.Attributes.TagStep, this.name },
+                { LlmApmTelemetry.Attributes.TagRoute, request?.RouteTag ?? LlmApmInstruments.NoRoute },
+                { LlmApmTelemetry.Attributes.TagStep, name },
                 { LlmApmTelemetry.Attributes.TagStatus, status },
             });
         }
