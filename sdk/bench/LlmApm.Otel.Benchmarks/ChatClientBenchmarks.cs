@@ -1,15 +1,20 @@
 // RESULTS (pasted from the last run; see docs/benchmarks.md)
 // Last run: 2026-11-26, AMD EPYC (2 cores, VM), .NET 10.0.12 (SDK 10.0.401), BenchmarkDotNet 0.15.8,
-// job: 1 launch, 5 warm-ups, 15 iterations, MemoryDiagnoser; 1-minute load average 0.75 before, 1.00 after (the run itself).
-// Command: dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- --filter '*'
+// job: 1 launch, 5 warm-ups, 15 iterations, MemoryDiagnoser; 1-minute load average 1.70 before (other builds on the
+// machine), 1.02 after (the run itself); the SDK at 16e8bf4.
+// Command: dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- --filter '*Step*' '*Usage*' '*ChatClient*'
 //
 // | Method                         | Categories | Mean       | StdDev   | P95        | Ratio | Gen0   | Allocated | Alloc Ratio |
 // |------------------------------- |----------- |-----------:|---------:|-----------:|------:|-------:|----------:|------------:|
-// | UseOpenTelemetry()             | response   |   718.6 ns |  9.49 ns |   731.0 ns |  1.00 | 0.0792 |    1.3 KB |        1.00 |
-// | UseLlmApm()                    | response   | 1,091.8 ns | 11.89 ns | 1,111.3 ns |  1.52 | 0.0725 |   1.19 KB |        0.91 |
+// | UseOpenTelemetry()             | response   |   760.1 ns | 11.92 ns |   773.7 ns |  1.00 | 0.0792 |    1336 B |        1.00 |
+// | UseLlmApm()                    | response   |   894.3 ns | 24.75 ns |   933.4 ns |  1.18 | 0.0601 |    1016 B |        0.76 |
 // |                                |            |            |          |            |       |        |           |             |
-// | 'UseOpenTelemetry() streaming' | streaming  | 1,746.5 ns | 26.03 ns | 1,789.9 ns |  1.00 | 0.1965 |   3.23 KB |        1.00 |
-// | 'UseLlmApm() streaming'        | streaming  | 1,577.8 ns | 20.39 ns | 1,617.6 ns |  0.90 | 0.1202 |   1.99 KB |        0.62 |
+// | 'UseOpenTelemetry() streaming' | streaming  | 1,880.0 ns | 13.11 ns | 1,900.6 ns |  1.00 | 0.1965 |    3312 B |        1.00 |
+// | 'UseLlmApm() streaming'        | streaming  | 1,359.3 ns | 11.92 ns | 1,374.4 ns |  0.72 | 0.1087 |    1840 B |        0.56 |
+//
+// Before ffcf799..16e8bf4 (192d268, the run just before this one): non-streaming 1.36x and
+// 1.19 KB, streaming 0.84x and 1.99 KB. The four llm_* measurements of a call (llm.tokens x2, llm.cost.usd,
+// llm.step.latency) measured 164 ns on their own in this host, more than UseLlmApm()'s remaining difference.
 
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
