@@ -1,20 +1,20 @@
 // RESULTS (pasted from the last run; see docs/benchmarks.md)
-// Last run: 2026-11-26, AMD EPYC (2 cores, VM), .NET 10.0.12 (SDK 10.0.401), BenchmarkDotNet 0.15.8,
-// job: 1 launch, 5 warm-ups, 15 iterations, MemoryDiagnoser; 1-minute load average 1.70 before (other builds on the
-// machine), 1.02 after (the run itself); the SDK at 16e8bf4.
-// Command: dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- --filter '*Step*' '*Usage*' '*ChatClient*'
+// Last run: 2026-11-26 23:28-23:32 UTC, AMD EPYC (2 cores, VM), .NET 10.0.12 (SDK 10.0.401), BenchmarkDotNet 0.15.8,
+// job: 1 launch, 5 warm-ups, 15 iterations, MemoryDiagnoser; 1-minute load average 0.72 before, 1.00 after (the run
+// itself; nothing else ran); the SDK at 7141e7d.
+// Command: dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- --filter '*'
 //
 // | Method                         | Categories | Mean       | StdDev   | P95        | Ratio | Gen0   | Allocated | Alloc Ratio |
 // |------------------------------- |----------- |-----------:|---------:|-----------:|------:|-------:|----------:|------------:|
-// | UseOpenTelemetry()             | response   |   760.1 ns | 11.92 ns |   773.7 ns |  1.00 | 0.0792 |    1336 B |        1.00 |
-// | UseLlmApm()                    | response   |   894.3 ns | 24.75 ns |   933.4 ns |  1.18 | 0.0601 |    1016 B |        0.76 |
+// | UseOpenTelemetry()             | response   |   805.3 ns |  5.27 ns |   812.9 ns |  1.00 | 0.0792 |    1336 B |        1.00 |
+// | UseLlmApm()                    | response   |   920.1 ns |  5.43 ns |   928.6 ns |  1.14 | 0.0601 |    1016 B |        0.76 |
 // |                                |            |            |          |            |       |        |           |             |
-// | 'UseOpenTelemetry() streaming' | streaming  | 1,880.0 ns | 13.11 ns | 1,900.6 ns |  1.00 | 0.1965 |    3312 B |        1.00 |
-// | 'UseLlmApm() streaming'        | streaming  | 1,359.3 ns | 11.92 ns | 1,374.4 ns |  0.72 | 0.1087 |    1840 B |        0.56 |
+// | 'UseOpenTelemetry() streaming' | streaming  | 1,944.3 ns | 14.29 ns | 1,970.4 ns |  1.00 | 0.1945 |    3312 B |        1.00 |
+// | 'UseLlmApm() streaming'        | streaming  | 1,382.9 ns |  8.44 ns | 1,394.6 ns |  0.71 | 0.1087 |    1840 B |        0.56 |
 //
-// Before ffcf799..16e8bf4 (192d268, the run just before this one): non-streaming 1.36x and
-// 1.19 KB, streaming 0.84x and 1.99 KB. The four llm_* measurements of a call (llm.tokens x2, llm.cost.usd,
-// llm.step.latency) measured 164 ns on their own in this host, more than UseLlmApm()'s remaining difference.
+// Before this SDK changes (c60cc53): non-streaming 1.52x and 1.19 KB, streaming 0.90x and 1.99 KB. The four
+// llm_* measurements of a call (llm.tokens x2, llm.cost.usd, llm.step.latency) measured 164 ns on their own in this
+// host, more than UseLlmApm()'s remaining difference (115 ns here).
 
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
