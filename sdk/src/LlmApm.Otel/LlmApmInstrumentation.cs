@@ -34,9 +34,13 @@ public sealed class LlmApmInstrumentation : IDisposable
             // The history must see every request even when trace export is sampled down to nothing: this listener asks
             // for the request and step spans of LLM-APM with all their data, but never marks them recorded, so the
             // sampler's decision still rules what exporters send.
+            // The source is read before the listener exists: read first inside ShouldListenTo, it would be created there,
+            // and its constructor asks this very listener whether it listens while the static is still null, so the
+            // listener would miss it and every span with an unsampled parent would be lost to the history.
+            var source = LlmApmInstruments.Source;
             this.listener = new ActivityListener
             {
-                ShouldListenTo = source => ReferenceEquals(source, LlmApmInstruments.Source),
+                ShouldListenTo = candidate => ReferenceEquals(candidate, source),
                 Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
             };
             ActivitySource.AddActivityListener(this.listener);

@@ -210,6 +210,29 @@ public class LlmRequestTests
     }
 
     [Fact]
+    public void History_UnsampledParentFromAnotherFramework_StillRecordsEveryRequest()
+    {
+        // ASP.NET Core starts an activity of its own for log correlation, unsampled, when no instrumentation listens:
+        // the default ParentBased sampler then drops the request span for export, and the history must not care.
+        using var host = TestHost.Start();
+        for (var i = 0; i < 3; i++)
+        {
+            using var parent = new Activity("Microsoft.AspNetCore.Hosting.HttpRequestIn").Start();
+            Assert.False(parent.Recorded);
+            using var request = host.Instrumentation.StartRequest("/api/chat");
+            using (LlmStep.Start("preprocessing"))
+            {
+            }
+        }
+
+        host.Flush();
+        Assert.Empty(host.Exported);
+        var records = host.History.Query(new LlmHistoryQuery());
+        Assert.Equal(3, records.Count);
+        Assert.All(records, r => Assert.Equal("preprocessing", Assert.Single(r.Steps).Name));
+    }
+
+    [Fact]
     public void History_RequestSpanThatNeverEnds_IsNotHeldByTheSdk()
     {
         // Export sampled off: the in-memory exporter would otherwise hold the ended steps, and through them their parent.
