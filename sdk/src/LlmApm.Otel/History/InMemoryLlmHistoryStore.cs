@@ -96,7 +96,7 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     {
         var last = Volatile.Read(ref this.lastSeq);
         Span<StepSlot> steps = stackalloc StepSlot[StepsPerSlot];
-        for (var seq = Math.Max(1, last - this.capacity + 1); seq <= last; seq++)
+        for (var seq = this.OldestKept(last); seq <= last; seq++)
         {
             if (this.TryCopy(seq, out var slot, steps))
             {
@@ -129,7 +129,7 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         var packed = LlmRequestRecord.TryPack(id.ToLowerInvariant(), out var high, out var low);
         var last = Volatile.Read(ref this.lastSeq);
         Span<StepSlot> steps = stackalloc StepSlot[StepsPerSlot];
-        for (var seq = last; seq >= Math.Max(1, last - this.capacity + 1); seq--)
+        for (var seq = last; seq >= this.OldestKept(last); seq--)
         {
             if (!this.TryCopy(seq, out var slot, steps))
             {
@@ -161,7 +161,7 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         var last = Volatile.Read(ref this.lastSeq);
         var top = Math.Min(last, (query.Before ?? long.MaxValue) - 1);
         Span<StepSlot> steps = stackalloc StepSlot[StepsPerSlot];
-        for (var seq = top; seq >= Math.Max(1, last - this.capacity + 1); seq--)
+        for (var seq = top; seq >= this.OldestKept(last); seq--)
         {
             if (!this.TryCopy(seq, out var slot, steps) || !this.MayMatch(in slot, query))
             {
@@ -188,7 +188,7 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         var result = new List<LlmRequestRecord>();
         var last = Volatile.Read(ref this.lastSeq);
         Span<StepSlot> steps = stackalloc StepSlot[StepsPerSlot];
-        for (var seq = last; seq >= Math.Max(1, last - this.capacity + 1); seq--)
+        for (var seq = last; seq >= this.OldestKept(last); seq--)
         {
             if (this.TryCopy(seq, out var slot, steps)
                 && (slot.Overflow is { } kept ? kept.StartTime >= from : slot.StartTicks >= from.UtcTicks))
@@ -442,6 +442,9 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
 
         return chunk.AsSpan((index & (ChunkLength - 1)) * StepsPerSlot, StepsPerSlot);
     }
+
+    /// <summary>The sequence number of the oldest record the ring can still hold when <paramref name="last"/> is the newest.</summary>
+    private long OldestKept(long last) => Math.Max(1, last - this.capacity + 1);
 
     private int ChunkSize(int chunkIndex) => Math.Min(ChunkLength, this.capacity - (chunkIndex << ChunkShift));
 

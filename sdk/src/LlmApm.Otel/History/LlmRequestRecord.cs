@@ -208,28 +208,21 @@ public sealed class LlmRequestRecord
     /// <summary>Packs 32 lowercase hex digits into two numbers; any other string is refused.</summary>
     internal static bool TryPack(string hex, out ulong high, out ulong low)
     {
-        Span<byte> bytes = stackalloc byte[16];
-        high = low = 0;
-
-        // Only the canonical form (32 lowercase hex digits) is packed, so that reading it back gives the same string.
-        if (hex.Length != 32 || hex.AsSpan().ContainsAnyExcept(LowercaseHex)
-            || Convert.FromHexString(hex, bytes, out _, out var written) != OperationStatus.Done || written != 16)
-        {
-            return false;
-        }
-
-        high = BinaryPrimitives.ReadUInt64BigEndian(bytes);
-        low = BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]);
-        return true;
+        low = 0;
+        return TryPack(hex.AsSpan(), 32, out high) && TryPack(hex.AsSpan(16), 16, out low);
     }
 
     /// <summary>Packs 16 lowercase hex digits into a number; any other string is refused.</summary>
-    internal static bool TryPack(string hex, out ulong value)
+    internal static bool TryPack(string hex, out ulong value) => TryPack(hex.AsSpan(), 16, out value);
+
+    /// <summary>Packs the first 16 of <paramref name="hex"/>'s digits, when it has <paramref name="length"/> digits, all
+    /// lowercase hex: only the canonical form is packed, so that formatting it back gives the same string.</summary>
+    private static bool TryPack(ReadOnlySpan<char> hex, int length, out ulong value)
     {
         Span<byte> bytes = stackalloc byte[8];
         value = 0;
-        if (hex.Length != 16 || hex.AsSpan().ContainsAnyExcept(LowercaseHex)
-            || Convert.FromHexString(hex, bytes, out _, out var written) != OperationStatus.Done || written != 8)
+        if (hex.Length != length || hex.ContainsAnyExcept(LowercaseHex)
+            || Convert.FromHexString(hex[..16], bytes, out _, out var written) != OperationStatus.Done || written != 8)
         {
             return false;
         }

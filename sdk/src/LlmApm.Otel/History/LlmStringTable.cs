@@ -26,8 +26,6 @@ internal sealed class LlmStringTable
         this.values = new string[capacity];
     }
 
-    public int Count => Volatile.Read(ref this.count);
-
     public string this[short index] => this.values[index];
 
     /// <summary>The number of <paramref name="value"/>, adding it when there is room.</summary>
@@ -91,10 +89,4 @@ internal sealed class LlmStringTable
     /// <param name="index">A number from <see cref="TryIndexOrNull"/>.</param>
     /// <returns>The string.</returns>
     public string? OrNull(short index) => index < 0 ? null : this.values[index];
-
-    /// <summary>The number of <paramref name="value"/> if the table holds it, without adding it.</summary>
-    /// <param name="value">The string.</param>
-    /// <param name="index">Its number.</param>
-    /// <returns>Whether the table holds it.</returns>
-    public bool TryFind(string value, out short index) => this.indexes.TryGetValue(value, out index);
 }
