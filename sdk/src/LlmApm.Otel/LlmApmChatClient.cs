@@ -165,12 +165,12 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             activity.SetTag("gen_ai.request.model", model);
             if (options?.MaxOutputTokens is { } maxTokens)
             {
-                activity.SetTag("gen_ai.request.max_tokens", this.Box(maxTokens));
+                activity.SetTag("gen_ai.request.max_tokens", Box(ref this.lastMaxTokens, maxTokens));
             }
 
             if (options?.Temperature is { } temperature)
             {
-                activity.SetTag("gen_ai.request.temperature", this.Box((double)temperature));
+                activity.SetTag("gen_ai.request.temperature", Box(ref this.lastTemperature, (double)temperature));
             }
 
             if (request?.ConversationId is { } conversationId)
@@ -188,32 +188,19 @@ public sealed class LlmApmChatClient : DelegatingChatClient
         return new CallScope(instrumentation, request, step, messages, model, this.providerName, streaming);
     }
 
-    /// <summary>The boxed value of <c>gen_ai.request.max_tokens</c>: a client's calls nearly always ask for the same,
-    /// so the last box is reused (a box is never changed).</summary>
-    private object Box(int maxTokens)
+    /// <summary>The boxed value of a request attribute (<c>gen_ai.request.max_tokens</c>, <c>gen_ai.request.temperature</c>):
+    /// a client's calls nearly always ask for the same, so the last box is reused (a box is never changed).</summary>
+    private static object Box<T>(ref object? last, T value)
+        where T : struct, IEquatable<T>
     {
-        var last = Volatile.Read(ref this.lastMaxTokens);
-        if (last is int value && value == maxTokens)
+        var kept = Volatile.Read(ref last);
+        if (kept is T previous && previous.Equals(value))
         {
-            return last;
+            return kept;
         }
 
-        object boxed = maxTokens;
-        Volatile.Write(ref this.lastMaxTokens, boxed);
-        return boxed;
-    }
-
-    /// <summary>The boxed value of <c>gen_ai.request.temperature</c>, the last box reused as for the max tokens.</summary>
-    private object Box(double temperature)
-    {
-        var last = Volatile.Read(ref this.lastTemperature);
-        if (last is double value && value.Equals(temperature))
-        {
-            return last;
-        }
-
-        object boxed = temperature;
-        Volatile.Write(ref this.lastTemperature, boxed);
+        object boxed = value;
+        Volatile.Write(ref last, boxed);
         return boxed;
     }
 
