@@ -1,6 +1,7 @@
 using LlmApm.Otel.AspNetCore;
 using LlmApm.Otel.AspNetCore.Implementation;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -36,7 +37,8 @@ public static class LlmApmAspNetCoreServiceCollectionExtensions
         if (!services.Any(d => d.ServiceType == typeof(LlmApmEndpointsMarker)))
         {
             services.AddSingleton<LlmApmEndpointsMarker>();
-            services.AddOptions<LlmApmEndpointOptions>().BindConfiguration(LlmApmEndpointOptions.ConfigurationSection);
+            services.AddOptions<LlmApmEndpointOptions>().BindConfiguration(LlmApmEndpointOptions.ConfigurationSection).ValidateOnStart();
+            services.AddSingleton<IValidateOptions<LlmApmEndpointOptions>, LlmApmEndpointOptionsValidator>();
             services.TryAddSingleton<LlmApmStreamConnections>();
             services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddPrometheusExporter());
             LlmApmOpenApi.Register(services);

@@ -17,6 +17,8 @@ public static class LlmApmEndpointRouteBuilderExtensions
     /// <summary>The default prefix of the history API and the dashboard: <c>/llm-apm</c>.</summary>
     public const string DefaultPrefix = "/llm-apm";
 
+    private const int MetricsEndpointOrder = 1000;
+
     /// <summary>
     /// Maps, under <paramref name="prefix"/>, the history API of docs/api.md (<c>api/info</c>, <c>api/summary</c>,
     /// <c>api/requests</c>, <c>api/requests/{id}</c>, <c>api/timeseries</c>, the live stream <c>api/stream</c>),
@@ -52,7 +54,15 @@ public static class LlmApmEndpointRouteBuilderExtensions
 
         if (!string.IsNullOrEmpty(options.MetricsPath))
         {
-            endpoints.MapPrometheusScrapingEndpoint(options.MetricsPath);
+            // A host that maps its own scrape endpoint at the same path keeps it: this one yields (a higher order loses
+            // the match instead of making it ambiguous), so the path answers once, from the host's endpoint.
+            endpoints.MapPrometheusScrapingEndpoint(options.MetricsPath).Add(endpoint =>
+            {
+                if (endpoint is RouteEndpointBuilder route)
+                {
+                    route.Order = MetricsEndpointOrder;
+                }
+            });
         }
 
         var group = endpoints.MapGroup(prefix);

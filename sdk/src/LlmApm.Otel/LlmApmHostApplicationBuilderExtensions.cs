@@ -1,5 +1,4 @@
 using LlmApm.Otel;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Microsoft.Extensions.Hosting;
@@ -8,12 +7,11 @@ namespace Microsoft.Extensions.Hosting;
 public static class LlmApmHostApplicationBuilderExtensions
 {
     /// <summary>The configuration section LLM-APM binds: <c>LlmApm</c>.</summary>
-    public const string ConfigurationSectionName = "LlmApm";
+    public const string ConfigurationSectionName = LlmApmServices.SectionName;
 
     /// <summary>
-    /// Adds LLM-APM with options bound from the <c>LlmApm</c> configuration section and then
-    /// <paramref name="configure"/>. <c>LlmApm:Enabled=false</c> turns everything off; <c>LlmApm:UseOtlpExporter</c>
-    /// (default: on when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set) adds the OTLP exporter.
+    /// Adds LLM-APM as <c>builder.Services.AddLlmApm(configure)</c> does: options bound from the <c>LlmApm</c>
+    /// section of <c>builder.Configuration</c>, then <paramref name="configure"/>.
     /// </summary>
     /// <typeparam name="TBuilder">The builder type.</typeparam>
     /// <param name="builder">The host application builder.</param>
@@ -23,15 +21,7 @@ public static class LlmApmHostApplicationBuilderExtensions
         where TBuilder : IHostApplicationBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var section = builder.Configuration.GetSection(ConfigurationSectionName);
-        builder.Services.Configure<LlmApmOptions>(section);
-        var useOtlp = section.GetValue<bool?>(nameof(LlmApmOptions.UseOtlpExporter))
-            ?? !string.IsNullOrWhiteSpace(builder.Configuration[LlmApmServiceCollectionExtensions.OtlpEndpointVariable]);
-        var enabled = section.GetValue<bool?>(nameof(LlmApmOptions.Enabled)) ?? true;
-        LlmApmServiceCollectionExtensions.AddLlmApmCore(
-            builder.Services,
-            configure,
-            useOtlp && enabled ? builder.Configuration[LlmApmServiceCollectionExtensions.OtlpEndpointVariable] ?? "default" : null);
+        builder.Services.AddLlmApm(configure);
         return builder;
     }
 }

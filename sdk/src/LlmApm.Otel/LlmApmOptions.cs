@@ -1,7 +1,7 @@
 namespace LlmApm.Otel;
 
-/// <summary>Options of LLM-APM. Bound from the <c>LlmApm</c> configuration section by
-/// <c>builder.AddLlmApm()</c>.</summary>
+/// <summary>Options of LLM-APM. Bound from the <c>LlmApm</c> configuration section by <c>builder.AddLlmApm()</c> and
+/// <c>services.AddLlmApm()</c> (when an <c>IConfiguration</c> is registered), then set by their delegate.</summary>
 public sealed class LlmApmOptions
 {
     /// <summary>The environment variable of the OpenTelemetry GenAI conventions that turns content capture on.</summary>
@@ -41,8 +41,9 @@ public sealed class LlmApmOptions
     /// buffered for it. Default: 10 minutes.</summary>
     public TimeSpan OrphanTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Gets or sets a value indicating whether the OTLP exporter is added for traces and metrics. Default:
-    /// <c>null</c>, which adds it when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.</summary>
+    /// <summary>Gets or sets a value indicating whether <c>AddLlmApm()</c> adds an OTLP exporter for traces and metrics.
+    /// Default: <c>null</c>, which adds it when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is configured. Never added when the
+    /// host configured OTLP itself (<c>UseOtlpExporter()</c> or any <c>AddOtlpExporter()</c>).</summary>
     public bool? UseOtlpExporter { get; set; }
 
     internal static bool IsCaptureEnvironmentOn()

@@ -1,8 +1,7 @@
 using LlmApm.Otel;
-using LlmApm.Otel.History;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
+using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
@@ -11,72 +10,51 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers LLM-APM in an <see cref="IServiceCollection"/>.</summary>
 public static class LlmApmServiceCollectionExtensions
 {
-    /// <summary>The environment variable (and configuration key) of the standard OTLP endpoint.</summary>
-    internal const string OtlpEndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
-
-    /// <summary>Adds LLM-APM with its default options.</summary>
+    /// <summary>Adds LLM-APM with options from the <c>LlmApm</c> configuration section, if any.</summary>
     /// <param name="services">The services.</param>
     /// <returns>The services, for chaining.</returns>
     public static IServiceCollection AddLlmApm(this IServiceCollection services) => AddLlmApm(services, configure: null);
 
     /// <summary>
-    /// Adds LLM-APM: the <c>LlmApm</c> activity source and meter on the host's OpenTelemetry tracer and meter providers
-    /// (one of each, shared with the host's own <c>AddOpenTelemetry()</c> calls), the history processor and store, and
-    /// the OTLP exporter when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. Calling it again only applies
+    /// Adds LLM-APM to the host's OpenTelemetry tracer and meter providers (the ones <c>AddOpenTelemetry()</c> shares
+    /// with the host, before or after this call): <c>AddLlmApmInstrumentation()</c> on both, and an OTLP exporter
+    /// only when <see cref="LlmApmOptions.UseOtlpExporter"/> asks for one and the host configured no OTLP exporter of
+    /// its own. Options are bound from the <c>LlmApm</c> section of the registered <c>IConfiguration</c>, if any, then
+    /// <paramref name="configure"/> runs; they are validated at start-up. Calling it again only applies
     /// <paramref name="configure"/>.
     /// </summary>
     /// <param name="services">The services.</param>
-    /// <param name="configure">Configures the options.</param>
+    /// <param name="configure">Configures the options after the configuration is bound.</param>
     /// <returns>The services, for chaining.</returns>
     public static IServiceCollection AddLlmApm(this IServiceCollection services, Action<LlmApmOptions>? configure)
-        => AddLlmApmCore(services, configure, Environment.GetEnvironmentVariable(OtlpEndpointVariable));
-
-    internal static IServiceCollection AddLlmApmCore(IServiceCollection services, Action<LlmApmOptions>? configure, string? otlpEndpoint)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions<LlmApmOptions>().Validate(
-            o => o.HistoryCapacity > 0 && o.OrphanTimeout > TimeSpan.Zero,
-            "LlmApm:HistoryCapacity and LlmApm:OrphanTimeout must be positive.").ValidateOnStart();
+        LlmApmServices.AddCore(services);
         if (configure is not null)
         {
             services.Configure(configure);
         }
 
-        if (services.Any(d => d.ServiceType == typeof(LlmApmRegistration)))
+        if (!LlmApmServices.TryMark<LlmApmRegistration>(services))
         {
             return services;
         }
 
-        services.AddSingleton<LlmApmRegistration>();
-        services.TryAddSingleton<ILlmHistoryStore, InMemoryLlmHistoryStore>();
-        services.TryAddSingleton<LlmHistoryFeed>();
-        services.TryAddSingleton<LlmApmInstrumentation>();
-
-        var otel = services.AddOpenTelemetry();
-        otel.WithTracing(tracing => ((IDeferredTracerProviderBuilder)tracing).Configure((sp, builder) =>
-        {
-            var instrumentation = sp.GetRequiredService<LlmApmInstrumentation>();
-            if (instrumentation.Enabled)
+        services.AddOpenTelemetry()
+            .WithTracing(tracing => ((IDeferredTracerProviderBuilder)tracing.AddLlmApmInstrumentation()).Configure((sp, builder) =>
             {
-                builder.AddSource(LlmApmTelemetry.SourceName);
-                builder.AddProcessor(new LlmHistoryProcessor(instrumentation));
-            }
-        }));
-        otel.WithMetrics(metrics => ((IDeferredMeterProviderBuilder)metrics).Configure((sp, builder) =>
-        {
-            if (sp.GetRequiredService<IOptions<LlmApmOptions>>().Value.Enabled)
+                if (LlmApmOtlp.ShouldAdd(sp))
+                {
+                    builder.AddProcessor(new BatchActivityExportProcessor(new OtlpTraceExporter(LlmApmOtlp.CreateOptions(sp, "v1/traces"))));
+                }
+            }))
+            .WithMetrics(metrics => ((IDeferredMeterProviderBuilder)metrics.AddLlmApmInstrumentation()).Configure((sp, builder) =>
             {
-                builder.AddMeter(LlmApmTelemetry.MeterName);
-            }
-        }));
-
-        if (!string.IsNullOrWhiteSpace(otlpEndpoint))
-        {
-            // The exporters read the standard OTEL_EXPORTER_OTLP_* settings themselves.
-            otel.WithTracing(tracing => tracing.AddOtlpExporter());
-            otel.WithMetrics(metrics => metrics.AddOtlpExporter());
-        }
-
+                if (LlmApmOtlp.ShouldAdd(sp))
+                {
+                    builder.AddReader(new PeriodicExportingMetricReader(new OtlpMetricExporter(LlmApmOtlp.CreateOptions(sp, "v1/metrics"))));
+                }
+            }));
         return services;
     }
 

@@ -1,0 +1,61 @@
+using Microsoft.Extensions.Options;
+
+namespace LlmApm.Otel;
+
+/// <summary>Checks <see cref="LlmApmOptions"/> at start-up; each failure names the configuration key to fix.</summary>
+internal sealed class LlmApmOptionsValidator : IValidateOptions<LlmApmOptions>
+{
+    private const string Section = LlmApmServices.SectionName;
+
+    public ValidateOptionsResult Validate(string? name, LlmApmOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (options.HistoryCapacity <= 0)
+        {
+            failures.Add($"{Section}:{nameof(LlmApmOptions.HistoryCapacity)} must be greater than 0 (is {options.HistoryCapacity}).");
+        }
+
+        if (options.OrphanTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{Section}:{nameof(LlmApmOptions.OrphanTimeout)} must be positive (is {options.OrphanTimeout}).");
+        }
+
+        foreach (var (model, price) in options.Prices)
+        {
+            var key = $"{Section}:{nameof(LlmApmOptions.Prices)}:{model}";
+            if (string.IsNullOrWhiteSpace(model))
+            {
+                failures.Add($"{Section}:{nameof(LlmApmOptions.Prices)} has an entry without a model name.");
+            }
+            else if (price is null)
+            {
+                failures.Add($"{key} has no price.");
+            }
+            else
+            {
+                Negative(failures, key, nameof(LlmModelPrice.InputPerMillion), price.InputPerMillion);
+                Negative(failures, key, nameof(LlmModelPrice.OutputPerMillion), price.OutputPerMillion);
+                Negative(failures, key, nameof(LlmModelPrice.CachedInputPerMillion), price.CachedInputPerMillion);
+            }
+        }
+
+        for (var i = 0; i < options.Models.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(options.Models[i]))
+            {
+                failures.Add($"{Section}:{nameof(LlmApmOptions.Models)}:{i} must be a model name, not empty.");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Negative(List<string> failures, string key, string field, decimal? value)
+    {
+        if (value < 0)
+        {
+            failures.Add($"{key}:{field} must not be negative (is {value}).");
+        }
+    }
+}
