@@ -301,6 +301,10 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
     /// <summary>Writes what is queued (up to five seconds) and stops the writer.</summary>
     public void Dispose() => this.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
+    /// <summary>Gets or sets pragmas run on every connection after the store's own: tests make a database full with
+    /// <c>PRAGMA max_page_count</c>, which SQLite keeps per connection.</summary>
+    internal string ConnectionPragmas { get; set; } = string.Empty;
+
     /// <summary>Runs retention now (for tests and maintenance).</summary>
     internal void ApplyRetentionNow() => this.ApplyRetention();
 
@@ -376,7 +380,7 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
         var connection = new SqliteConnection(this.connectionString);
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;";
+        command.CommandText = "PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;" + this.ConnectionPragmas;
         command.ExecuteNonQuery();
         return connection;
     }
