@@ -112,7 +112,7 @@ builder.Services.AddRateLimiter(limiter =>
     });
     limiter.OnRejected = ChatRateLimitRejection.WriteAsync;
 });
-builder.Services.AddHealthChecks();
+builder.Services.AddHealthChecks().AddLlmApmHistory(); // Degraded while the history database fails
 
 var app = builder.Build();
 

@@ -10,6 +10,8 @@ export interface WireInfo {
   contentCapture: boolean;
   historyCapacity: number;
   chat: { endpoint: string; streamEndpoint: string } | null;
+  /** Whether the history keeps what it is given; absent from older services. */
+  history?: { status: 'healthy' | 'degraded'; reason: string | null };
 }
 
 export interface WireLatency {

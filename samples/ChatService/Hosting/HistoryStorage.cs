@@ -8,7 +8,8 @@ namespace ChatService.Hosting;
 /// before a restart. <c>LlmApm:Sqlite:Path</c> names another file (relative to the content root);
 /// <c>ChatService:DurableHistory=false</c> keeps the history in memory only. When neither path was configured and the
 /// default folder cannot be written (a read-only container image), the history stays in memory and the start-up log
-/// says why; a configured path that cannot be written stops the service.
+/// says why. A configured database that cannot be opened (damaged, not writable, locked, newer schema) leaves the
+/// service running on the in-memory history with <c>/health</c> Degraded, unless <c>LlmApm:Sqlite:Required=true</c>.
 /// </summary>
 internal sealed record HistoryStorage(string? DatabasePath, string? Problem)
 {

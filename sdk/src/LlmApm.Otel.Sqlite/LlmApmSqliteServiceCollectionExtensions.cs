@@ -1,8 +1,10 @@
 using LlmApm.Otel.History;
 using LlmApm.Otel.Sqlite;
+using LlmApm.Otel.Sqlite.Implementation;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -13,14 +15,15 @@ public static class LlmApmSqliteServiceCollectionExtensions
     public const string ConfigurationSectionName = "LlmApm:Sqlite";
 
     /// <summary>Makes LLM-APM's history durable on SQLite, in place of the in-memory ring. Works before or after
-    /// <c>AddLlmApm()</c>.</summary>
+    /// <c>AddLlmApm()</c>. The options are validated and the database opened when the host starts.</summary>
     /// <param name="services">The services.</param>
     /// <param name="configure">Configures the store.</param>
     /// <returns>The services, for chaining.</returns>
     public static IServiceCollection AddLlmApmSqliteHistory(this IServiceCollection services, Action<SqliteHistoryOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions<SqliteHistoryOptions>();
+        services.AddOptions<SqliteHistoryOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SqliteHistoryOptions>, SqliteHistoryOptionsValidator>());
         if (configure is not null)
         {
             services.Configure(configure);
@@ -28,7 +31,7 @@ public static class LlmApmSqliteServiceCollectionExtensions
 
         services.TryAddSingleton<SqliteLlmHistoryStore>();
         services.Replace(ServiceDescriptor.Singleton<ILlmHistoryStore>(sp => sp.GetRequiredService<SqliteLlmHistoryStore>()));
-        services.AddHostedService<SqliteHistoryFlusher>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SqliteHistoryLifetime>());
         return services;
     }
 
@@ -46,11 +49,11 @@ public static class LlmApmSqliteServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>Opens the store at start (a bad path or schema fails the start, not the first request) and writes
-    /// what is queued when the host stops.</summary>
-    private sealed class SqliteHistoryFlusher(SqliteLlmHistoryStore store) : IHostedService
+    /// <summary>Opens the database when the host starts (so the constructor touches no file, and a database that
+    /// cannot be opened is reported, not thrown, unless it is required) and writes what is queued when it stops.</summary>
+    private sealed class SqliteHistoryLifetime(SqliteLlmHistoryStore store) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StartAsync(CancellationToken cancellationToken) => Task.Run(store.Open, cancellationToken);
 
         public async Task StopAsync(CancellationToken cancellationToken) => await store.FlushAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
     }

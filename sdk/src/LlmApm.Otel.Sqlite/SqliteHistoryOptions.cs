@@ -8,6 +8,14 @@ public sealed class SqliteHistoryOptions
     /// Default: <c>data/llm-apm-history.db</c>.</summary>
     public string Path { get; set; } = System.IO.Path.Combine("data", "llm-apm-history.db");
 
+    /// <summary>Gets or sets a value indicating whether a database that cannot be opened (damaged, not writable,
+    /// locked, newer schema) stops the host's start. Default: <c>false</c>: the service starts with the history in
+    /// memory only, logs one error and reports itself degraded.</summary>
+    public bool Required { get; set; }
+
+    /// <summary>Gets or sets how long opening the database waits for another process's lock on it. Default: 5 seconds.</summary>
+    public TimeSpan OpenTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Gets or sets the longest time a finished request waits in memory before it is written. Default: 1 second.</summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -15,7 +23,7 @@ public sealed class SqliteHistoryOptions
     public int BatchSize { get; set; } = 500;
 
     /// <summary>Gets or sets how many records may wait to be written; beyond it a record is dropped and counted in
-    /// <c>llm_history_dropped_total</c>, and the request is never delayed. Default: 10000.</summary>
+    /// <c>llm_history_dropped_total{reason="queue_full"}</c>, and the request is never delayed. Default: 10000.</summary>
     public int QueueCapacity { get; set; } = 10_000;
 
     /// <summary>Gets or sets the most records the database keeps; older ones are deleted. Default: 1000000.</summary>

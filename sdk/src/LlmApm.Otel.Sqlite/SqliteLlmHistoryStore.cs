@@ -1,71 +1,66 @@
-using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using System.Threading.Channels;
 using LlmApm.Otel.History;
+using LlmApm.Otel.Sqlite.Implementation;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace LlmApm.Otel.Sqlite;
 
 /// <summary>
-/// A durable history: the newest records in the in-memory ring for the live view, and every record in a SQLite
-/// database (WAL mode), written in batches by a background writer through a bounded queue. <see cref="Add"/> never
-/// waits: when the queue is full the record is counted in <c>llm_history_dropped_total</c>.
+/// A durable history: the newest records in memory for the live view, and every record in a SQLite database (WAL
+/// mode), written in batches by a background writer through a bounded queue. <see cref="Add"/> never waits: when the
+/// queue is full the record is counted in <c>llm_history_dropped_total</c>.
 /// </summary>
-public sealed class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisposable, IDisposable
+/// <remarks>
+/// The database is opened by <see cref="Open"/> (the host's start calls it), never by the constructor. A database that
+/// cannot be opened, or that fails while running, never stops the service: the history stays in memory, the store's
+/// <see cref="Health"/> says what is wrong and what to do, and the log says it once. With
+/// <see cref="SqliteHistoryOptions.Required"/> a database that cannot be opened fails the start instead.
+/// </remarks>
+public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisposable, IDisposable
 {
     /// <summary>The schema version this store writes (<c>PRAGMA user_version</c>).</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = SqliteHistorySchema.Version;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan RetentionEvery = TimeSpan.FromMinutes(1);
 
     private readonly SqliteHistoryOptions options;
-    private readonly InMemoryLlmHistoryStore recent;
-    private readonly string connectionString;
+    private readonly ILogger logger;
+    private readonly RecentRecords recent;
     private readonly Channel<LlmRequestRecord> queue;
-    private readonly Task writer;
+    private readonly Lock healthGate = new();
+    private string connectionString = string.Empty;
+    private Task writer = Task.CompletedTask;
+    private long lastSeq;
     private long pending;
     private int disposed;
 
-    /// <summary>Initializes a new instance of the <see cref="SqliteLlmHistoryStore"/> class: opens (or creates) the
-    /// database, checks its schema version and loads the newest records into memory.</summary>
+    // What is wrong, by cause: the first one set is the store's health. Null when fine.
+    private string? openFailure;
+    private string? writeFailure;
+    private string? readFailure;
+    private long droppedWhileFailing;
+
+    /// <summary>Initializes a new instance of the <see cref="SqliteLlmHistoryStore"/> class. It touches no file:
+    /// <see cref="Open"/> does.</summary>
     /// <param name="options">The store's options.</param>
     /// <param name="apmOptions">LLM-APM's options; <c>HistoryCapacity</c> sets how many records stay in memory.</param>
-    public SqliteLlmHistoryStore(IOptions<SqliteHistoryOptions> options, IOptions<LlmApmOptions> apmOptions)
+    /// <param name="logger">Where the store says what is wrong with its database; none by default.</param>
+    public SqliteLlmHistoryStore(IOptions<SqliteHistoryOptions> options, IOptions<LlmApmOptions> apmOptions, ILogger<SqliteLlmHistoryStore>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(apmOptions);
         this.options = options.Value;
-        Validate(this.options);
-        this.recent = new InMemoryLlmHistoryStore(Math.Max(1, apmOptions.Value.HistoryCapacity));
-        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(this.options.Path));
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
-
-        this.connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = this.options.Path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-        }.ToString();
-
-        using (var connection = this.Open())
-        {
-            Migrate(connection);
-            this.recent.Restore(ReadNewest(connection, this.recent.Capacity));
-        }
-
-        this.queue = Channel.CreateBounded<LlmRequestRecord>(new BoundedChannelOptions(this.options.QueueCapacity)
+        this.logger = (ILogger?)logger ?? NullLogger.Instance;
+        this.recent = new RecentRecords(Math.Max(1, apmOptions.Value.HistoryCapacity));
+        this.queue = Channel.CreateBounded<LlmRequestRecord>(new BoundedChannelOptions(Math.Max(1, this.options.QueueCapacity))
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        this.writer = Task.Run(this.WriteLoopAsync);
     }
 
     /// <summary>Gets the database file.</summary>
@@ -74,22 +69,96 @@ public sealed class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisposable, 
     /// <summary>Gets the number of records waiting to be written.</summary>
     public long Pending => Interlocked.Read(ref this.pending);
 
+    /// <summary>Gets a value indicating whether the database is open: <c>false</c> before <see cref="Open"/> and
+    /// when it could not be opened (the history is then in memory only).</summary>
+    public bool IsOpen { get; private set; }
+
+    /// <inheritdoc/>
+    public LlmHistoryHealth Health
+    {
+        get
+        {
+            lock (this.healthGate)
+            {
+                var reason = this.openFailure ?? this.writeFailure ?? this.readFailure;
+                return reason is null ? LlmHistoryHealth.Healthy : LlmHistoryHealth.Degraded(reason);
+            }
+        }
+    }
+
+    /// <summary>Opens (or creates) the database, migrates its schema and loads the newest records into memory. A
+    /// database that cannot be opened leaves the history in memory, with one error in the log and a degraded
+    /// <see cref="Health"/>; with <see cref="SqliteHistoryOptions.Required"/> it throws instead. Called by the hosted
+    /// service that <c>AddLlmApmSqliteHistory()</c> registers; call it yourself for a store built without a host.</summary>
+    /// <exception cref="OptionsValidationException">An option is invalid.</exception>
+    /// <exception cref="InvalidOperationException">The database cannot be opened and it is required.</exception>
+    public void Open()
+    {
+        var validation = new SqliteHistoryOptionsValidator().Validate(null, this.options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(nameof(SqliteHistoryOptions), typeof(SqliteHistoryOptions), validation.Failures);
+        }
+
+        if (this.IsOpen)
+        {
+            return;
+        }
+
+        try
+        {
+            this.OpenDatabase();
+        }
+        catch (Exception ex) when (SqliteHistoryProblem.IsDatabaseProblem(ex))
+        {
+            SqliteConnection.ClearAllPools();
+            var (cause, fix) = SqliteHistoryProblem.Describe(ex, this.options.OpenTimeout);
+            var path = System.IO.Path.GetFullPath(this.options.Path);
+            if (this.options.Required)
+            {
+                throw new InvalidOperationException(
+                    $"The request history database '{path}' cannot be opened: {cause}. To fix: {fix}. (LlmApm:Sqlite:Required is true, so the service does not start.)", ex);
+            }
+
+            lock (this.healthGate)
+            {
+                this.openFailure = $"The request history database '{path}' cannot be opened: {cause}. The history is kept in memory only until a restart. To fix: {fix}.";
+            }
+
+            // The exception's type only: its message is already in the cause, and a stack trace says nothing to an operator.
+            LogOpenFailed(this.logger, path, cause, fix, ex.GetType().Name);
+            SqliteHistoryEventSource.Log.Unavailable(path, cause);
+            return;
+        }
+
+        this.IsOpen = true;
+        this.writer = Task.Run(this.WriteLoopAsync);
+    }
+
     /// <inheritdoc/>
     public void Add(LlmRequestRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        this.recent.Add(record);
+        record.Seq = Interlocked.Increment(ref this.lastSeq);
+        this.recent.Put(record);
+        if (!this.IsOpen || Volatile.Read(ref this.disposed) != 0)
+        {
+            // In memory only: the health says so; these records were never going to be written.
+            return;
+        }
+
         if (this.queue.Writer.TryWrite(record))
         {
             Interlocked.Increment(ref this.pending);
             return;
         }
 
-        LlmApmInstruments.HistoryDropped.Add(1);
-        LlmApmEventSource.Log.HistoryDropped("the SQLite write queue is full");
+        LlmHistoryDrops.Count(1, LlmHistoryDropReason.QueueFull);
+        SqliteHistoryEventSource.Log.QueueFull();
     }
 
     /// <inheritdoc/>
+    /// <exception cref="LlmHistoryUnavailableException">The database cannot be read.</exception>
     public LlmRequestRecord? Find(string id)
     {
         ArgumentNullException.ThrowIfNull(id);
@@ -98,95 +167,107 @@ public sealed class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisposable, 
             return record;
         }
 
-        using var connection = this.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT seq, record FROM requests WHERE id = $id COLLATE NOCASE LIMIT 1";
-        command.Parameters.AddWithValue("$id", id);
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? Read(reader) : null;
+        if (!this.IsOpen)
+        {
+            return null;
+        }
+
+        return this.Read(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {SqliteHistorySchema.Columns} FROM requests WHERE id = $id COLLATE NOCASE LIMIT 1";
+            command.Parameters.AddWithValue("$id", id);
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? SqliteHistorySchema.Read(reader) : null;
+        });
     }
 
     /// <inheritdoc/>
+    /// <exception cref="LlmHistoryUnavailableException">The database cannot be read.</exception>
     public IReadOnlyList<LlmRequestRecord> Query(LlmHistoryQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
         var limit = Math.Clamp(query.Limit, 1, LlmHistoryQuery.MaxLimit);
-        var result = new List<LlmRequestRecord>(this.recent.Query(query));
-        var oldestInMemory = this.recent.Oldest()?.Seq ?? long.MaxValue;
-        if (result.Count >= limit || oldestInMemory <= 1)
+        var result = this.recent.Query(query, limit);
+        var oldestInMemory = this.recent.Oldest?.Seq ?? 0;
+        if (result.Count >= limit || oldestInMemory == 1 || !this.IsOpen)
         {
             return result;
         }
 
         // Older pages come from the database: below the oldest record still in memory and below the cursor.
-        var below = Math.Min(query.Before ?? long.MaxValue, result.Count > 0 ? result[^1].Seq : oldestInMemory);
-        below = Math.Min(below, oldestInMemory);
-        using var connection = this.Open();
-        using var command = connection.CreateCommand();
-        var sql = new StringBuilder("SELECT seq, record FROM requests WHERE seq < $below");
-        command.Parameters.AddWithValue("$below", below);
-        if (query.Status is not null)
+        var below = Math.Min(query.Before ?? long.MaxValue, oldestInMemory == 0 ? long.MaxValue : oldestInMemory);
+        return this.Read(connection =>
         {
-            sql.Append(" AND status = $status");
-            command.Parameters.AddWithValue("$status", query.Status);
-        }
+            using var command = connection.CreateCommand();
+            var sql = new StringBuilder($"SELECT {SqliteHistorySchema.Columns} FROM requests WHERE seq < $below");
+            command.Parameters.AddWithValue("$below", below);
+            if (query.Status is not null)
+            {
+                sql.Append(" AND status = $status");
+                command.Parameters.AddWithValue("$status", query.Status);
+            }
 
-        if (query.Model is not null)
-        {
-            sql.Append(" AND model = $model");
-            command.Parameters.AddWithValue("$model", query.Model);
-        }
+            if (query.Model is not null)
+            {
+                sql.Append(" AND model = $model");
+                command.Parameters.AddWithValue("$model", query.Model);
+            }
 
-        if (query.Route is not null)
-        {
-            sql.Append(" AND route = $route");
-            command.Parameters.AddWithValue("$route", query.Route);
-        }
+            if (query.Route is not null)
+            {
+                sql.Append(" AND route = $route");
+                command.Parameters.AddWithValue("$route", query.Route);
+            }
 
-        if (!string.IsNullOrEmpty(query.Q))
-        {
-            sql.Append(" AND (id LIKE $q ESCAPE '\\' OR trace_id LIKE $q ESCAPE '\\')");
-            command.Parameters.AddWithValue("$q", EscapeLike(query.Q.ToLowerInvariant()) + "%");
-        }
+            if (!string.IsNullOrEmpty(query.Q))
+            {
+                sql.Append(" AND (id LIKE $q ESCAPE '\\' OR trace_id LIKE $q ESCAPE '\\')");
+                command.Parameters.AddWithValue("$q", EscapeLike(query.Q.ToLowerInvariant()) + "%");
+            }
 
-        sql.Append(" ORDER BY seq DESC LIMIT $limit");
-        command.Parameters.AddWithValue("$limit", limit - result.Count);
-        command.CommandText = sql.ToString();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            result.Add(Read(reader));
-        }
+            sql.Append(" ORDER BY seq DESC LIMIT $limit");
+            command.Parameters.AddWithValue("$limit", limit - result.Count);
+            command.CommandText = sql.ToString();
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                result.Add(SqliteHistorySchema.Read(reader));
+            }
 
-        return result;
+            return result;
+        });
     }
 
     /// <inheritdoc/>
+    /// <exception cref="LlmHistoryUnavailableException">The database cannot be read.</exception>
     public IReadOnlyList<LlmRequestRecord> Since(DateTimeOffset from)
     {
         var inMemory = this.recent.Since(from);
-        var oldest = this.recent.Oldest();
-        if (oldest is null || oldest.Seq <= 1 || oldest.StartTime < from)
+        var oldest = this.recent.Oldest;
+        if (!this.IsOpen || oldest is { Seq: 1 } || (oldest is not null && oldest.StartTime < from))
         {
             return inMemory;
         }
 
-        using var connection = this.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT seq, record FROM requests WHERE seq < $below AND start_time_ms >= $from ORDER BY seq";
-        command.Parameters.AddWithValue("$below", oldest.Seq);
-        command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
-        var result = new List<LlmRequestRecord>();
-        using (var reader = command.ExecuteReader())
+        return this.Read(connection =>
         {
-            while (reader.Read())
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {SqliteHistorySchema.Columns} FROM requests WHERE seq < $below AND start_utc_ticks >= $from ORDER BY seq";
+            command.Parameters.AddWithValue("$below", oldest?.Seq ?? long.MaxValue);
+            command.Parameters.AddWithValue("$from", from.UtcTicks);
+            var result = new List<LlmRequestRecord>();
+            using (var reader = command.ExecuteReader())
             {
-                result.Add(Read(reader));
+                while (reader.Read())
+                {
+                    result.Add(SqliteHistorySchema.Read(reader));
+                }
             }
-        }
 
-        result.AddRange(inMemory);
-        return result;
+            result.AddRange(inMemory);
+            return result;
+        });
     }
 
     /// <summary>Waits until every record added so far is written, or <paramref name="timeout"/> passes.</summary>
@@ -220,93 +301,137 @@ public sealed class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisposable, 
     /// <summary>Writes what is queued (up to five seconds) and stops the writer.</summary>
     public void Dispose() => this.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    internal static void Migrate(SqliteConnection connection)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA journal_mode=WAL;";
-        command.ExecuteNonQuery();
-        command.CommandText = "PRAGMA user_version;";
-        var version = Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
-        if (version > SchemaVersion)
-        {
-            throw new InvalidOperationException(
-                $"The history database '{connection.DataSource}' has schema version {version}, newer than this version of LlmApm.Otel.Sqlite supports ({SchemaVersion}). Upgrade the package or point LlmApm:Sqlite:Path to another file.");
-        }
+    /// <summary>Gets or sets pragmas run on every connection after the store's own: tests make a database full with
+    /// <c>PRAGMA max_page_count</c>, which SQLite keeps per connection.</summary>
+    internal string ConnectionPragmas { get; set; } = string.Empty;
 
-        if (version == SchemaVersion)
-        {
-            return;
-        }
-
-        using var transaction = connection.BeginTransaction();
-        command.Transaction = transaction;
-        command.CommandText = """
-            CREATE TABLE IF NOT EXISTS requests (
-                seq INTEGER PRIMARY KEY,
-                id TEXT NOT NULL,
-                start_time_ms INTEGER NOT NULL,
-                status TEXT NOT NULL,
-                model TEXT,
-                route TEXT NOT NULL,
-                trace_id TEXT NOT NULL,
-                record TEXT NOT NULL
-            );
-            CREATE INDEX IF NOT EXISTS ix_requests_id ON requests (id COLLATE NOCASE);
-            CREATE INDEX IF NOT EXISTS ix_requests_start ON requests (start_time_ms);
-            PRAGMA user_version = 1;
-            """;
-        command.ExecuteNonQuery();
-        transaction.Commit();
-    }
-
-    private static void Validate(SqliteHistoryOptions options)
-    {
-        if (string.IsNullOrWhiteSpace(options.Path))
-        {
-            throw new OptionsValidationException(nameof(SqliteHistoryOptions), typeof(SqliteHistoryOptions), ["LlmApm:Sqlite:Path must name a file."]);
-        }
-
-        if (options.FlushInterval <= TimeSpan.Zero || options.BatchSize < 1 || options.QueueCapacity < 1 || options.RetentionCount < 1 || options.RetentionAge <= TimeSpan.Zero)
-        {
-            throw new OptionsValidationException(nameof(SqliteHistoryOptions), typeof(SqliteHistoryOptions),
-                ["LlmApm:Sqlite: FlushInterval, BatchSize, QueueCapacity, RetentionCount and RetentionAge must be positive."]);
-        }
-    }
-
-    private static List<LlmRequestRecord> ReadNewest(SqliteConnection connection, int count)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT seq, record FROM requests ORDER BY seq DESC LIMIT $count";
-        command.Parameters.AddWithValue("$count", count);
-        var result = new List<LlmRequestRecord>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            result.Add(Read(reader));
-        }
-
-        return result;
-    }
-
-    private static LlmRequestRecord Read(SqliteDataReader reader)
-    {
-        var record = JsonSerializer.Deserialize<LlmRequestRecord>(reader.GetString(1), Json)
-            ?? throw new InvalidDataException("A history row holds no record.");
-        record.Seq = reader.GetInt64(0);
-        return record;
-    }
+    /// <summary>Runs retention now (for tests and maintenance).</summary>
+    internal void ApplyRetentionNow() => this.ApplyRetention();
 
     private static string EscapeLike(string value)
         => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 
-    private SqliteConnection Open()
+    private void OpenDatabase()
+    {
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(this.options.Path));
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        this.connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = this.options.Path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+        }.ToString();
+
+        // Opening waits for another process's lock for OpenTimeout at most: SQLite's busy handler and
+        // Microsoft.Data.Sqlite's own retry (the command timeout, whole seconds) are both bounded by it.
+        var wait = this.options.OpenTimeout;
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder(this.connectionString)
+        {
+            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)),
+        }.ToString());
+        connection.Open();
+        using (var pragma = connection.CreateCommand())
+        {
+            pragma.CommandText = $"PRAGMA busy_timeout = {(long)Math.Max(1, wait.TotalMilliseconds)}; PRAGMA journal_mode=WAL;";
+            pragma.ExecuteNonQuery();
+        }
+
+        // A write transaction: a file this process cannot write, or that another holds, fails here and not later.
+        using var transaction = connection.BeginTransaction(deferred: false);
+        SqliteHistorySchema.Migrate(connection, transaction);
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM requests";
+        var max = (long)command.ExecuteScalar()!;
+
+        // The newest records, read now: a damaged file usually shows itself here, at start-up, not at the first page.
+        command.CommandText = $"SELECT {SqliteHistorySchema.Columns} FROM requests ORDER BY seq DESC LIMIT $count";
+        command.Parameters.AddWithValue("$count", this.recent.Capacity);
+        var newest = new List<LlmRequestRecord>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                newest.Add(SqliteHistorySchema.Read(reader));
+            }
+        }
+
+        transaction.Commit();
+        for (var i = newest.Count - 1; i >= 0; i--)
+        {
+            this.recent.Put(newest[i]);
+        }
+
+        // Records added before the database was open keep their numbers; new ones continue after both.
+        var seq = Interlocked.Read(ref this.lastSeq);
+        while (seq < max && Interlocked.CompareExchange(ref this.lastSeq, max, seq) != seq)
+        {
+            seq = Interlocked.Read(ref this.lastSeq);
+        }
+    }
+
+    private SqliteConnection Connect()
     {
         var connection = new SqliteConnection(this.connectionString);
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;";
+        command.CommandText = "PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;" + this.ConnectionPragmas;
         command.ExecuteNonQuery();
         return connection;
+    }
+
+    /// <summary>Runs a read; a database that cannot answer makes the store degraded (until a read works again) and
+    /// the caller gets <see cref="LlmHistoryUnavailableException"/>, which the history API answers with 503.</summary>
+    private T Read<T>(Func<SqliteConnection, T> read)
+    {
+        try
+        {
+            T result;
+            using (var connection = this.Connect())
+            {
+                result = read(connection);
+            }
+
+            this.ReadWorked();
+            return result;
+        }
+        catch (Exception ex) when (SqliteHistoryProblem.IsDatabaseProblem(ex))
+        {
+            var (cause, fix) = SqliteHistoryProblem.Describe(ex, this.options.OpenTimeout);
+            var path = System.IO.Path.GetFullPath(this.options.Path);
+            bool first;
+            lock (this.healthGate)
+            {
+                first = this.readFailure is null;
+                this.readFailure = $"The request history database '{path}' cannot be read: {cause}. Older requests are unavailable; new ones are kept. To fix: {fix}.";
+            }
+
+            if (first)
+            {
+                LogReadFailed(this.logger, path, cause, fix, ex.GetType().Name);
+                SqliteHistoryEventSource.Log.Unavailable(path, cause);
+            }
+
+            throw new LlmHistoryUnavailableException($"The request history database cannot be read: {cause}.", ex);
+        }
+    }
+
+    private void ReadWorked()
+    {
+        if (Volatile.Read(ref this.readFailure) is null)
+        {
+            return;
+        }
+
+        lock (this.healthGate)
+        {
+            this.readFailure = null;
+        }
     }
 
     private async Task WriteLoopAsync()
@@ -330,11 +455,12 @@ public sealed class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisposable, 
                     this.ApplyRetention();
                     lastRetention = DateTime.UtcNow;
                 }
+
+                this.WritesWorked();
             }
-            catch (Exception ex)
+            catch (Exception ex) when (SqliteHistoryProblem.IsDatabaseProblem(ex))
             {
-                LlmApmInstruments.HistoryDropped.Add(batch.Count);
-                LlmApmEventSource.Log.HistoryFailed("write to SQLite", ex);
+                this.WritesFailed(batch.Count, ex);
             }
             finally
             {
@@ -354,35 +480,56 @@ public sealed class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisposable, 
         }
     }
 
+    // The log says when dropping starts and when it stops, never once per batch: a full disk fails every write.
+    private void WritesFailed(int count, Exception exception)
+    {
+        LlmHistoryDrops.Count(count, LlmHistoryDropReason.WriteFailed);
+        var (cause, fix) = SqliteHistoryProblem.Describe(exception, this.options.OpenTimeout);
+        var path = System.IO.Path.GetFullPath(this.options.Path);
+        bool first;
+        lock (this.healthGate)
+        {
+            first = this.writeFailure is null;
+            this.writeFailure = $"The request history database '{path}' cannot be written: {cause}. New requests are kept in memory only and counted in llm_history_dropped_total. To fix: {fix}.";
+            this.droppedWhileFailing += count;
+        }
+
+        if (first)
+        {
+            LogWritesFailing(this.logger, path, cause, fix, exception.GetType().Name);
+            SqliteHistoryEventSource.Log.Dropping(path, cause);
+        }
+    }
+
+    private void WritesWorked()
+    {
+        if (Volatile.Read(ref this.writeFailure) is null)
+        {
+            return;
+        }
+
+        long dropped;
+        lock (this.healthGate)
+        {
+            this.writeFailure = null;
+            dropped = this.droppedWhileFailing;
+            this.droppedWhileFailing = 0;
+        }
+
+        var path = System.IO.Path.GetFullPath(this.options.Path);
+        LogWritesResumed(this.logger, path, dropped);
+        SqliteHistoryEventSource.Log.Resumed(path, dropped);
+    }
+
     private void Write(List<LlmRequestRecord> batch)
     {
-        using var connection = this.Open();
+        using var connection = this.Connect();
         using var transaction = connection.BeginTransaction();
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
-            INSERT OR REPLACE INTO requests (seq, id, start_time_ms, status, model, route, trace_id, record)
-            VALUES ($seq, $id, $start, $status, $model, $route, $trace, $record)
-            """;
-        var seq = command.Parameters.Add("$seq", SqliteType.Integer);
-        var id = command.Parameters.Add("$id", SqliteType.Text);
-        var start = command.Parameters.Add("$start", SqliteType.Integer);
-        var status = command.Parameters.Add("$status", SqliteType.Text);
-        var model = command.Parameters.Add("$model", SqliteType.Text);
-        var route = command.Parameters.Add("$route", SqliteType.Text);
-        var trace = command.Parameters.Add("$trace", SqliteType.Text);
-        var json = command.Parameters.Add("$record", SqliteType.Text);
+        using var insert = SqliteHistorySchema.CreateInsert(connection, transaction);
         foreach (var record in batch)
         {
-            seq.Value = record.Seq;
-            id.Value = record.Id;
-            start.Value = record.StartTime.ToUnixTimeMilliseconds();
-            status.Value = record.Status;
-            model.Value = (object?)record.Model ?? DBNull.Value;
-            route.Value = record.Route;
-            trace.Value = record.TraceId;
-            json.Value = JsonSerializer.Serialize(record, Json);
-            command.ExecuteNonQuery();
+            SqliteHistorySchema.Bind(insert, record);
+            insert.ExecuteNonQuery();
         }
 
         transaction.Commit();
@@ -390,17 +537,30 @@ public sealed class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisposable, 
 
     private void ApplyRetention()
     {
-        using var connection = this.Open();
+        using var connection = this.Connect();
         using var command = connection.CreateCommand();
         command.CommandText = """
-            DELETE FROM requests WHERE start_time_ms < $oldest;
+            DELETE FROM requests WHERE start_utc_ticks < $oldest;
             DELETE FROM requests WHERE seq <= (SELECT MAX(seq) FROM requests) - $count;
             """;
-        command.Parameters.AddWithValue("$oldest", (DateTimeOffset.UtcNow - this.options.RetentionAge).ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$oldest", (DateTimeOffset.UtcNow - this.options.RetentionAge).UtcTicks);
         command.Parameters.AddWithValue("$count", this.options.RetentionCount);
         command.ExecuteNonQuery();
     }
 
-    /// <summary>Runs retention now (for tests and maintenance).</summary>
-    internal void ApplyRetentionNow() => this.ApplyRetention();
+    [LoggerMessage(EventId = 1, Level = LogLevel.Error,
+        Message = "The request history database '{Path}' cannot be opened: {Cause}. The service runs with the history in memory only (lost at restart). To fix: {Fix}. Set LlmApm:Sqlite:Required=true to make this stop the start instead. ({ExceptionType})")]
+    private static partial void LogOpenFailed(ILogger logger, string path, string cause, string fix, string exceptionType);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Error,
+        Message = "The request history database '{Path}' cannot be written: {Cause}. New requests are kept in memory only and counted in llm_history_dropped_total until writes work again. To fix: {Fix}. ({ExceptionType})")]
+    private static partial void LogWritesFailing(ILogger logger, string path, string cause, string fix, string exceptionType);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information,
+        Message = "The request history database '{Path}' is written again; {Dropped} records were not written while it failed.")]
+    private static partial void LogWritesResumed(ILogger logger, string path, long dropped);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Error,
+        Message = "The request history database '{Path}' cannot be read: {Cause}. The history API answers 503 for older requests until reads work again. To fix: {Fix}. ({ExceptionType})")]
+    private static partial void LogReadFailed(ILogger logger, string path, string cause, string fix, string exceptionType);
 }

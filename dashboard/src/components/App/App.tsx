@@ -5,6 +5,7 @@ import { ChatSessionProvider } from '../../hooks/useChatSession';
 import { useHashRoute, type Route } from '../../hooks/useHashRoute';
 import { useResource, type Resource } from '../../hooks/useResource';
 import { ChatPage } from '../Chat/ChatPage';
+import { HistoryBanner } from '../Common/HistoryBanner';
 import { EmptyState } from '../Common/StateViews';
 import { LiveIndicator } from '../Common/LiveIndicator';
 import { OverviewPage } from '../Overview/OverviewPage';
@@ -62,6 +63,7 @@ export function App() {
         </nav>
         <LiveIndicator />
       </header>
+      <HistoryBanner />
       <main id="main" tabIndex={-1}>
         <Page route={route} info={info} />
       </main>

@@ -36,10 +36,11 @@ internal static class LlmApmHistoryApi
         api.MapGet("/info", (HttpContext context) =>
             {
                 info ??= CreateInfo(context.RequestServices, options);
-                return TypedResults.Json(info, JsonOptions);
+                var health = Instrumentation(context).History.Health;
+                return TypedResults.Json(info with { History = LlmApmHistoryStatus.From(health) }, JsonOptions);
             })
             .WithName("LlmApmInfo")
-            .WithSummary("Service name, versions and features (the host's chat endpoint).")
+            .WithSummary("Service name, versions, features (the host's chat endpoint) and whether the history keeps what it is given.")
             .Produces<LlmApmInfo>();
 
         api.MapGet("/summary", IResult (HttpContext context, string? window) =>
@@ -55,10 +56,12 @@ internal static class LlmApmHistoryApi
                 var summary = LlmHistoryAnalytics.Summarize(history.Since(from), from, to);
                 return TypedResults.Json(LlmApmSummary.Create(w.Name, summary), JsonOptions);
             })
+            .AddEndpointFilter(HistoryUnavailableFilter)
             .WithName("LlmApmSummary")
             .WithSummary("Count, error rate, latency, tokens and cost of the requests in a window (1m, 5m, 1h, 24h; default 5m).")
             .Produces<LlmApmSummary>()
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         api.MapGet("/requests", IResult (HttpContext context, string? limit, string? before, string? status, string? model, string? route, string? q) =>
             {
@@ -103,10 +106,12 @@ internal static class LlmApmHistoryApi
                 var next = more && items.Count > 0 ? items[^1].Seq.ToString(CultureInfo.InvariantCulture) : null;
                 return TypedResults.Json(new LlmApmRequestPage(items, next), JsonOptions);
             })
+            .AddEndpointFilter(HistoryUnavailableFilter)
             .WithName("LlmApmRequests")
             .WithSummary("Finished requests, newest first, paged with 'before' = the previous page's 'nextCursor'.")
             .Produces<LlmApmRequestPage>()
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         api.MapGet("/requests/{id}", IResult (HttpContext context, string id) =>
             {
@@ -115,10 +120,12 @@ internal static class LlmApmHistoryApi
                     ? LlmApmProblems.NotFound(context, "No request with this id is in the history.")
                     : TypedResults.Json(record, JsonOptions);
             })
+            .AddEndpointFilter(HistoryUnavailableFilter)
             .WithName("LlmApmRequest")
             .WithSummary("One request record with its steps.")
             .Produces<LlmRequestRecord>()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         api.MapGet("/timeseries", IResult (HttpContext context, string? window) =>
             {
@@ -136,10 +143,26 @@ internal static class LlmApmHistoryApi
                 var series = LlmHistoryAnalytics.TimeSeries(Instrumentation(context).History.Since(from), from, to, w.Bucket);
                 return TypedResults.Json(new LlmApmTimeSeries(w.Name, (int)w.Bucket.TotalSeconds, series), JsonOptions);
             })
+            .AddEndpointFilter(HistoryUnavailableFilter)
             .WithName("LlmApmTimeSeries")
             .WithSummary("Buckets of a window for charts, oldest first, empty ones included.")
             .Produces<LlmApmTimeSeries>()
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+    }
+
+    /// <summary>A store that cannot read (a damaged database) is answered 503 with what is wrong, not 500: the service
+    /// runs, only the history does not.</summary>
+    private static async ValueTask<object?> HistoryUnavailableFilter(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(invocation).ConfigureAwait(false);
+        }
+        catch (LlmHistoryUnavailableException ex)
+        {
+            return LlmApmProblems.HistoryUnavailable(invocation.HttpContext, ex.Message);
+        }
     }
 
     internal static LlmApmInstrumentation Instrumentation(HttpContext context)

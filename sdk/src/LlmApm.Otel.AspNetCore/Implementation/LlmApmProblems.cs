@@ -28,6 +28,10 @@ internal static class LlmApmProblems
     public static ProblemHttpResult NotFound(HttpContext context, string detail)
         => Create(context, StatusCodes.Status404NotFound, "Not found.", detail);
 
+    /// <summary>503 for a history store that cannot answer: the service runs, the history does not.</summary>
+    public static ProblemHttpResult HistoryUnavailable(HttpContext context, string detail)
+        => Create(context, StatusCodes.Status503ServiceUnavailable, "The request history is unavailable.", detail);
+
     private static string? TraceIdOf(HttpContext context)
     {
         var activity = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpActivityFeature>()?.Activity ?? Activity.Current;

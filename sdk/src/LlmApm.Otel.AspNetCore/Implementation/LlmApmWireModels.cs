@@ -9,7 +9,17 @@ internal sealed record LlmApmInfo(
     string? SdkVersion,
     bool ContentCapture,
     int HistoryCapacity,
-    LlmApmChatInfo? Chat);
+    LlmApmChatInfo? Chat,
+    LlmApmHistoryStatus? History = null);
+
+/// <summary>Whether the history keeps what it is given, announced by <c>api/info</c> for the dashboard's banner.</summary>
+/// <param name="Status"><c>healthy</c> or <c>degraded</c>.</param>
+/// <param name="Reason">What is wrong and what to do, or <c>null</c> when healthy.</param>
+internal sealed record LlmApmHistoryStatus(string Status, string? Reason)
+{
+    public static LlmApmHistoryStatus From(LlmHistoryHealth health)
+        => health.IsHealthy ? new("healthy", null) : new("degraded", health.Reason);
+}
 
 /// <summary>The host's chat endpoints, announced by <c>api/info</c>.</summary>
 internal sealed record LlmApmChatInfo(string? Endpoint, string? StreamEndpoint);

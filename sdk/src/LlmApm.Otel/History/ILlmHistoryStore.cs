@@ -1,7 +1,8 @@
 namespace LlmApm.Otel.History;
 
 /// <summary>Where finished requests are kept. Implementations are thread-safe, never block the caller of
-/// <see cref="Add"/> for long, and never throw from it.</summary>
+/// <see cref="Add"/> for long, and never throw from it. A read the store cannot answer throws
+/// <see cref="LlmHistoryUnavailableException"/>.</summary>
 public interface ILlmHistoryStore
 {
     /// <summary>Adds a finished request and assigns its <see cref="LlmRequestRecord.Seq"/>.</summary>
@@ -22,6 +23,11 @@ public interface ILlmHistoryStore
     /// <param name="from">The start of the window.</param>
     /// <returns>The records.</returns>
     IReadOnlyList<LlmRequestRecord> Since(DateTimeOffset from);
+
+    /// <summary>Gets whether the store keeps what it is given. A store that loses or cannot read records (a damaged or
+    /// full database) says so here, for the health check, <c>api/info</c> and the dashboard's banner, while the
+    /// service keeps running. Default: <see cref="LlmHistoryHealth.Healthy"/>.</summary>
+    LlmHistoryHealth Health => LlmHistoryHealth.Healthy;
 }
 
 /// <summary>A page of the history: filters and a cursor.</summary>

@@ -72,41 +72,6 @@ public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         this.Write(seq, record);
     }
 
-    /// <summary>Loads records kept elsewhere (a durable store after a restart) and continues their sequence.</summary>
-    /// <param name="records">The records, with their sequence numbers, in any order.</param>
-    internal void Restore(IEnumerable<LlmRequestRecord> records)
-    {
-        foreach (var record in records.OrderBy(r => r.Seq))
-        {
-            if (record.Seq <= 0)
-            {
-                continue;
-            }
-
-            this.Write(record.Seq, record);
-            if (record.Seq > Volatile.Read(ref this.lastSeq))
-            {
-                Volatile.Write(ref this.lastSeq, record.Seq);
-            }
-        }
-    }
-
-    /// <summary>Gets the oldest record the ring still holds, or <c>null</c> when it is empty.</summary>
-    internal LlmRequestRecord? Oldest()
-    {
-        var last = Volatile.Read(ref this.lastSeq);
-        Span<StepSlot> steps = stackalloc StepSlot[StepsPerSlot];
-        for (var seq = this.OldestKept(last); seq <= last; seq++)
-        {
-            if (this.TryCopy(seq, out var slot, steps))
-            {
-                return this.Build(in slot, steps, seq);
-            }
-        }
-
-        return null;
-    }
-
     /// <summary>Counts the kept records that did not fit a slot and are kept as objects.</summary>
     internal int CountKeptAsObjects()
     {

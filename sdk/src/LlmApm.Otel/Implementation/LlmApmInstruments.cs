@@ -61,8 +61,8 @@ internal static class LlmApmInstruments
     internal static readonly Counter<long> PriceMisses = Meter.CreateCounter<long>(
         LlmApmTelemetry.Metrics.PriceMisses, "{call}", "LLM calls to a model that has no price: their cost is unknown.");
 
-    internal static readonly Counter<long> HistoryDropped = Meter.CreateCounter<long>(
-        LlmApmTelemetry.Metrics.HistoryDropped, "{record}", "Request history records dropped because a store could not keep up.");
+    internal static readonly HistoryDropCounter HistoryDropped = new(Meter.CreateCounter<long>(
+        LlmApmTelemetry.Metrics.HistoryDropped, "{record}", "Request history records a store could not keep, by reason."));
 
     internal static readonly Histogram<double> GenAiOperationDuration = Meter.CreateHistogram(
         LlmApmTelemetry.Metrics.GenAiOperationDuration, "s", "GenAI operation duration.",
@@ -101,5 +101,22 @@ internal static class LlmApmInstruments
             ?? "0.0.0";
         var plus = version.IndexOf('+', StringComparison.Ordinal);
         return plus < 0 ? version : version[..plus];
+    }
+
+    /// <summary><c>llm.history.dropped</c> with its bounded <c>reason</c> tag (<see cref="History.LlmHistoryDropReason"/>).</summary>
+    internal sealed class HistoryDropCounter(Counter<long> counter)
+    {
+        private static readonly KeyValuePair<string, object?>[][] Tags =
+        [
+            [new("reason", "store_failed")],
+            [new("reason", "queue_full")],
+            [new("reason", "write_failed")],
+        ];
+
+        /// <summary>Counts records a store threw on.</summary>
+        public void Add(long count) => this.Add(count, History.LlmHistoryDropReason.StoreFailed);
+
+        public void Add(long count, History.LlmHistoryDropReason reason)
+            => counter.Add(count, Tags[(int)reason is >= 0 and < 3 ? (int)reason : 0]);
     }
 }

@@ -1,0 +1,323 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using LlmApm.Otel.History;
+using Microsoft.Data.Sqlite;
+
+namespace LlmApm.Otel.Sqlite.Implementation;
+
+/// <summary>The store's own row: one column per property of <see cref="LlmRequestRecord"/> (steps as a compact
+/// array), so that the public record can change shape without changing what is on disk, and the filters read
+/// columns. Also the migration from version 1, which kept the record as JSON.</summary>
+internal static class SqliteHistorySchema
+{
+    public const int Version = 2;
+
+    /// <summary>The columns a read selects, in the order <see cref="Read"/> expects.</summary>
+    public const string Columns = """
+        seq, id, trace_id, span_id, start_utc_ticks, start_offset_minutes, duration_ms, route, model, provider,
+        conversation_id, status, error_type, error_message, input_tokens, output_tokens, cached_input_tokens,
+        reasoning_tokens, tokens_estimated, cost_usd, unpriced, steps, has_content, prompt, completion
+        """;
+
+    private const string CreateTable = """
+        CREATE TABLE requests (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL,
+            trace_id TEXT NOT NULL,
+            span_id TEXT,
+            start_utc_ticks INTEGER NOT NULL,
+            start_offset_minutes INTEGER NOT NULL,
+            duration_ms REAL NOT NULL,
+            route TEXT NOT NULL,
+            model TEXT,
+            provider TEXT,
+            conversation_id TEXT,
+            status TEXT NOT NULL,
+            error_type TEXT,
+            error_message TEXT,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cached_input_tokens INTEGER NOT NULL,
+            reasoning_tokens INTEGER NOT NULL,
+            tokens_estimated INTEGER NOT NULL,
+            cost_usd TEXT,
+            unpriced INTEGER NOT NULL,
+            steps TEXT NOT NULL,
+            has_content INTEGER NOT NULL,
+            prompt TEXT,
+            completion TEXT
+        );
+        CREATE INDEX ix_requests_id ON requests (id COLLATE NOCASE);
+        CREATE INDEX ix_requests_start ON requests (start_utc_ticks);
+        """;
+
+    private const string Insert = """
+        INSERT OR REPLACE INTO requests (seq, id, trace_id, span_id, start_utc_ticks, start_offset_minutes, duration_ms,
+            route, model, provider, conversation_id, status, error_type, error_message, input_tokens, output_tokens,
+            cached_input_tokens, reasoning_tokens, tokens_estimated, cost_usd, unpriced, steps, has_content, prompt, completion)
+        VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14, $p15, $p16, $p17, $p18,
+            $p19, $p20, $p21, $p22, $p23, $p24)
+        """;
+
+    private const int ColumnCount = 25;
+
+    /// <summary>Creates the table or migrates it to <see cref="Version"/>, inside the caller's transaction.</summary>
+    /// <returns>The version found, for the log.</returns>
+    public static int Migrate(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "PRAGMA user_version;";
+        var version = Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        if (version > Version)
+        {
+            throw new NewerSchemaException(version);
+        }
+
+        if (version == Version)
+        {
+            return version;
+        }
+
+        if (version == 1)
+        {
+            // Version 1 kept each record as JSON, with the filter columns beside it.
+            command.CommandText = "DROP INDEX IF EXISTS ix_requests_id; DROP INDEX IF EXISTS ix_requests_start; ALTER TABLE requests RENAME TO requests_v1;";
+            command.ExecuteNonQuery();
+        }
+
+        command.CommandText = CreateTable;
+        command.ExecuteNonQuery();
+        if (version == 1)
+        {
+            CopyVersion1(connection, transaction);
+            command.CommandText = "DROP TABLE requests_v1;";
+            command.ExecuteNonQuery();
+        }
+
+        command.CommandText = $"PRAGMA user_version = {Version};";
+        command.ExecuteNonQuery();
+        return version;
+    }
+
+    /// <summary>A command that writes records: set its parameters with <see cref="Bind"/>.</summary>
+    public static SqliteCommand CreateInsert(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = Insert;
+        for (var i = 0; i < ColumnCount; i++)
+        {
+            command.Parameters.Add(new SqliteParameter("$p" + i.ToString(CultureInfo.InvariantCulture), null));
+        }
+
+        return command;
+    }
+
+    public static void Bind(SqliteCommand insert, LlmRequestRecord record)
+    {
+        var p = insert.Parameters;
+        p[0].Value = record.Seq;
+        p[1].Value = record.Id;
+        p[2].Value = record.TraceId;
+        p[3].Value = OrNull(record.SpanId);
+        p[4].Value = record.StartTime.UtcTicks;
+        p[5].Value = (long)record.StartTime.Offset.TotalMinutes;
+        p[6].Value = record.DurationMs;
+        p[7].Value = record.Route;
+        p[8].Value = OrNull(record.Model);
+        p[9].Value = OrNull(record.Provider);
+        p[10].Value = OrNull(record.ConversationId);
+        p[11].Value = record.Status;
+        p[12].Value = OrNull(record.ErrorType);
+        p[13].Value = OrNull(record.ErrorMessage);
+        p[14].Value = record.Tokens.Input;
+        p[15].Value = record.Tokens.Output;
+        p[16].Value = record.Tokens.CachedInput;
+        p[17].Value = record.Tokens.Reasoning;
+        p[18].Value = record.Tokens.Estimated ? 1 : 0;
+
+        // Text keeps a decimal exactly, scale included; REAL would round it.
+        p[19].Value = record.CostUsd is { } cost ? cost.ToString(CultureInfo.InvariantCulture) : DBNull.Value;
+        p[20].Value = record.Unpriced ? 1 : 0;
+        p[21].Value = WriteSteps(record.Steps);
+        p[22].Value = record.Content is null ? 0 : 1;
+        p[23].Value = OrNull(record.Content?.Prompt);
+        p[24].Value = OrNull(record.Content?.Completion);
+    }
+
+    /// <summary>Reads a row selected with <see cref="Columns"/>.</summary>
+    public static LlmRequestRecord Read(SqliteDataReader reader)
+    {
+        var ticks = reader.GetInt64(4);
+        var offset = TimeSpan.FromMinutes(reader.GetInt64(5));
+        return new LlmRequestRecord
+        {
+            Seq = reader.GetInt64(0),
+            Id = reader.GetString(1),
+            TraceId = reader.GetString(2),
+            SpanId = StringOrNull(reader, 3),
+            StartTime = new DateTimeOffset(ticks + offset.Ticks, offset),
+            DurationMs = reader.GetDouble(6),
+            Route = reader.GetString(7),
+            Model = StringOrNull(reader, 8),
+            Provider = StringOrNull(reader, 9),
+            ConversationId = StringOrNull(reader, 10),
+            Status = reader.GetString(11),
+            ErrorType = StringOrNull(reader, 12),
+            ErrorMessage = StringOrNull(reader, 13),
+            Tokens = new LlmTokenCounts
+            {
+                Input = reader.GetInt64(14),
+                Output = reader.GetInt64(15),
+                CachedInput = reader.GetInt64(16),
+                Reasoning = reader.GetInt64(17),
+                Estimated = reader.GetInt64(18) != 0,
+            },
+            CostUsd = reader.IsDBNull(19) ? null : decimal.Parse(reader.GetString(19), NumberStyles.Number, CultureInfo.InvariantCulture),
+            Unpriced = reader.GetInt64(20) != 0,
+            Steps = ReadSteps(reader.GetString(21)),
+            Content = reader.GetInt64(22) != 0 ? new LlmContentRecord(StringOrNull(reader, 23), StringOrNull(reader, 24)) : null,
+        };
+    }
+
+    // Steps as [[name, offsetMs, durationMs, status, errorType, depth], ...]: a record has a handful, read as one.
+    private static string WriteSteps(IReadOnlyList<LlmStepRecord> steps)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64 + (steps.Count * 64));
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var step in steps)
+            {
+                json.WriteStartArray();
+                json.WriteStringValue(step.Name);
+                json.WriteNumberValue(step.OffsetMs);
+                json.WriteNumberValue(step.DurationMs);
+                json.WriteStringValue(step.Status);
+                if (step.ErrorType is null)
+                {
+                    json.WriteNullValue();
+                }
+                else
+                {
+                    json.WriteStringValue(step.ErrorType);
+                }
+
+                json.WriteNumberValue(step.Depth);
+                json.WriteEndArray();
+            }
+
+            json.WriteEndArray();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static LlmStepRecord[] ReadSteps(string text)
+    {
+        using var document = JsonDocument.Parse(text);
+        var steps = new LlmStepRecord[document.RootElement.GetArrayLength()];
+        var i = 0;
+        foreach (var step in document.RootElement.EnumerateArray())
+        {
+            steps[i++] = new LlmStepRecord(
+                step[0].GetString()!,
+                step[1].GetDouble(),
+                step[2].GetDouble(),
+                step[3].GetString()!,
+                step[4].GetString(),
+                step[5].GetInt32());
+        }
+
+        return steps;
+    }
+
+    private static void CopyVersion1(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        using var select = connection.CreateCommand();
+        select.Transaction = transaction;
+        select.CommandText = "SELECT seq, record FROM requests_v1 ORDER BY seq";
+        using var insert = CreateInsert(connection, transaction);
+        using var reader = select.ExecuteReader();
+        while (reader.Read())
+        {
+            var record = ReadVersion1(reader.GetString(1));
+            record.Seq = reader.GetInt64(0);
+            Bind(insert, record);
+            insert.ExecuteNonQuery();
+        }
+    }
+
+    // Version 1 wrote the record with the web defaults of System.Text.Json (camelCase), as the history API does.
+    private static LlmRequestRecord ReadVersion1(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement;
+        var tokens = root.TryGetProperty("tokens", out var t) ? t : default;
+        var content = root.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.Object ? c : default;
+        var steps = new List<LlmStepRecord>();
+        if (root.TryGetProperty("steps", out var s) && s.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var step in s.EnumerateArray())
+            {
+                steps.Add(new LlmStepRecord(
+                    Text(step, "name") ?? string.Empty,
+                    Number(step, "offsetMs"),
+                    Number(step, "durationMs"),
+                    Text(step, "status") ?? "ok",
+                    Text(step, "errorType"),
+                    (int)Number(step, "depth")));
+            }
+        }
+
+        return new LlmRequestRecord
+        {
+            Id = Text(root, "id") ?? string.Empty,
+            TraceId = Text(root, "traceId") ?? string.Empty,
+            SpanId = Text(root, "spanId"),
+            StartTime = root.TryGetProperty("startTime", out var start) ? start.GetDateTimeOffset() : default,
+            DurationMs = Number(root, "durationMs"),
+            Route = Text(root, "route") ?? string.Empty,
+            Model = Text(root, "model"),
+            Provider = Text(root, "provider"),
+            ConversationId = Text(root, "conversationId"),
+            Status = Text(root, "status") ?? "ok",
+            ErrorType = Text(root, "errorType"),
+            ErrorMessage = Text(root, "errorMessage"),
+            Tokens = tokens.ValueKind == JsonValueKind.Object
+                ? new LlmTokenCounts
+                {
+                    Input = (long)Number(tokens, "input"),
+                    Output = (long)Number(tokens, "output"),
+                    CachedInput = (long)Number(tokens, "cachedInput"),
+                    Reasoning = (long)Number(tokens, "reasoning"),
+                    Estimated = tokens.TryGetProperty("estimated", out var e) && e.ValueKind == JsonValueKind.True,
+                }
+                : default,
+            CostUsd = root.TryGetProperty("costUsd", out var cost) && cost.ValueKind == JsonValueKind.Number ? cost.GetDecimal() : null,
+            Unpriced = root.TryGetProperty("unpriced", out var u) && u.ValueKind == JsonValueKind.True,
+            Steps = steps,
+            Content = content.ValueKind == JsonValueKind.Object ? new LlmContentRecord(Text(content, "prompt"), Text(content, "completion")) : null,
+        };
+    }
+
+    private static string? Text(JsonElement element, string name)
+        => element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static double Number(JsonElement element, string name)
+        => element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : 0;
+
+    private static object OrNull(string? value) => (object?)value ?? DBNull.Value;
+
+    private static string? StringOrNull(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+}
+
+/// <summary>The database was written by a newer version of this package.</summary>
+internal sealed class NewerSchemaException(int version)
+    : Exception($"it has schema version {version}, newer than this version of LlmApm.Otel.Sqlite reads ({SqliteHistorySchema.Version})")
+{
+    public int FoundVersion { get; } = version;
+}

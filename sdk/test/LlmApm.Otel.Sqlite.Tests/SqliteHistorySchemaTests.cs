@@ -1,0 +1,120 @@
+using System.Reflection;
+using LlmApm.Otel.History;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace LlmApm.Otel.Sqlite.Tests;
+
+/// <summary>The store's own row keeps every property of a record, and a version 1 database (records as JSON) is
+/// migrated.</summary>
+public sealed class SqliteHistorySchemaTests : IDisposable
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("llm-apm-sqlite-schema-").FullName;
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(this.folder, recursive: true);
+    }
+
+    [Fact]
+    public async Task Read_EveryPropertySet_SurvivesTheDatabase()
+    {
+        var path = Path.Combine(this.folder, "roundtrip.db");
+        var original = Full();
+        await using (var store = Open(path))
+        {
+            store.Add(original);
+            store.Add(new LlmRequestRecord { Id = "newer", TraceId = "t", Route = "/r", Status = "ok" });
+            Assert.True(await store.FlushAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        // A ring of one keeps only the newer record: the full one is read from the database.
+        await using var reopened = Open(path);
+        var read = reopened.Find(original.Id)!;
+
+        foreach (var property in typeof(LlmRequestRecord).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            var expected = property.GetValue(original);
+            var actual = property.GetValue(read);
+            if (expected is IEnumerable<LlmStepRecord> steps)
+            {
+                Assert.Equal(steps, (IEnumerable<LlmStepRecord>)actual!);
+            }
+            else
+            {
+                Assert.True(Equals(expected, actual), $"{property.Name}: expected {expected}, read {actual}");
+            }
+        }
+
+        Assert.Equal(original.StartTime.Offset, read.StartTime.Offset);
+    }
+
+    [Fact]
+    public async Task Open_Version1Database_MigratesItsRecords()
+    {
+        var path = Path.Combine(this.folder, "v1.db");
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE requests (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, start_time_ms INTEGER NOT NULL, status TEXT NOT NULL,
+                    model TEXT, route TEXT NOT NULL, trace_id TEXT NOT NULL, record TEXT NOT NULL);
+                CREATE INDEX ix_requests_id ON requests (id COLLATE NOCASE);
+                CREATE INDEX ix_requests_start ON requests (start_time_ms);
+                INSERT INTO requests VALUES (7, 'old', 0, 'error', 'gpt-4o', '/api/chat', 'abc',
+                    '{"id":"old","seq":7,"traceId":"abc","startTime":"2026-01-02T03:04:05.006+02:00","durationMs":12.5,"route":"/api/chat","model":"gpt-4o","status":"error","errorType":"timeout","tokens":{"input":10,"output":5,"cachedInput":1,"reasoning":2,"total":15,"estimated":true},"costUsd":0.0123,"unpriced":false,"steps":[{"name":"llm_api_call","offsetMs":1,"durationMs":10,"status":"error","errorType":"timeout","depth":0}],"content":null}');
+                PRAGMA user_version = 1;
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        await using var store = Open(path);
+        var record = store.Find("old")!;
+
+        Assert.Equal(7, record.Seq);
+        Assert.Equal("timeout", record.ErrorType);
+        Assert.Equal(new DateTimeOffset(2026, 1, 2, 3, 4, 5, 6, TimeSpan.FromHours(2)), record.StartTime);
+        Assert.Equal(new LlmTokenCounts { Input = 10, Output = 5, CachedInput = 1, Reasoning = 2, Estimated = true }, record.Tokens);
+        Assert.Equal(0.0123m, record.CostUsd);
+        Assert.Equal([new LlmStepRecord("llm_api_call", 1, 10, "error", "timeout", 0)], record.Steps);
+        store.Add(new LlmRequestRecord { Id = "next", TraceId = "t", Route = "/r", Status = "ok" });
+        Assert.Equal(8, store.Find("next")!.Seq);
+    }
+
+    private static SqliteLlmHistoryStore Open(string path)
+    {
+        var store = new SqliteLlmHistoryStore(
+            Options.Create(new SqliteHistoryOptions { Path = path, FlushInterval = TimeSpan.FromMilliseconds(20) }),
+            Options.Create(new LlmApmOptions { HistoryCapacity = 1 }));
+        store.Open();
+        Assert.True(store.IsOpen, store.Health.Reason);
+        return store;
+    }
+
+    private static LlmRequestRecord Full() => new()
+    {
+        Id = "0123456789abcdef0123456789abcdef",
+        TraceId = "4bf92f3577b34da6a3ce929d0e0e4736",
+        SpanId = "00f067aa0ba902b7",
+        StartTime = new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.FromHours(-5)).AddTicks(1234567),
+        DurationMs = 1234.5678901,
+        Route = "/api/chat",
+        Model = "gpt-4o-mini-2024-07-18",
+        Provider = "openai",
+        ConversationId = "conv-1",
+        Status = "error",
+        ErrorType = "rate_limited",
+        ErrorMessage = "Too many requests, \"quoted\" and unicode: é 🎉",
+        Tokens = new LlmTokenCounts { Input = 1000, Output = 200, CachedInput = 300, Reasoning = 50, Estimated = true },
+        CostUsd = 0.000123456789m,
+        Unpriced = true,
+        Steps =
+        [
+            new LlmStepRecord("preprocessing", 0, 1.25, "ok", null, 0),
+            new LlmStepRecord("llm_api_call", 1.25, 900.123456789, "error", "rate_limited", 1),
+        ],
+        Content = new LlmContentRecord("the prompt", null),
+    };
+}
