@@ -9,7 +9,8 @@ export interface WireInfo {
   sdkVersion: string;
   contentCapture: boolean;
   historyCapacity: number;
-  chat: { endpoint: string; streamEndpoint: string } | null;
+  /** The host's chat endpoints; null when it has none. The Chat tab needs `streamEndpoint`. */
+  chat: { endpoint: string | null; streamEndpoint: string | null } | null;
 }
 
 export interface WireLatency {
@@ -32,9 +33,13 @@ export interface WireFigures {
   count: number;
   errorCount: number;
   errorRate: number;
-  latencyMs: WireLatency;
+  /** null without requests: an empty bucket has no latency. */
+  latencyMs: WireLatency | null;
   tokens: WireTokenTotals;
+  /** The known cost: a lower bound when unpricedCount > 0. */
   costUsd: number;
+  /** Requests whose cost is unknown (a model without a price). */
+  unpricedCount: number;
 }
 
 export interface WireModelSummary extends WireFigures {
@@ -45,7 +50,6 @@ export interface WireSummary extends WireFigures {
   window: SummaryWindow;
   from: string;
   to: string;
-  unpricedCount: number;
   errorsByType: Record<string, number>;
   byModel: WireModelSummary[];
 }

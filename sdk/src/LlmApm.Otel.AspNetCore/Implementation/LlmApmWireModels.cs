@@ -25,7 +25,7 @@ internal sealed record LlmApmSummary(
     long Count,
     long ErrorCount,
     double ErrorRate,
-    LlmLatencySummary LatencyMs,
+    LlmLatencySummary? LatencyMs,
     LlmTokenTotals Tokens,
     decimal CostUsd,
     long UnpricedCount,
