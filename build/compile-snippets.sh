@@ -89,7 +89,7 @@ for readme in "${READMES[@]}"; do
   mapfile -t starts < <(grep -n '^```csharp$' "$readme" | cut -d: -f1)
   for start in "${starts[@]}"; do
     block=$(awk -v s="$start" 'NR > s && /^```/ { exit } NR > s { print }' "$readme")
-    if grep -q 'WebApplication' <<<"$block"; then project="$work/web"; else project="$work/console"; fi
+    if sed 's|//.*||' <<<"$block" | grep -q 'WebApplication'; then project="$work/web"; else project="$work/console"; fi
     printf '%s\n' "$block" > "$project/Program.cs"
     if out=$(dotnet build "$project" --no-restore -nologo -v quiet -clp:NoSummary 2>&1); then
       passed=$((passed + 1))
@@ -97,10 +97,14 @@ for readme in "${READMES[@]}"; do
     else
       failed=$((failed + 1))
       echo "FAIL $readme:$start ($(basename "$project"))"
-      # Program.cs(line,column) → the README's line.
-      grep -E 'error|warning' <<<"$out" | sed -E 's| \[.*\]$||' | sort -u | head -20 \
-        | awk -v f="$readme" -v s="$start" 'match($0, /Program\.cs\(([0-9]+),([0-9]+)\)/, m) { print "    " f ":" (s + m[1]) ":" m[2] substr($0, RSTART + RLENGTH); next } { print "    " $0 }'
-
+      # Program.cs(line,column) → the README's line and column.
+      while IFS= read -r line; do
+        if [[ $line =~ Program\.cs\(([0-9]+),([0-9]+)\)(.*)$ ]]; then
+          echo "    $readme:$((start + BASH_REMATCH[1])):${BASH_REMATCH[2]}${BASH_REMATCH[3]}"
+        else
+          echo "    $line"
+        fi
+      done < <(grep -E 'error|warning' <<<"$out" | sed -E 's| \[[^]]*\]$||' | sort -u | head -20 || true)
     fi
   done
 done
