@@ -120,6 +120,7 @@ suite ".NET: tests" dotnet_tests
 
 if [[ $QUICK -eq 0 ]]; then
   suite "packages: pack and install into a fresh project" build/pack-smoke.sh
+  suite "docs: every C# block of the READMEs compiles" build/compile-snippets.sh
   suite "soak: chat service under mixed traffic with 5% faults, 45 s" \
     dotnet run --project samples/ChatService.Soak -c Release --no-build -- --duration 45
   suite "stack: promtool, compose, Grafana checks" prometheus/check.sh

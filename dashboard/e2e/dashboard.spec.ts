@@ -166,3 +166,16 @@ test("the overview's request count and error rate equal api/summary's", async ({
   await expect(page.getByRole('table').getByRole('rowheader').first()).toBeVisible();
   await page.screenshot({ path: join(screenshots, 'overview.png'), fullPage: true });
 });
+
+test('an unpriced model never reads as free, and the Chat tab is there for a host with a chat endpoint', async ({ page }) => {
+  await page.goto(`${dashboard}#/chat`);
+  const nav = page.getByRole('navigation', { name: 'Pages' });
+  await expect(nav.getByRole('link', { name: 'Chat' })).toBeVisible();
+  const answer = await sendChat(page, '/model my-unpriced-model /echo An answer nobody priced.');
+  await expect(answer).toHaveText('An answer nobody priced.');
+
+  await page.goto(`${dashboard}#/overview`);
+  const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'my-unpriced-model' }) });
+  await expect(row.getByRole('cell').last()).toHaveText('unpriced');
+  await expect(page.getByRole('group', { name: 'Total cost' }).locator('.stat-value')).toContainText('+ unpriced');
+});

@@ -9,7 +9,8 @@ export interface WireInfo {
   sdkVersion: string;
   contentCapture: boolean;
   historyCapacity: number;
-  chat: { endpoint: string; streamEndpoint: string } | null;
+  /** The host's chat endpoints; null when it has none. The Chat tab needs `streamEndpoint`. */
+  chat: { endpoint: string | null; streamEndpoint: string | null } | null;
   /** Whether the history keeps what it is given; absent from older services. */
   history?: { status: 'healthy' | 'degraded'; reason: string | null };
 }
@@ -34,9 +35,13 @@ export interface WireFigures {
   count: number;
   errorCount: number;
   errorRate: number;
-  latencyMs: WireLatency;
+  /** null without requests: an empty bucket has no latency. */
+  latencyMs: WireLatency | null;
   tokens: WireTokenTotals;
+  /** The known cost: a lower bound when unpricedCount > 0. */
   costUsd: number;
+  /** Requests whose cost is unknown (a model without a price). */
+  unpricedCount: number;
 }
 
 export interface WireModelSummary extends WireFigures {
@@ -47,7 +52,6 @@ export interface WireSummary extends WireFigures {
   window: SummaryWindow;
   from: string;
   to: string;
-  unpricedCount: number;
   errorsByType: Record<string, number>;
   byModel: WireModelSummary[];
 }

@@ -13,8 +13,9 @@ export function formatPercent(rate: number): string {
   return `${pct < 10 ? pct.toFixed(1) : pct.toFixed(0)}%`;
 }
 
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return '—';
+/** A duration; '—' when there is none (a window without requests has no latency). */
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
   if (ms === 0) return '0 ms';
   if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`;
   if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
@@ -30,6 +31,16 @@ export function formatCost(usd: number | null): string {
   if (Math.abs(usd) >= 0.01) return `$${usd.toFixed(4)}`;
   const fixed = usd.toFixed(6).replace(/0+$/, '');
   return fixed === '0.' ? '<$0.000001' : `$${fixed}`;
+}
+
+/**
+ * The cost of a set of requests: unpriced requests never read as free. All unpriced → 'unpriced'; some →
+ * '≥ $x + unpriced' (the known cost is a lower bound); none → the cost.
+ */
+export function formatFiguresCost(figures: { count: number; costUsd: number; unpricedCount: number }): string {
+  if (figures.unpricedCount <= 0) return formatCost(figures.costUsd);
+  if (figures.unpricedCount >= figures.count && figures.costUsd === 0) return 'unpriced';
+  return `≥ ${formatCost(figures.costUsd)} + unpriced`;
 }
 
 export function formatTime(date: Date): string {

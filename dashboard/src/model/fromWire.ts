@@ -23,9 +23,10 @@ function figuresFromWire(wire: WireFigures): Figures {
     count: wire.count,
     errorCount: wire.errorCount,
     errorRate: wire.errorRate,
-    latencyMs: { ...wire.latencyMs },
+    latencyMs: wire.latencyMs ? { ...wire.latencyMs } : null,
     tokens: tokensFromWire(wire.tokens),
     costUsd: wire.costUsd ?? 0,
+    unpricedCount: wire.unpricedCount ?? 0,
   };
 }
 
@@ -64,7 +65,6 @@ export function summaryFromWire(wire: WireSummary): Summary {
     from: new Date(wire.from),
     to: new Date(wire.to),
     ...figuresFromWire(wire),
-    unpricedCount: wire.unpricedCount ?? 0,
     errorsByType: { ...(wire.errorsByType ?? {}) },
     byModel: (wire.byModel ?? []).map((model) => ({ model: model.model, ...figuresFromWire(model) })),
   };

@@ -95,7 +95,7 @@ export function summary(overrides: Partial<WireSummary> = {}): WireSummary {
     costUsd: 0.0123,
     unpricedCount: 0,
     errorsByType: { rate_limited: 4, timeout: 2 },
-    byModel: [{ model: 'gpt-4o-mini', count: 120, errorCount: 6, errorRate: 0.05, latencyMs, tokens, costUsd: 0.0123 }],
+    byModel: [{ model: 'gpt-4o-mini', count: 120, errorCount: 6, errorRate: 0.05, latencyMs, tokens, costUsd: 0.0123, unpricedCount: 0 }],
     ...overrides,
   };
 }

@@ -47,14 +47,17 @@ export interface Latency {
   p99: number;
 }
 
-/** The figures every summary and per-model row carries. */
+/** The figures every summary, per-model row and time bucket carries. */
 export interface Figures {
   count: number;
   errorCount: number;
   errorRate: number;
-  latencyMs: Latency;
+  /** null without requests: no latency, not a latency of 0. */
+  latencyMs: Latency | null;
   tokens: TokenCounts;
+  /** The known cost; with unpricedCount > 0 the true cost is higher by an unknown amount. */
   costUsd: number;
+  unpricedCount: number;
 }
 
 export interface ModelSummary extends Figures {
@@ -65,7 +68,6 @@ export interface Summary extends Figures {
   window: string;
   from: Date;
   to: Date;
-  unpricedCount: number;
   errorsByType: Record<string, number>;
   byModel: ModelSummary[];
 }

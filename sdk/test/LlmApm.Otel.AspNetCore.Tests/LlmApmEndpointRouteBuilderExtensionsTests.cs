@@ -91,7 +91,7 @@ public class LlmApmEndpointRouteBuilderExtensionsTests(ITestOutputHelper testOut
     }
 
     [Fact]
-    public async Task MapLlmApm_SummaryWithoutRequests_IsAllZeros()
+    public async Task MapLlmApm_SummaryWithoutRequests_IsZerosWithoutLatency()
     {
         await using var app = await TestApp.StartAsync();
 
@@ -101,7 +101,8 @@ public class LlmApmEndpointRouteBuilderExtensionsTests(ITestOutputHelper testOut
         Assert.Equal("5m", root.GetProperty("window").GetString());
         Assert.Equal(0, root.GetProperty("count").GetInt64());
         Assert.Equal(0, root.GetProperty("errorRate").GetDouble());
-        Assert.Equal(0, root.GetProperty("latencyMs").GetProperty("p99").GetDouble());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("latencyMs").ValueKind);
+        Assert.Equal(0, root.GetProperty("unpricedCount").GetInt64());
         Assert.Empty(root.GetProperty("byModel").EnumerateArray());
     }
 
@@ -187,7 +188,41 @@ public class LlmApmEndpointRouteBuilderExtensionsTests(ITestOutputHelper testOut
         Assert.Equal(1, list.Sum(b => b.GetProperty("count").GetInt64()));
         Assert.Equal(1, list[^1].GetProperty("count").GetInt64() + list[^2].GetProperty("count").GetInt64());
         Assert.True(list[0].TryGetProperty("errorsByType", out _));
-        Assert.True(list[0].GetProperty("latencyMs").TryGetProperty("p95", out _));
+        Assert.All(list, b => Assert.Equal(JsonValueKind.Number, b.GetProperty("unpricedCount").ValueKind));
+        var busy = Assert.Single(list, b => b.GetProperty("count").GetInt64() > 0);
+        Assert.True(busy.GetProperty("latencyMs").GetProperty("p95").GetDouble() > 0);
+
+        // An empty bucket has no latency (null), not a latency of 0: a chart draws a gap there.
+        Assert.All(list.Where(b => b.GetProperty("count").GetInt64() == 0), b => Assert.Equal(JsonValueKind.Null, b.GetProperty("latencyMs").ValueKind));
+    }
+
+    [Fact]
+    public async Task MapLlmApm_SummaryWithUnpricedModel_FlagsItInTotalsByModelAndBuckets()
+    {
+        await using var app = await TestApp.StartAsync(map: a => a.MapPost("/api/chat", (string model) =>
+        {
+            LlmRequest.Current!.RecordUsage(model, new LlmUsage(1000, 500));
+            return Results.Ok();
+        }).WithLlmApm());
+        foreach (var model in new[] { "gpt-4o-mini", "my-unpriced-model", "my-unpriced-model" })
+        {
+            using var response = await app.Client.PostAsync($"/api/chat?model={model}", null);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        await app.WaitForHistoryAsync(3);
+
+        using var summary = await GetJsonAsync(app, "/llm-apm/api/summary?window=1m");
+        var root = summary.RootElement;
+        Assert.Equal(2, root.GetProperty("unpricedCount").GetInt64());
+        Assert.True(root.GetProperty("costUsd").GetDecimal() > 0);
+        var byModel = root.GetProperty("byModel").EnumerateArray().ToDictionary(m => m.GetProperty("model").GetString()!);
+        Assert.Equal(2, byModel["my-unpriced-model"].GetProperty("unpricedCount").GetInt64());
+        Assert.Equal(0, byModel["my-unpriced-model"].GetProperty("costUsd").GetDecimal());
+        Assert.Equal(0, byModel["gpt-4o-mini"].GetProperty("unpricedCount").GetInt64());
+
+        using var series = await GetJsonAsync(app, "/llm-apm/api/timeseries?window=1m");
+        Assert.Equal(2, series.RootElement.GetProperty("buckets").EnumerateArray().Sum(b => b.GetProperty("unpricedCount").GetInt64()));
     }
 
     [Theory]

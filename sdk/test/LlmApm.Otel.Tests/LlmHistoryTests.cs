@@ -92,6 +92,7 @@ public class LlmHistoryTests
         Assert.Equal(100, summary.Count);
         Assert.Equal(5, summary.ErrorCount);
         Assert.Equal(0.05, summary.ErrorRate, 10);
+        Assert.NotNull(summary.LatencyMs);
         Assert.Equal(50.5, summary.LatencyMs.Avg, 10);
         Assert.Equal(50, summary.LatencyMs.P50);
         Assert.Equal(95, summary.LatencyMs.P95);
@@ -105,7 +106,7 @@ public class LlmHistoryTests
         var empty = LlmHistoryAnalytics.Summarize([], now.AddMinutes(-1), now);
         Assert.Equal(0, empty.Count);
         Assert.Equal(0, empty.ErrorRate);
-        Assert.Equal(0, empty.LatencyMs.P95);
+        Assert.Null(empty.LatencyMs);
     }
 
     [Fact]

@@ -31,6 +31,9 @@ export function App() {
   const route = useHashRoute();
   const info = useResource('info', (signal) => client.info(signal));
   const current = route.page === 'request' ? 'requests' : route.page;
+  // The Chat tab only for a host that announces a streaming chat endpoint (api/info `chat.streamEndpoint`).
+  const chatEndpoint = info.data?.chat?.streamEndpoint ?? null;
+  const pages = navItems.filter((item) => item.page !== 'chat' || chatEndpoint !== null);
   // The service is back after a restart: read its info again (the chat endpoint may have been unknown).
   useLiveStream({ onReconnect: info.reload });
 
@@ -40,7 +43,7 @@ export function App() {
   }, [route.page, info.data?.serviceName]);
 
   return (
-    <ChatSessionProvider endpoint={info.data?.chat?.streamEndpoint ?? null}>
+    <ChatSessionProvider endpoint={chatEndpoint}>
       <a className="skip-link" href="#main" onClick={(event) => { event.preventDefault(); document.getElementById('main')?.focus(); }}>
         Skip to content
       </a>
@@ -55,7 +58,7 @@ export function App() {
           ) : null}
         </div>
         <nav className="nav" aria-label="Pages">
-          {navItems.map((item) => (
+          {pages.map((item) => (
             <a key={item.page} href={item.href} className="nav-link" aria-current={current === item.page ? 'page' : undefined}>
               {item.label}
             </a>

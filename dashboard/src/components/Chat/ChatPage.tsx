@@ -22,12 +22,12 @@ export function ChatPage({ info }: { info: Resource<WireInfo> }) {
       </div>
     );
   }
-  if (!info.data.chat) {
+  if (!info.data.chat?.streamEndpoint) {
     return (
       <div className="page">
         <EmptyState title="This host has no chat endpoint">
-          {info.data.serviceName} does not announce a chat endpoint in api/info. The Overview and Requests pages still
-          show every LLM request it makes.
+          {info.data.serviceName} announces no streaming chat endpoint (LlmApm:Dashboard:ChatStreamEndpoint, which must
+          speak LLM-APM&apos;s chat protocol). The Overview and Requests pages still show every LLM request it makes.
         </EmptyState>
       </div>
     );

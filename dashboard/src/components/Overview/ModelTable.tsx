@@ -1,4 +1,4 @@
-import { formatCost, formatCount, formatDuration, formatPercent } from '../../model/format';
+import { formatCount, formatFiguresCost, formatDuration, formatPercent } from '../../model/format';
 import type { ModelSummary } from '../../types/domain';
 
 export function ModelTable({ models }: { models: ModelSummary[] }) {
@@ -30,11 +30,11 @@ export function ModelTable({ models }: { models: ModelSummary[] }) {
                   <th scope="row" className="mono">{model.model}</th>
                   <td className="num">{formatCount(model.count)}</td>
                   <td className={`num ${model.errorRate > 0 ? 'text-error' : ''}`}>{formatPercent(model.errorRate)}</td>
-                  <td className="num">{formatDuration(model.latencyMs.avg)}</td>
-                  <td className="num">{formatDuration(model.latencyMs.p95)}</td>
+                  <td className="num">{formatDuration(model.latencyMs?.avg)}</td>
+                  <td className="num">{formatDuration(model.latencyMs?.p95)}</td>
                   <td className="num">{formatCount(model.tokens.input)}</td>
                   <td className="num">{formatCount(model.tokens.output)}</td>
-                  <td className="num">{formatCost(model.costUsd)}</td>
+                  <td className={`num ${model.unpricedCount > 0 ? 'text-warn' : ''}`}>{formatFiguresCost(model)}</td>
                 </tr>
               ))}
             </tbody>

@@ -1,5 +1,5 @@
 import { errorTypeColor } from '../Common/errorColors';
-import { formatCost, formatCount, formatDuration } from '../../model/format';
+import { formatCost, formatCount, formatDuration, formatFiguresCost } from '../../model/format';
 import type { Timeseries } from '../../types/domain';
 import { TimeSeriesChart } from './TimeSeriesChart';
 
@@ -30,9 +30,11 @@ export function OverviewCharts({ timeseries }: { timeseries: Timeseries }) {
         kind="line"
         times={times}
         formatValue={(v) => (v === 0 ? '0' : formatDuration(v))}
+        noValueLabel="no requests"
         series={[
-          { key: 'p50', label: 'p50', color: 'var(--series-1)', values: buckets.map((b) => b.latencyMs.p50) },
-          { key: 'p95', label: 'p95', color: 'var(--series-2)', values: buckets.map((b) => b.latencyMs.p95) },
+          // A bucket without requests has no latency (null on the wire): a gap, never a dive to 0.
+          { key: 'p50', label: 'p50', color: 'var(--series-1)', values: buckets.map((b) => b.latencyMs?.p50 ?? null) },
+          { key: 'p95', label: 'p95', color: 'var(--series-2)', values: buckets.map((b) => b.latencyMs?.p95 ?? null) },
         ]}
       />
       <TimeSeriesChart
@@ -69,7 +71,16 @@ export function OverviewCharts({ timeseries }: { timeseries: Timeseries }) {
         kind="line"
         times={times}
         formatValue={axisCost}
-        series={[{ key: 'cost', label: 'cost', color: 'var(--series-3)', values: buckets.map((b) => b.costUsd) }]}
+        series={[
+          {
+            key: 'cost',
+            label: 'cost',
+            color: 'var(--series-3)',
+            // A bucket of only unpriced requests has no known cost: a gap, not $0.
+            values: buckets.map((b) => (b.unpricedCount > 0 && b.unpricedCount >= b.count && b.costUsd === 0 ? null : b.costUsd)),
+            describe: (i) => (buckets[i] && buckets[i].unpricedCount > 0 ? formatFiguresCost(buckets[i]) : undefined),
+          },
+        ]}
       />
     </div>
   );

@@ -17,6 +17,7 @@ const timeseries: WireTimeseries = {
     latencyMs: { avg: 700, p50: 650, p95: 1200, p99: 1300 },
     tokens: { input: 700, output: 450, cachedInput: 0, reasoning: 0, total: 1150 },
     costUsd: 0.0007,
+    unpricedCount: 0,
   })),
 };
 

@@ -20,7 +20,7 @@ describe('SummaryCards', () => {
     expect(cardValue('Total cost')).toBe('$0.0123');
   });
 
-  it('shows zeros for an empty window and counts unpriced requests apart from the cost', () => {
+  it('shows zeros and no latency for an empty window', () => {
     render(
       <SummaryCards
         summary={summaryFromWire(
@@ -28,10 +28,10 @@ describe('SummaryCards', () => {
             count: 0,
             errorCount: 0,
             errorRate: 0,
-            latencyMs: { avg: 0, p50: 0, p95: 0, p99: 0 },
+            latencyMs: null,
             tokens: { input: 0, output: 0, cachedInput: 0, reasoning: 0, total: 0 },
             costUsd: 0,
-            unpricedCount: 3,
+            unpricedCount: 0,
             byModel: [],
           }),
         )}
@@ -39,8 +39,18 @@ describe('SummaryCards', () => {
     );
     expect(cardValue('Total requests')).toBe('0');
     expect(cardValue('Error rate')).toBe('0%');
-    expect(cardValue('Avg latency')).toBe('0 ms');
-    const cost = screen.getByRole('group', { name: 'Total cost' });
-    expect(within(cost).getByText('+ 3 unpriced')).toBeTruthy();
+    expect(cardValue('Avg latency')).toBe('—');
+    expect(cardValue('p95 latency')).toBe('—');
+    expect(cardValue('Total cost')).toBe('$0');
+  });
+
+  it('never shows unpriced requests as free: a lower bound with some, "unpriced" with all', () => {
+    const { unmount } = render(<SummaryCards summary={summaryFromWire(summary({ count: 10, costUsd: 0.0123, unpricedCount: 3 }))} />);
+    expect(cardValue('Total cost')).toBe('≥ $0.0123 + unpriced');
+    expect(within(screen.getByRole('group', { name: 'Total cost' })).getByText('3 of 10 unpriced')).toBeTruthy();
+    unmount();
+
+    render(<SummaryCards summary={summaryFromWire(summary({ count: 4, costUsd: 0, unpricedCount: 4 }))} />);
+    expect(cardValue('Total cost')).toBe('unpriced');
   });
 });

@@ -1,5 +1,5 @@
 import { useId } from 'react';
-import { formatCost, formatCount, formatDuration, formatPercent } from '../../model/format';
+import { formatCount, formatFiguresCost, formatDuration, formatPercent } from '../../model/format';
 import type { Summary } from '../../types/domain';
 
 function Card({ label, value, hint, tone }: { label: string; value: string; hint?: string; tone?: 'error' }) {
@@ -20,8 +20,8 @@ export function SummaryCards({ summary }: { summary: Summary }) {
   return (
     <section className="stats" aria-label="Summary">
       <Card label="Total requests" value={formatCount(summary.count)} hint={`${formatCount(summary.errorCount)} failed`} />
-      <Card label="Avg latency" value={formatDuration(summary.latencyMs.avg)} hint={`p50 ${formatDuration(summary.latencyMs.p50)}`} />
-      <Card label="p95 latency" value={formatDuration(summary.latencyMs.p95)} hint={`p99 ${formatDuration(summary.latencyMs.p99)}`} />
+      <Card label="Avg latency" value={formatDuration(summary.latencyMs?.avg)} hint={`p50 ${formatDuration(summary.latencyMs?.p50)}`} />
+      <Card label="p95 latency" value={formatDuration(summary.latencyMs?.p95)} hint={`p99 ${formatDuration(summary.latencyMs?.p99)}`} />
       <Card
         label="Error rate"
         value={formatPercent(summary.errorRate)}
@@ -32,8 +32,8 @@ export function SummaryCards({ summary }: { summary: Summary }) {
       <Card label="Tokens out" value={formatCount(summary.tokens.output)} hint={summary.tokens.reasoning > 0 ? `${formatCount(summary.tokens.reasoning)} reasoning` : undefined} />
       <Card
         label="Total cost"
-        value={formatCost(summary.costUsd)}
-        hint={summary.unpricedCount > 0 ? `+ ${formatCount(summary.unpricedCount)} unpriced` : 'USD'}
+        value={formatFiguresCost(summary)}
+        hint={summary.unpricedCount > 0 ? `${formatCount(summary.unpricedCount)} of ${formatCount(summary.count)} unpriced` : 'USD'}
       />
     </section>
   );

@@ -7,7 +7,26 @@ export interface ChartSeries {
   key: string;
   label: string;
   color: string;
-  values: number[];
+  /** One value per bucket; null is no value (a line breaks there, a bar is left out). */
+  values: (number | null)[];
+  /** The read-out of a bucket when the value alone would mislead (e.g. a cost with unpriced requests). */
+  describe?: (index: number) => string | undefined;
+}
+
+/** The runs of consecutive non-null values of a line, as [start, end] indexes (inclusive). */
+export function lineRuns(values: (number | null)[]): [number, number][] {
+  const runs: [number, number][] = [];
+  let start = -1;
+  values.forEach((value, i) => {
+    if (value === null) {
+      if (start >= 0) runs.push([start, i - 1]);
+      start = -1;
+    } else if (start < 0) {
+      start = i;
+    }
+  });
+  if (start >= 0) runs.push([start, values.length - 1]);
+  return runs;
 }
 
 export interface TimeSeriesChartProps {
@@ -17,6 +36,8 @@ export interface TimeSeriesChartProps {
   kind: 'line' | 'bar';
   formatValue: (value: number) => string;
   emptyLabel?: string;
+  /** The read-out of a bucket without a value (default '—'). */
+  noValueLabel?: string;
   /** Counts: y-axis ticks on whole numbers. */
   integer?: boolean;
 }
@@ -27,14 +48,14 @@ const PAD = { top: 10, right: 10, bottom: 22 };
 const AXIS_CHAR_PX = 6.6;
 
 /** A small hand-written SVG chart: lines, or bars stacked per bucket, with a hover read-out. */
-export function TimeSeriesChart({ title, times, series, kind, formatValue, emptyLabel, integer = false }: TimeSeriesChartProps) {
+export function TimeSeriesChart({ title, times, series, kind, formatValue, emptyLabel, noValueLabel = '—', integer = false }: TimeSeriesChartProps) {
   const [containerRef, width] = useElementWidth<HTMLDivElement>(560);
   const [hover, setHover] = useState<number | null>(null);
   const titleId = useId();
   const n = times.length;
   const stackedTotals = times.map((_, i) => series.reduce((sum, s) => sum + (s.values[i] ?? 0), 0));
   const maxValue =
-    kind === 'bar' ? Math.max(0, ...stackedTotals) : Math.max(0, ...series.flatMap((s) => s.values));
+    kind === 'bar' ? Math.max(0, ...stackedTotals) : Math.max(0, ...series.flatMap((s) => s.values.filter((v) => v !== null)));
   const { max, step } = niceScale(maxValue, 4, integer);
   const ticks: number[] = [];
   for (let i = 0; i * step <= max + step / 2; i++) ticks.push(Number((i * step).toPrecision(12)));
@@ -138,20 +159,35 @@ export function TimeSeriesChart({ title, times, series, kind, formatValue, empty
                 );
               })
             : series.map((s) => (
-                <path
-                  key={s.key}
-                  d={s.values.map((v, i) => `${i === 0 ? 'M' : 'L'}${xCenter(i).toFixed(1)},${y(v).toFixed(1)}`).join('')}
-                  fill="none"
-                  style={{ stroke: s.color }}
-                  strokeWidth={1.75}
-                  strokeLinejoin="round"
-                  strokeLinecap="round"
-                />
+                // A bucket without a value is a gap: the line is drawn run by run, a lone value as a dot.
+                <g key={s.key} data-series={s.key}>
+                  {lineRuns(s.values).map(([from, to]) =>
+                    from === to ? (
+                      <circle key={from} cx={xCenter(from)} cy={y(s.values[from] ?? 0)} r={1.75} style={{ fill: s.color }} />
+                    ) : (
+                      <path
+                        key={from}
+                        d={s.values
+                          .slice(from, to + 1)
+                          .map((v, i) => `${i === 0 ? 'M' : 'L'}${xCenter(from + i).toFixed(1)},${y(v ?? 0).toFixed(1)}`)
+                          .join('')}
+                        fill="none"
+                        style={{ stroke: s.color }}
+                        strokeWidth={1.75}
+                        strokeLinejoin="round"
+                        strokeLinecap="round"
+                      />
+                    ),
+                  )}
+                </g>
               ))}
           {kind === 'line' && hover !== null
-            ? series.map((s) => (
-                <circle key={s.key} cx={xCenter(hover)} cy={y(s.values[hover] ?? 0)} r={3} style={{ fill: s.color }} />
-              ))
+            ? series.map((s) => {
+                const value = s.values[hover];
+                return value === null || value === undefined ? null : (
+                  <circle key={s.key} cx={xCenter(hover)} cy={y(value)} r={3} style={{ fill: s.color }} />
+                );
+              })
             : null}
         </svg>
         {allZero && emptyLabel ? <p className="chart-empty">{emptyLabel}</p> : null}
@@ -168,7 +204,7 @@ export function TimeSeriesChart({ title, times, series, kind, formatValue, empty
                   <rect width="8" height="8" rx="2" style={{ fill: s.color }} />
                 </svg>
                 <span>{s.label}</span>
-                <strong>{formatValue(s.values[hover] ?? 0)}</strong>
+                <strong>{readOut(s, hover, formatValue, noValueLabel)}</strong>
               </div>
             ))}
           </div>
@@ -176,4 +212,11 @@ export function TimeSeriesChart({ title, times, series, kind, formatValue, empty
       </div>
     </figure>
   );
+}
+
+function readOut(s: ChartSeries, index: number, formatValue: (value: number) => string, noValueLabel: string): string {
+  const described = s.describe?.(index);
+  if (described !== undefined) return described;
+  const value = s.values[index];
+  return value === null || value === undefined ? noValueLabel : formatValue(value);
 }

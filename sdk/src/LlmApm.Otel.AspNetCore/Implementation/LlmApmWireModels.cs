@@ -35,7 +35,7 @@ internal sealed record LlmApmSummary(
     long Count,
     long ErrorCount,
     double ErrorRate,
-    LlmLatencySummary LatencyMs,
+    LlmLatencySummary? LatencyMs,
     LlmTokenTotals Tokens,
     decimal CostUsd,
     long UnpricedCount,

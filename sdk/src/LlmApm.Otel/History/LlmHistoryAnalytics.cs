@@ -14,7 +14,6 @@ public static class LlmHistoryAnalytics
         var all = new Aggregate();
         var byModel = new Dictionary<string, Aggregate>(StringComparer.Ordinal);
         var errorsByType = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        long unpriced = 0;
         foreach (var record in records)
         {
             if (record.StartTime < from || record.StartTime >= to)
@@ -34,18 +33,12 @@ public static class LlmHistoryAnalytics
             {
                 errorsByType[type] = errorsByType.GetValueOrDefault(type) + 1;
             }
-
-            if (record.Unpriced)
-            {
-                unpriced++;
-            }
         }
 
         return all.Fill(new LlmHistorySummary
         {
             From = from,
             To = to,
-            UnpricedCount = unpriced,
             ErrorsByType = errorsByType,
             ByModel = byModel
                 .OrderByDescending(pair => pair.Value.Count)
@@ -133,6 +126,8 @@ public static class LlmHistoryAnalytics
 
         public decimal Cost { get; private set; }
 
+        public long Unpriced { get; private set; }
+
         public void Add(LlmRequestRecord record)
         {
             this.Count++;
@@ -148,6 +143,10 @@ public static class LlmHistoryAnalytics
             this.Tokens.CachedInput += record.Tokens.CachedInput;
             this.Tokens.Reasoning += record.Tokens.Reasoning;
             this.Cost += record.CostUsd ?? 0;
+            if (record.Unpriced)
+            {
+                this.Unpriced++;
+            }
         }
 
         public T Fill<T>(T figures)
@@ -159,14 +158,15 @@ public static class LlmHistoryAnalytics
             figures.LatencyMs = this.Latency();
             figures.Tokens = this.Tokens;
             figures.CostUsd = this.Cost;
+            figures.UnpricedCount = this.Unpriced;
             return figures;
         }
 
-        private LlmLatencySummary Latency()
+        private LlmLatencySummary? Latency()
         {
             if (this.durations.Count == 0)
             {
-                return new LlmLatencySummary();
+                return null;
             }
 
             this.durations.Sort();
@@ -193,14 +193,19 @@ public abstract class LlmHistoryFigures
     /// <summary>Gets or sets the failed share of requests, 0 to 1.</summary>
     public double ErrorRate { get; set; }
 
-    /// <summary>Gets or sets the latency figures in milliseconds.</summary>
-    public LlmLatencySummary LatencyMs { get; set; } = new();
+    /// <summary>Gets or sets the latency figures in milliseconds; <see langword="null"/> without requests (an empty
+    /// bucket has no latency, not a latency of 0).</summary>
+    public LlmLatencySummary? LatencyMs { get; set; }
 
     /// <summary>Gets or sets the token totals.</summary>
     public LlmTokenTotals Tokens { get; set; } = new();
 
-    /// <summary>Gets or sets the total known cost in US dollars.</summary>
+    /// <summary>Gets or sets the total known cost in US dollars: the requests counted in
+    /// <see cref="UnpricedCount"/> add an unknown amount on top, so it is a lower bound when that is not 0.</summary>
     public decimal CostUsd { get; set; }
+
+    /// <summary>Gets or sets the number of requests whose cost is unknown (a model without a price).</summary>
+    public long UnpricedCount { get; set; }
 }
 
 /// <summary>A summary of the history over a window.</summary>
@@ -211,9 +216,6 @@ public sealed class LlmHistorySummary : LlmHistoryFigures
 
     /// <summary>Gets or sets the window end.</summary>
     public DateTimeOffset To { get; set; }
-
-    /// <summary>Gets or sets the number of requests whose cost is unknown.</summary>
-    public long UnpricedCount { get; set; }
 
     /// <summary>Gets or sets the failed requests by error type.</summary>
     public IDictionary<string, long> ErrorsByType { get; set; } = new SortedDictionary<string, long>();
