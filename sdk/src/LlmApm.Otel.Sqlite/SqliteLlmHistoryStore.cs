@@ -18,7 +18,6 @@ public sealed class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisposable, 
     /// <summary>The schema version this store writes (<c>PRAGMA user_version</c>).</summary>
     public const int SchemaVersion = 1;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan RetentionEvery = TimeSpan.FromMinutes(1);
 
     private readonly SqliteHistoryOptions options;
@@ -290,7 +289,7 @@ public sealed class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisposable, 
 
     private static LlmRequestRecord Read(SqliteDataReader reader)
     {
-        var record = JsonSerializer.Deserialize<LlmRequestRecord>(reader.GetString(1), Json)
+        var record = JsonSerializer.Deserialize(reader.GetString(1), SqliteJsonContext.Default.LlmRequestRecord)
             ?? throw new InvalidDataException("A history row holds no record.");
         record.Seq = reader.GetInt64(0);
         return record;
@@ -381,7 +380,7 @@ public sealed class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisposable, 
             model.Value = (object?)record.Model ?? DBNull.Value;
             route.Value = record.Route;
             trace.Value = record.TraceId;
-            json.Value = JsonSerializer.Serialize(record, Json);
+            json.Value = JsonSerializer.Serialize(record, SqliteJsonContext.Default.LlmRequestRecord);
             command.ExecuteNonQuery();
         }
 

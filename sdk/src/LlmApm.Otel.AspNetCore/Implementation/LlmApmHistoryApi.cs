@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Reflection;
-using System.Text.Json;
 using LlmApm.Otel.History;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -19,7 +18,7 @@ internal static class LlmApmHistoryApi
     public const int MaxLimit = 500;
 
     // The wire format is the contract of docs/api.md, whatever JSON settings the host chose for its own API.
-    internal static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+    private static readonly LlmApmAspNetCoreJsonContext Json = LlmApmAspNetCoreJsonContext.Default;
 
     private static readonly (string Name, TimeSpan Length, TimeSpan Bucket)[] Windows =
     [
@@ -36,7 +35,7 @@ internal static class LlmApmHistoryApi
         api.MapGet("/info", (HttpContext context) =>
             {
                 info ??= CreateInfo(context.RequestServices, options);
-                return TypedResults.Json(info, JsonOptions);
+                return TypedResults.Json(info, Json.LlmApmInfo);
             })
             .WithName("LlmApmInfo")
             .WithSummary("Service name, versions and features (the host's chat endpoint).")
@@ -53,7 +52,7 @@ internal static class LlmApmHistoryApi
                 var to = Now(context);
                 var from = to - w.Length;
                 var summary = LlmHistoryAnalytics.Summarize(history.Since(from), from, to);
-                return TypedResults.Json(LlmApmSummary.Create(w.Name, summary), JsonOptions);
+                return TypedResults.Json(LlmApmSummary.Create(w.Name, summary), Json.LlmApmSummary);
             })
             .WithName("LlmApmSummary")
             .WithSummary("Count, error rate, latency, tokens and cost of the requests in a window (1m, 5m, 1h, 24h; default 5m).")
@@ -101,7 +100,7 @@ internal static class LlmApmHistoryApi
                 // its maximum cannot tell, and then a full page always has a cursor (the next page may be empty).
                 var more = found.Count > size || (found.Count == size && size >= LlmHistoryQuery.MaxLimit);
                 var next = more && items.Count > 0 ? items[^1].Seq.ToString(CultureInfo.InvariantCulture) : null;
-                return TypedResults.Json(new LlmApmRequestPage(items, next), JsonOptions);
+                return TypedResults.Json(new LlmApmRequestPage(items, next), Json.LlmApmRequestPage);
             })
             .WithName("LlmApmRequests")
             .WithSummary("Finished requests, newest first, paged with 'before' = the previous page's 'nextCursor'.")
@@ -113,7 +112,7 @@ internal static class LlmApmHistoryApi
                 var record = Instrumentation(context).History.Find(id);
                 return record is null
                     ? LlmApmProblems.NotFound(context, "No request with this id is in the history.")
-                    : TypedResults.Json(record, JsonOptions);
+                    : TypedResults.Json(record, Json.LlmRequestRecord);
             })
             .WithName("LlmApmRequest")
             .WithSummary("One request record with its steps.")
@@ -134,7 +133,7 @@ internal static class LlmApmHistoryApi
                 var to = new DateTimeOffset(((now.UtcTicks / bucketTicks) + 1) * bucketTicks, TimeSpan.Zero);
                 var from = to - w.Length;
                 var series = LlmHistoryAnalytics.TimeSeries(Instrumentation(context).History.Since(from), from, to, w.Bucket);
-                return TypedResults.Json(new LlmApmTimeSeries(w.Name, (int)w.Bucket.TotalSeconds, series), JsonOptions);
+                return TypedResults.Json(new LlmApmTimeSeries(w.Name, (int)w.Bucket.TotalSeconds, series), Json.LlmApmTimeSeries);
             })
             .WithName("LlmApmTimeSeries")
             .WithSummary("Buckets of a window for charts, oldest first, empty ones included.")
