@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
-using System.Text.Json;
 using Microsoft.Extensions.AI;
 
 namespace LlmApm.Otel;
@@ -470,15 +469,11 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             var redactedPrompt = instrumentation.Redact(prompt.ToString());
             var redactedCompletion = instrumentation.Redact(completion.ToString());
             activity.SetTag("gen_ai.input.messages", ToMessagesJson(this.messages, instrumentation));
-            activity.SetTag("gen_ai.output.messages", JsonSerializer.Serialize(new[] { new { role = "assistant", parts = new[] { new { type = "text", content = redactedCompletion } } } }));
+            activity.SetTag("gen_ai.output.messages", LlmApmJsonContext.SerializeMessages([GenAiMessage.Text("assistant", redactedCompletion)]));
             this.request?.SetContent(redactedPrompt, redactedCompletion);
         }
 
         private static string ToMessagesJson(IEnumerable<ChatMessage> messages, LlmApmInstrumentation instrumentation)
-            => JsonSerializer.Serialize(messages.Select(m => new
-            {
-                role = m.Role.Value,
-                parts = new[] { new { type = "text", content = instrumentation.Redact(m.Text) } },
-            }));
+            => LlmApmJsonContext.SerializeMessages([.. messages.Select(m => GenAiMessage.Text(m.Role.Value, instrumentation.Redact(m.Text)))]);
     }
 }

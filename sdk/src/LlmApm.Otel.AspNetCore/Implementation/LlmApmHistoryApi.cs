@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Reflection;
-using System.Text.Json;
 using LlmApm.Otel.History;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -19,7 +18,7 @@ internal static class LlmApmHistoryApi
     public const int MaxLimit = 500;
 
     // The wire format is the contract of docs/api.md, whatever JSON settings the host chose for its own API.
-    internal static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+    private static readonly LlmApmAspNetCoreJsonContext Json = LlmApmAspNetCoreJsonContext.Default;
 
     private static readonly (string Name, TimeSpan Length, TimeSpan Bucket)[] Windows =
     [
@@ -37,7 +36,7 @@ internal static class LlmApmHistoryApi
             {
                 info ??= CreateInfo(context.RequestServices, options);
                 var health = Instrumentation(context).History.Health;
-                return TypedResults.Json(info with { History = LlmApmHistoryStatus.From(health) }, JsonOptions);
+                return TypedResults.Json(info with { History = LlmApmHistoryStatus.From(health) }, Json.LlmApmInfo);
             })
             .WithName("LlmApmInfo")
             .WithSummary("Service name, versions, features (the host's chat endpoint) and whether the history keeps what it is given.")
@@ -54,7 +53,7 @@ internal static class LlmApmHistoryApi
                 var to = Now(context);
                 var from = to - w.Length;
                 var summary = LlmHistoryAnalytics.Summarize(history.Since(from), from, to);
-                return TypedResults.Json(LlmApmSummary.Create(w.Name, summary), JsonOptions);
+                return TypedResults.Json(LlmApmSummary.Create(w.Name, summary), Json.LlmApmSummary);
             })
             .AddEndpointFilter(HistoryUnavailableFilter)
             .WithName("LlmApmSummary")
@@ -104,7 +103,7 @@ internal static class LlmApmHistoryApi
                 // its maximum cannot tell, and then a full page always has a cursor (the next page may be empty).
                 var more = found.Count > size || (found.Count == size && size >= LlmHistoryQuery.MaxLimit);
                 var next = more && items.Count > 0 ? items[^1].Seq.ToString(CultureInfo.InvariantCulture) : null;
-                return TypedResults.Json(new LlmApmRequestPage(items, next), JsonOptions);
+                return TypedResults.Json(new LlmApmRequestPage(items, next), Json.LlmApmRequestPage);
             })
             .AddEndpointFilter(HistoryUnavailableFilter)
             .WithName("LlmApmRequests")
@@ -118,7 +117,7 @@ internal static class LlmApmHistoryApi
                 var record = Instrumentation(context).History.Find(id);
                 return record is null
                     ? LlmApmProblems.NotFound(context, "No request with this id is in the history.")
-                    : TypedResults.Json(record, JsonOptions);
+                    : TypedResults.Json(record, Json.LlmRequestRecord);
             })
             .AddEndpointFilter(HistoryUnavailableFilter)
             .WithName("LlmApmRequest")
@@ -141,7 +140,7 @@ internal static class LlmApmHistoryApi
                 var to = new DateTimeOffset(((now.UtcTicks / bucketTicks) + 1) * bucketTicks, TimeSpan.Zero);
                 var from = to - w.Length;
                 var series = LlmHistoryAnalytics.TimeSeries(Instrumentation(context).History.Since(from), from, to, w.Bucket);
-                return TypedResults.Json(new LlmApmTimeSeries(w.Name, (int)w.Bucket.TotalSeconds, series), JsonOptions);
+                return TypedResults.Json(new LlmApmTimeSeries(w.Name, (int)w.Bucket.TotalSeconds, series), Json.LlmApmTimeSeries);
             })
             .AddEndpointFilter(HistoryUnavailableFilter)
             .WithName("LlmApmTimeSeries")

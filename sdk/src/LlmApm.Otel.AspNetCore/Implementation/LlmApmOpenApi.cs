@@ -23,7 +23,11 @@ internal static class LlmApmOpenApi
             : ValueTask.FromResult<object?>(LlmApmProblems.NotFound(context.HttpContext, "No such OpenAPI document."));
 
     public static void Register(IServiceCollection services)
-        => services.AddOpenApi(DocumentName, options =>
+    {
+        // The document's schemas come from the host's HTTP JSON options; without reflection (native AOT) they know
+        // our wire models only through our source-generated context. Last in the chain: it never shadows the host's.
+        services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Add(LlmApmAspNetCoreJsonContext.Default));
+        services.AddOpenApi(DocumentName, options =>
         {
             options.ShouldInclude = description => string.Equals(description.GroupName, DocumentName, StringComparison.Ordinal);
             options.AddDocumentTransformer((document, context, cancellationToken) =>
@@ -34,4 +38,5 @@ internal static class LlmApmOpenApi
                 return Task.CompletedTask;
             });
         });
+    }
 }

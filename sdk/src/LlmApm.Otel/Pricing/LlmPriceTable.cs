@@ -145,20 +145,20 @@ public sealed partial class LlmPriceTable
     {
         using var stream = typeof(LlmPriceTable).Assembly.GetManifestResourceStream("LlmApm.Otel.prices.json")
             ?? throw new InvalidOperationException("The shipped price table is missing from the LlmApm.Otel assembly.");
-        using var document = JsonDocument.Parse(stream);
-        var root = document.RootElement;
+        var file = JsonSerializer.Deserialize(stream, LlmApmJsonContext.Default.LlmPriceFile)
+            ?? throw new InvalidOperationException("The shipped price table of the LlmApm.Otel assembly is empty.");
         var models = new Dictionary<string, LlmModelPrice>(StringComparer.OrdinalIgnoreCase);
-        foreach (var model in root.GetProperty("models").EnumerateObject())
+        foreach (var model in file.Models)
         {
-            models[model.Name] = new LlmModelPrice
+            models[model.Key] = new LlmModelPrice
             {
-                InputPerMillion = model.Value.GetProperty("input").GetDecimal(),
-                OutputPerMillion = model.Value.GetProperty("output").GetDecimal(),
-                CachedInputPerMillion = model.Value.TryGetProperty("cachedInput", out var cached) ? cached.GetDecimal() : null,
+                InputPerMillion = model.Value.Input,
+                OutputPerMillion = model.Value.Output,
+                CachedInputPerMillion = model.Value.CachedInput,
             };
         }
 
-        return (models, root.TryGetProperty("updated", out var updated) ? updated.GetString() : null);
+        return (models, file.Updated);
     }
 
     /// <summary>A model of the table: its name, its price as given and its price prepared for costs.</summary>
