@@ -6,11 +6,11 @@ namespace LlmApm.Otel.History;
 /// The ended steps of one request in progress, kept for its history record until its span ends. Bounded: a request
 /// that never ends must not hold memory without bound.
 /// </summary>
+/// <remarks>It locks itself: it is internal and a lock object of its own would cost each request one more allocation.</remarks>
 internal sealed class LlmStepBuffer
 {
     internal const int MaxSteps = 256;
 
-    private readonly Lock sync = new();
     private readonly long startTimestamp = Stopwatch.GetTimestamp();
     private readonly TimeSpan orphanTimeout;
     private LlmStepRecord[]? steps;
@@ -28,7 +28,7 @@ internal sealed class LlmStepBuffer
 
     public void Add(LlmStepRecord step)
     {
-        lock (this.sync)
+        lock (this)
         {
             if (this.evicted)
             {
@@ -59,7 +59,7 @@ internal sealed class LlmStepBuffer
     /// <summary>Takes the steps, in the order they ended.</summary>
     public LlmStepRecord[] Take()
     {
-        lock (this.sync)
+        lock (this)
         {
             var result = this.steps is null ? []
                 : this.count == this.steps.Length ? this.steps
