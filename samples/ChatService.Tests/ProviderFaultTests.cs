@@ -69,6 +69,77 @@ public sealed class ProviderFaultTests
         Assert.Equal(FakeOpenAiServer.PromptTokens, metrics.Sum("llm_tokens_total", ("type", "input")));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Chat_RateLimitedWithRetryAfter_WaitsWhatTheProviderAsks(bool stream)
+    {
+        await using var fake = await FakeOpenAiServer.StartAsync();
+        fake.RetryAfter = 2;
+        fake.Script.Enqueue(FakeBehavior.RateLimited);
+        var settings = LlmChatClientFactoryTests.ProviderSettings(fake, "OpenAI");
+        settings["Llm:MaxRetries"] = "1";
+        settings["Llm:RetryBaseDelay"] = "00:00:00.010"; // the backoff, were Retry-After ignored
+        await using var host = new ChatServiceHost(settings);
+        using var client = host.CreateClient();
+
+        using var response = await host.PostChatAsync(client, new { message = "Hello" }, stream);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var (_, done) = await ChatEndpointsTests.ReadReplyAsync(response, stream);
+        Assert.Equal(2, fake.Received.Count);
+
+        // The retry planned the provider's wait, not the backoff, and the second attempt started after it.
+        Activity? request = null;
+        await Eventually.TrueAsync(() => (request = host.Spans.ToArray().SingleOrDefault(a => a.DisplayName.StartsWith("llm.request", StringComparison.Ordinal))) is not null);
+        var retry = Assert.Single(request!.Events, e => e.Name == "llm.retry");
+        Assert.Contains(retry.Tags, t => t.Key == "llm.retry.delay_ms" && (long)t.Value! == 2000);
+        Assert.Contains(retry.Tags, t => t.Key == "llm.retry.attempt" && (int)t.Value! == 1);
+        var record = await host.GetRecordAsync(client, done.GetProperty("requestId").GetString()!);
+        var calls = record.GetProperty("steps").EnumerateArray().Where(s => s.GetProperty("name").GetString() == "llm_api_call").ToList();
+        Assert.Equal(["rate_limited", null], calls.Select(c => c.TryGetProperty("errorType", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() : null));
+        var waited = calls[1].GetProperty("offsetMs").GetDouble() - (calls[0].GetProperty("offsetMs").GetDouble() + calls[0].GetProperty("durationMs").GetDouble());
+        Assert.True(waited >= 1900, $"Retry-After: 2 honoured (waited {waited} ms)");
+        Assert.Contains("retrying in 2000 ms", host.Logs.AllText, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Chat_TotalTimeoutEndsDuringARetry_CutsTheAttemptAndAnswersTimeout(bool stream)
+    {
+        await using var fake = await FakeOpenAiServer.StartAsync();
+        fake.RetryAfter = 1;
+        fake.Script.Enqueue(FakeBehavior.RateLimited);
+        fake.Behavior = FakeBehavior.Slow;
+        fake.SlowDelay = TimeSpan.FromSeconds(6);
+        var settings = LlmChatClientFactoryTests.ProviderSettings(fake, "OpenAI");
+        settings["Llm:MaxRetries"] = "3";
+        settings["Llm:Timeout"] = "00:00:02";
+        settings["Llm:TotalTimeout"] = "00:00:02.500"; // the retry starts at about 1 s: the total ends before its own 2 s
+        await using var host = new ChatServiceHost(settings);
+        using var client = host.CreateClient();
+
+        using var response = await host.PostChatAsync(client, new { message = "Hello" }, stream);
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Json);
+        Assert.Equal("timeout", problem.GetProperty("errorType").GetString());
+        Assert.Equal(2, fake.Received.Count);
+
+        // The attempt in flight was cut by the total timeout: a timeout, not the caller's cancellation.
+        var record = await host.GetRecordAsync(client, problem.GetProperty("requestId").GetString()!);
+        Assert.Equal("error", record.GetProperty("status").GetString());
+        Assert.Equal(
+            ["rate_limited", "timeout"],
+            record.GetProperty("steps").EnumerateArray().Where(s => s.GetProperty("name").GetString() == "llm_api_call").Select(s => s.GetProperty("errorType").GetString()));
+        await Eventually.TrueAsync(async () => (await host.ScrapeAsync(client)).Sum("llm_requests_total") == 1);
+        var metrics = await host.ScrapeAsync(client);
+        Assert.Equal(1, metrics.Sum("llm_errors_total", ("step", "llm_api_call"), ("error_type", "timeout")));
+        Assert.Equal(0, metrics.Sum("llm_errors_total", ("error_type", "cancelled")));
+        await Eventually.TrueAsync(() => fake.InFlight == 0);
+    }
+
     [Fact]
     public async Task Chat_ProviderStaysUnavailable_StopsAfterMaxRetries()
     {

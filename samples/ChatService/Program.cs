@@ -42,6 +42,7 @@ HistoryStorage.AddChatServiceHistory(builder);
 builder.Services.AddOptions<LlmApmOptions>().Configure<IOptions<LlmOptions>>((apm, llm) =>
 {
     apm.ErrorClassifiers.Add(ChatFailureException.Classify);
+    apm.ErrorClassifiers.Add(ResilientChatClient.ClassifyTotalTimeout); // an attempt cut by Llm:TotalTimeout is a timeout
     apm.Models.Add(llm.Value.Model); // the configured model is bounded: keep it verbatim in metric tags
 });
 builder.Services.AddLlmApmEndpoints(o =>

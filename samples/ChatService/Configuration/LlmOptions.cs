@@ -41,7 +41,7 @@ public sealed class LlmOptions
     public int MaxRetries { get; set; } = 1;
 
     /// <summary>Gets or sets the longest time all the attempts of one call may take together, waits included: a retry
-    /// is made only when its wait plus a whole <see cref="Timeout"/> still fit in it. Default: 60 seconds.</summary>
+    /// is made only when its wait ends within it, and an attempt still running when it ends is cut. Default: 60 seconds.</summary>
     public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Gets or sets the first wait before a retry when the provider gives no <c>Retry-After</c>; it doubles

@@ -7,25 +7,24 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 using OpenAI;
 using OpenAI.Chat;
+using Polly;
+using Polly.Registry;
 
 namespace ChatService.Llm;
 
 /// <summary>Builds the configured provider's <see cref="IChatClient"/>, instrumented with <c>UseLlmApm()</c>.</summary>
 internal static class LlmChatClientFactory
 {
-    /// <summary>Registers the instrumented chat client as a singleton <see cref="IChatClient"/>: the retries outside
-    /// <c>UseLlmApm()</c>, so that every attempt is its own <c>llm_api_call</c> step.</summary>
+    /// <summary>Registers the instrumented chat client as a singleton <see cref="IChatClient"/>: the resilience pipeline
+    /// (total timeout, retries) outside <c>UseLlmApm()</c>, so that every attempt is its own <c>llm_api_call</c> step.</summary>
     public static IServiceCollection AddLlmChatClient(this IServiceCollection services)
     {
         services.AddSingleton<TokenCounter>();
+        services.AddResiliencePipeline(ResilientChatClient.PipelineKey, (builder, context) => ResilientChatClient.Configure(builder, context.ServiceProvider));
         services.AddSingleton(sp => CreateProviderClient(sp)
             .AsBuilder()
-            .Use((inner, services) => new TransientRetryChatClient(
-                inner,
-                services.GetRequiredService<IOptions<LlmOptions>>().Value,
-                services.GetService<LlmApm.Otel.LlmApmInstrumentation>()?.Errors ?? new LlmApm.Otel.LlmErrorClassifier([Chat.ChatFailureException.Classify]),
-                services.GetRequiredService<TimeProvider>(),
-                services.GetRequiredService<ILogger<TransientRetryChatClient>>()))
+            .Use((inner, services) => new ResilientChatClient(
+                inner, services.GetRequiredService<ResiliencePipelineProvider<string>>().GetPipeline(ResilientChatClient.PipelineKey)))
             .UseLlmApm()
             .Build(sp));
         return services;
@@ -34,7 +33,7 @@ internal static class LlmChatClientFactory
     private static IChatClient CreateProviderClient(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<LlmOptions>>().Value;
-        // The clients' own retries are off: TransientRetryChatClient retries, one visible attempt at a time.
+        // The clients' own retries are off: the resilience pipeline retries, one visible attempt at a time.
         var retry = new ClientRetryPolicy(0);
         switch (options.Provider)
         {

@@ -12,7 +12,6 @@ namespace LlmApm.Otel;
 /// </summary>
 public sealed class LlmApmChatClient : DelegatingChatClient
 {
-    private const string OperationName = "chat";
     private static readonly string[] FinishReasonStop = [ChatFinishReason.Stop.Value];
     private static readonly string[] FinishReasonLength = [ChatFinishReason.Length.Value];
     private static readonly string[] FinishReasonToolCalls = [ChatFinishReason.ToolCalls.Value];
@@ -47,18 +46,22 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             return await base.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
         }
 
-        ChatResponse response;
+        ChatResponse? response = null;
+        Exception? error = null;
         try
         {
             response = await base.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
+            return response;
         }
-        catch (Exception ex) when (call.Fail(ex, cancellationToken))
+        catch (Exception ex)
         {
-            throw; // Never reached: the filter returns false.
+            error = ex;
+            throw;
         }
-
-        call.Complete(response.ModelId, response.ResponseId, response.FinishReason, response.Usage, new Completion(response));
-        return response;
+        finally
+        {
+            call.End(response is null ? CallResult.Failed(error) : new CallResult(response), cancellationToken);
+        }
     }
 
     /// <inheritdoc/>
@@ -76,21 +79,8 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             yield break;
         }
 
-        IAsyncEnumerator<ChatResponseUpdate> enumerator;
-        try
-        {
-            enumerator = base.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        }
-        catch (Exception ex) when (call.Fail(ex, cancellationToken))
-        {
-            throw; // Never reached.
-        }
-
-        var completed = false;
-        string? modelId = null, responseId = null;
-        ChatFinishReason? finishReason = null;
-        UsageDetails? usage = null;
-        var text = new StringBuilder();
+        IAsyncEnumerator<ChatResponseUpdate>? enumerator = null;
+        var stream = new StreamedResponse();
         try
         {
             while (true)
@@ -98,34 +88,24 @@ public sealed class LlmApmChatClient : DelegatingChatClient
                 ChatResponseUpdate update;
                 try
                 {
+                    enumerator ??= base.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
                     if (!await enumerator.MoveNextAsync().ConfigureAwait(false))
                     {
-                        completed = true;
+                        stream.Completed = true;
                         break;
                     }
 
                     update = enumerator.Current;
                 }
-                catch (Exception ex) when (call.Fail(ex, cancellationToken, new Completion(text), usage))
+                catch (Exception ex)
                 {
-                    throw; // Never reached.
+                    stream.Error = ex;
+                    throw;
                 }
 
-                modelId ??= update.ModelId;
-                responseId ??= update.ResponseId;
-                finishReason ??= update.FinishReason;
-                foreach (var content in update.Contents)
+                if (stream.Observe(update))
                 {
-                    switch (content)
-                    {
-                        case TextContent { Text.Length: > 0 } textContent:
-                            call.FirstChunk();
-                            text.Append(textContent.Text);
-                            break;
-                        case UsageContent usageContent:
-                            usage = usageContent.Details;
-                            break;
-                    }
+                    call.FirstChunk();
                 }
 
                 yield return update;
@@ -133,15 +113,17 @@ public sealed class LlmApmChatClient : DelegatingChatClient
         }
         finally
         {
-            await enumerator.DisposeAsync().ConfigureAwait(false);
-            if (completed)
+            try
             {
-                call.Complete(modelId, responseId, finishReason, usage, new Completion(text));
+                if (enumerator is not null)
+                {
+                    await enumerator.DisposeAsync().ConfigureAwait(false);
+                }
             }
-            else if (!call.Ended)
+            finally
             {
-                // The consumer stopped reading before the end: the rest of the answer was never received.
-                call.Abandon(new Completion(text), usage);
+                // Neither completed nor failed: the consumer stopped reading before the end.
+                call.End(stream.ToResult(), cancellationToken);
             }
         }
     }
@@ -159,29 +141,23 @@ public sealed class LlmApmChatClient : DelegatingChatClient
         var step = LlmStep.Start(LlmApmTelemetry.Steps.LlmApiCall, ActivityKind.Client, this.GetSpanName(model), request);
         if (step.Activity is { IsAllDataRequested: true } activity)
         {
-            activity.SetTag("gen_ai.operation.name", OperationName);
-            activity.SetTag("gen_ai.provider.name", this.providerName);
-            activity.SetTag("gen_ai.request.model", model);
+            activity.SetTag(GenAiConventions.OperationName, GenAiConventions.ChatOperation);
+            activity.SetTag(GenAiConventions.ProviderName, this.providerName);
+            activity.SetTag(GenAiConventions.RequestModel, model);
             if (options?.MaxOutputTokens is { } maxTokens)
             {
-                activity.SetTag("gen_ai.request.max_tokens", Box(ref this.lastMaxTokens, maxTokens));
+                activity.SetTag(GenAiConventions.RequestMaxTokens, Box(ref this.lastMaxTokens, maxTokens));
             }
 
             if (options?.Temperature is { } temperature)
             {
-                activity.SetTag("gen_ai.request.temperature", Box(ref this.lastTemperature, (double)temperature));
+                activity.SetTag(GenAiConventions.RequestTemperature, Box(ref this.lastTemperature, (double)temperature));
             }
 
             if (request?.ConversationId is { } conversationId)
             {
-                activity.SetTag(LlmApmTelemetry.Attributes.ConversationId, conversationId);
+                activity.SetTag(GenAiConventions.ConversationId, conversationId);
             }
-        }
-
-        if (request is not null)
-        {
-            request.Model ??= model;
-            request.Provider ??= this.providerName;
         }
 
         return new CallScope(instrumentation, request, step, messages, model, this.providerName, streaming);
@@ -209,7 +185,7 @@ public sealed class LlmApmChatClient : DelegatingChatClient
     {
         if (model is null)
         {
-            return OperationName;
+            return GenAiConventions.ChatOperation;
         }
 
         var last = Volatile.Read(ref this.lastSpanName);
@@ -218,7 +194,7 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             return last.Name;
         }
 
-        var name = string.Concat(OperationName, " ", model);
+        var name = string.Concat(GenAiConventions.ChatOperation, " ", model);
         Volatile.Write(ref this.lastSpanName, new SpanName(model, name));
         return name;
     }
@@ -247,6 +223,63 @@ public sealed class LlmApmChatClient : DelegatingChatClient
         public bool IsEmpty => this.response is null && this.streamed is not { Length: > 0 };
 
         public override string ToString() => this.response?.Text ?? this.streamed?.ToString() ?? string.Empty;
+    }
+
+    /// <summary>How a call ended, all that <see cref="CallScope.End"/> needs: the response's model, id, finish reason,
+    /// usage and text, and the failure (an exception, or a stream its consumer left before its end).</summary>
+    private readonly record struct CallResult(
+        string? ResponseModel, string? ResponseId, ChatFinishReason? FinishReason, UsageDetails? Usage, Completion Completion,
+        Exception? Error = null, bool Abandoned = false)
+    {
+        public CallResult(ChatResponse response)
+            : this(response.ModelId, response.ResponseId, response.FinishReason, response.Usage, new Completion(response))
+        {
+        }
+
+        public bool Succeeded => this.Error is null && !this.Abandoned;
+
+        public static CallResult Failed(Exception? error) => new(null, null, null, null, default, error, Abandoned: error is null);
+    }
+
+    /// <summary>What a stream has delivered so far.</summary>
+    private sealed class StreamedResponse
+    {
+        private readonly StringBuilder text = new();
+        private string? modelId;
+        private string? responseId;
+        private ChatFinishReason? finishReason;
+        private UsageDetails? usage;
+
+        public bool Completed { get; set; }
+
+        public Exception? Error { get; set; }
+
+        /// <summary>Takes in an update; <c>true</c> when it carries text.</summary>
+        public bool Observe(ChatResponseUpdate update)
+        {
+            this.modelId ??= update.ModelId;
+            this.responseId ??= update.ResponseId;
+            this.finishReason ??= update.FinishReason;
+            var hasText = false;
+            foreach (var content in update.Contents)
+            {
+                switch (content)
+                {
+                    case TextContent { Text.Length: > 0 } textContent:
+                        hasText = true;
+                        this.text.Append(textContent.Text);
+                        break;
+                    case UsageContent usageContent:
+                        this.usage = usageContent.Details;
+                        break;
+                }
+            }
+
+            return hasText;
+        }
+
+        public CallResult ToResult() => new(
+            this.modelId, this.responseId, this.finishReason, this.usage, new Completion(this.text), this.Error, Abandoned: !this.Completed && this.Error is null);
     }
 
     /// <summary>The bookkeeping of one call: a value in the calling method's state, not an object of its own. The
@@ -282,8 +315,6 @@ public sealed class LlmApmChatClient : DelegatingChatClient
 
         public bool Active { get; }
 
-        public bool Ended { get; private set; }
-
         public void FirstChunk()
         {
             if (this.firstChunk || !this.streaming)
@@ -296,7 +327,7 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             var seconds = activity is null
                 ? Stopwatch.GetElapsedTime(this.start).TotalSeconds
                 : (DateTime.UtcNow - activity.StartTimeUtc).TotalSeconds;
-            activity?.SetTag("gen_ai.response.time_to_first_chunk", seconds);
+            activity?.SetTag(GenAiConventions.ResponseTimeToFirstChunk, seconds);
             var modelTag = this.instrumentation.Models.Tag(this.request?.Model ?? this.requestModel);
             LlmApmInstruments.TimeToFirstToken.Record(seconds, new TagList
             {
@@ -305,72 +336,89 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             });
             LlmApmInstruments.GenAiTimeToFirstChunk.Record(seconds, new TagList
             {
-                { "gen_ai.operation.name", OperationName },
-                { "gen_ai.provider.name", this.provider },
-                { "gen_ai.request.model", modelTag },
+                { GenAiConventions.OperationName, GenAiConventions.ChatOperation },
+                { GenAiConventions.ProviderName, this.provider },
+                { GenAiConventions.RequestModel, modelTag },
             });
         }
 
-        public void Complete(string? responseModel, string? responseId, ChatFinishReason? finishReason, UsageDetails? details, Completion completion)
+        /// <summary>Ends the call, whichever way it ended: the one place that stops its clock, records its usage and
+        /// cost, tags its span, makes the one call into the request, fails the step and records the GenAI metrics.</summary>
+        public readonly void End(in CallResult result, CancellationToken callerToken)
         {
-            this.Ended = true;
-            var seconds = this.Stop();
-            var model = responseModel ?? this.requestModel;
+            // A call that failed is put down to the model the request runs on; one that answered, to the model that did.
+            var model = result.Succeeded ? result.ResponseModel ?? this.requestModel : this.request?.Model ?? this.requestModel;
             var resolved = this.instrumentation.Models.Resolve(model);
-            var usage = this.RecordUsage(model, resolved, details, completion);
-            var contentFiltered = finishReason == ChatFinishReason.ContentFilter;
+
+            // Tokens count when the call consumed them: an answer, or a stream that broke off or was left part way.
+            LlmUsage? usage = null;
+            decimal? cost = null;
+            if (result.Succeeded || result.Abandoned || (this.streaming && (!result.Completion.IsEmpty || result.Usage is not null)))
+            {
+                usage = this.MeasureUsage(result.Usage, result.Completion);
+                cost = this.instrumentation.RecordUsage(this.request?.RouteTag ?? LlmApmInstruments.NoRoute, resolved, usage.Value);
+            }
+
+            string? prompt = null, completion = null;
             if (this.step.Activity is { IsAllDataRequested: true } activity)
             {
-                activity.SetTag("gen_ai.response.model", responseModel);
-                activity.SetTag("gen_ai.response.id", responseId);
-                if (finishReason is { } reason)
+                TagUsage(activity, usage);
+                if (result.Succeeded)
                 {
-                    activity.SetTag("gen_ai.response.finish_reasons", FinishReasons(reason));
+                    activity.SetTag(GenAiConventions.ResponseModel, result.ResponseModel);
+                    activity.SetTag(GenAiConventions.ResponseId, result.ResponseId);
+                    if (result.FinishReason is { } reason)
+                    {
+                        activity.SetTag(GenAiConventions.ResponseFinishReasons, FinishReasons(reason));
+                    }
+
+                    (prompt, completion) = this.Capture(activity, result.Completion);
                 }
-
-                this.Capture(activity, completion);
             }
 
-            if (contentFiltered)
+            this.request?.RecordCall(model, this.provider, usage, cost, prompt, completion);
+
+            string? errorType = null;
+            if (result.Error is { } error)
             {
-                this.step.Fail(LlmErrorTypes.ContentFiltered, "The provider's content filter stopped the response.");
+                this.step.Fail(error, callerToken);
+                errorType = this.step.ErrorType ?? LlmErrorTypes.Other;
+            }
+            else if (result.Abandoned)
+            {
+                errorType = LlmErrorTypes.Cancelled;
+                this.step.Fail(errorType, "The consumer stopped reading the stream before its end.");
+            }
+            else if (result.FinishReason == ChatFinishReason.ContentFilter)
+            {
+                errorType = LlmErrorTypes.ContentFiltered;
+                this.step.Fail(errorType, "The provider's content filter stopped the response.");
             }
 
-            this.RecordOperation(seconds, resolved, usage, contentFiltered ? LlmErrorTypes.ContentFiltered : null);
+            // The span ends after its exception event.
+            var seconds = this.Stop();
+            this.RecordOperation(seconds, resolved, usage, errorType);
             this.step.Dispose();
         }
 
-        public bool Fail(Exception exception, CancellationToken callerToken, Completion partial = default, UsageDetails? details = null)
+        private static void TagUsage(Activity activity, LlmUsage? usage)
         {
-            this.Ended = true;
-            this.step.Fail(exception, callerToken);
-            var seconds = this.Stop();
-            var model = this.request?.Model ?? this.requestModel;
-            var resolved = this.instrumentation.Models.Resolve(model);
-            LlmUsage? usage = null;
-            if (this.streaming && (!partial.IsEmpty || details is not null))
+            if (usage is not { } u)
             {
-                // A stream that broke off still consumed the prompt and the tokens streamed so far.
-                usage = this.RecordUsage(model, resolved, details, partial);
+                return;
             }
 
-            var type = this.step.ErrorType ?? LlmErrorTypes.Other;
-            this.step.Activity?.SetTag(LlmApmTelemetry.Attributes.ErrorType, type);
-            this.RecordOperation(seconds, resolved, usage, type);
-            this.step.Dispose();
-            return false;
-        }
+            activity.SetTag(GenAiConventions.UsageInputTokens, u.InputTokens);
+            activity.SetTag(GenAiConventions.UsageOutputTokens, u.OutputTokens);
+            if (u.CachedInputTokens > 0)
+            {
+                activity.SetTag(GenAiConventions.UsageCacheReadInputTokens, u.CachedInputTokens);
+            }
 
-        public void Abandon(Completion partial, UsageDetails? details)
-        {
-            this.Ended = true;
-            this.step.Fail(LlmErrorTypes.Cancelled, "The consumer stopped reading the stream before its end.");
-            var seconds = this.Stop();
-            var model = this.request?.Model ?? this.requestModel;
-            var resolved = this.instrumentation.Models.Resolve(model);
-            var usage = this.RecordUsage(model, resolved, details, partial);
-            this.RecordOperation(seconds, resolved, usage, LlmErrorTypes.Cancelled);
-            this.step.Dispose();
+            if (u.Estimated)
+            {
+                activity.SetTag(LlmApmTelemetry.Attributes.UsageEstimated, true);
+            }
         }
 
         /// <summary>Ends the call's clock and returns its duration in seconds. With a span, the call's end is the
@@ -387,9 +435,9 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             return Stopwatch.GetElapsedTime(this.start).TotalSeconds;
         }
 
-        private readonly LlmUsage RecordUsage(string? model, ResolvedModel resolved, UsageDetails? details, Completion completion)
-        {
-            var usage = details is { InputTokenCount: not null } or { OutputTokenCount: not null }
+        /// <summary>The usage the provider reported, else an estimate from the prompt and the text received.</summary>
+        private readonly LlmUsage MeasureUsage(UsageDetails? details, Completion completion)
+            => details is { InputTokenCount: not null } or { OutputTokenCount: not null }
                 ? new LlmUsage(
                     details.InputTokenCount ?? 0,
                     details.OutputTokenCount ?? 0,
@@ -397,41 +445,17 @@ public sealed class LlmApmChatClient : DelegatingChatClient
                     details.ReasoningTokenCount ?? 0)
                 : new LlmUsage(TokenEstimator.Count(this.messages), TokenEstimator.Count(completion.ToString()), Estimated: true);
 
-            if (this.request is not null && model is not null)
-            {
-                this.request.Model = model;
-            }
-
-            this.instrumentation.RecordUsage(this.request, resolved, usage);
-            if (this.step.Activity is { IsAllDataRequested: true } activity)
-            {
-                activity.SetTag("gen_ai.usage.input_tokens", usage.InputTokens);
-                activity.SetTag("gen_ai.usage.output_tokens", usage.OutputTokens);
-                if (usage.CachedInputTokens > 0)
-                {
-                    activity.SetTag("gen_ai.usage.cache_read.input_tokens", usage.CachedInputTokens);
-                }
-
-                if (usage.Estimated)
-                {
-                    activity.SetTag(LlmApmTelemetry.Attributes.UsageEstimated, true);
-                }
-            }
-
-            return usage;
-        }
-
         private readonly void RecordOperation(double seconds, ResolvedModel model, LlmUsage? usage, string? errorType)
         {
             var tags = new TagList
             {
-                { "gen_ai.operation.name", OperationName },
-                { "gen_ai.provider.name", this.provider },
-                { "gen_ai.request.model", model.Tag },
+                { GenAiConventions.OperationName, GenAiConventions.ChatOperation },
+                { GenAiConventions.ProviderName, this.provider },
+                { GenAiConventions.RequestModel, model.Tag },
             };
             if (errorType is not null)
             {
-                tags.Add("error.type", errorType);
+                tags.Add(GenAiConventions.ErrorType, errorType);
             }
 
             LlmApmInstruments.GenAiOperationDuration.Record(seconds, tags);
@@ -439,20 +463,22 @@ public sealed class LlmApmChatClient : DelegatingChatClient
             {
                 // TagList is a value: each copy of the three operation tags gets its own token type.
                 var input = tags;
-                input.Add("gen_ai.token.type", "input");
+                input.Add(GenAiConventions.TokenType, GenAiConventions.TokenTypeInput);
                 LlmApmInstruments.GenAiTokenUsage.Record(u.InputTokens, input);
                 var output = tags;
-                output.Add("gen_ai.token.type", "output");
+                output.Add(GenAiConventions.TokenType, GenAiConventions.TokenTypeOutput);
                 LlmApmInstruments.GenAiTokenUsage.Record(u.OutputTokens, output);
             }
         }
 
-        private readonly void Capture(Activity activity, Completion completion)
+        /// <summary>Tags the span with the redacted messages when content capture is on, and returns the redacted
+        /// prompt and completion for the history.</summary>
+        private readonly (string? Prompt, string? Completion) Capture(Activity activity, Completion completion)
         {
             var instrumentation = this.instrumentation;
             if (!instrumentation.Options.CaptureMessageContent)
             {
-                return;
+                return (null, null);
             }
 
             var prompt = new StringBuilder();
@@ -468,9 +494,9 @@ public sealed class LlmApmChatClient : DelegatingChatClient
 
             var redactedPrompt = instrumentation.Redact(prompt.ToString());
             var redactedCompletion = instrumentation.Redact(completion.ToString());
-            activity.SetTag("gen_ai.input.messages", ToMessagesJson(this.messages, instrumentation));
-            activity.SetTag("gen_ai.output.messages", LlmApmJsonContext.SerializeMessages([GenAiMessage.Text("assistant", redactedCompletion)]));
-            this.request?.SetContent(redactedPrompt, redactedCompletion);
+            activity.SetTag(GenAiConventions.InputMessages, ToMessagesJson(this.messages, instrumentation));
+            activity.SetTag(GenAiConventions.OutputMessages, LlmApmJsonContext.SerializeMessages([GenAiMessage.Text("assistant", redactedCompletion)]));
+            return (redactedPrompt, redactedCompletion);
         }
 
         private static string ToMessagesJson(IEnumerable<ChatMessage> messages, LlmApmInstrumentation instrumentation)

@@ -18,6 +18,18 @@ public sealed class LlmApmInstrumentation : IDisposable
     /// <param name="history">The history store.</param>
     /// <param name="feed">The live feed of finished requests.</param>
     public LlmApmInstrumentation(IOptions<LlmApmOptions> options, ILlmHistoryStore history, LlmHistoryFeed feed)
+        : this(options, history, feed, listen: true)
+    {
+    }
+
+    /// <summary>Initializes a new instance of the <see cref="LlmApmInstrumentation"/> class.</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="history">The history store.</param>
+    /// <param name="feed">The live feed of finished requests.</param>
+    /// <param name="listen">Whether to add the process-wide listener that keeps LLM-APM's spans visible to the
+    /// history: the host's instrumentation does; a chat client's defaults outside dependency injection, which have no
+    /// history to fill, must not.</param>
+    internal LlmApmInstrumentation(IOptions<LlmApmOptions> options, ILlmHistoryStore history, LlmHistoryFeed feed, bool listen)
     {
         ArgumentNullException.ThrowIfNull(options);
         this.Options = options.Value;
@@ -29,7 +41,7 @@ public sealed class LlmApmInstrumentation : IDisposable
         this.Routes = new RouteTagger();
         this.Redactor = this.Options.Redactor ?? LlmContentRedactor.Default;
 
-        if (this.Options.Enabled)
+        if (this.Options.Enabled && listen)
         {
             // The history must see every request even when trace export is sampled down to nothing: this listener asks
             // for the request and step spans of LLM-APM with all their data, but never marks them recorded, so the
@@ -74,6 +86,10 @@ public sealed class LlmApmInstrumentation : IDisposable
 
     internal Func<string, string> Redactor { get; }
 
+    /// <summary>Gets or sets the requests in progress that the history processor records, set by the processor: without
+    /// one, requests open no entry.</summary>
+    internal LlmOpenRequests? OpenRequests { get; set; }
+
     /// <summary>Starts a request and makes it <see cref="LlmRequest.Current"/> for the calling flow. Dispose it to
     /// finish it.</summary>
     /// <param name="route">The route template or the name of the unit of work: a bounded value, it becomes a metric tag.</param>
@@ -90,19 +106,23 @@ public sealed class LlmApmInstrumentation : IDisposable
     public void Dispose() => this.listener?.Dispose();
 
     /// <summary>Records one LLM call's usage against <paramref name="request"/> (or, without one, against the
-    /// route <c>none</c>): <c>llm.tokens</c> by type, <c>llm.cost.usd</c> or <c>llm.price.misses</c>.</summary>
+    /// route <c>none</c>): <c>llm.tokens</c> by type, <c>llm.cost.usd</c> or <c>llm.price.misses</c>, and the
+    /// request's tokens and cost.</summary>
     /// <returns>The cost of the call, or <c>null</c> when the model has no price.</returns>
     internal decimal? RecordUsage(LlmRequest? request, string? model, in LlmUsage usage)
-        => this.RecordUsage(request, this.Models.Resolve(model), usage);
-
-    /// <summary>Records one LLM call's usage for a model already resolved to its tag and price.</summary>
-    /// <returns>The cost of the call, or <c>null</c> when the model has no price.</returns>
-    internal decimal? RecordUsage(LlmRequest? request, ResolvedModel model, in LlmUsage usage)
     {
-        var route = request?.RouteTag ?? LlmApmInstruments.NoRoute;
+        var cost = this.RecordUsage(request?.RouteTag ?? LlmApmInstruments.NoRoute, this.Models.Resolve(model), usage);
+        request?.AddUsage(usage, cost);
+        return cost;
+    }
+
+    /// <summary>Records the metrics of one LLM call's usage for a model already resolved to its tag and price; the
+    /// caller adds the usage to its request.</summary>
+    /// <returns>The cost of the call, or <c>null</c> when the model has no price.</returns>
+    internal decimal? RecordUsage(string route, ResolvedModel model, in LlmUsage usage)
+    {
         var modelTag = model.Tag;
         decimal? cost = model.Price?.Cost(usage.InputTokens, usage.CachedInputTokens, usage.OutputTokens);
-        request?.AddUsage(usage, cost);
         AddTokens(route, modelTag, "input", usage.InputTokens);
         AddTokens(route, modelTag, "output", usage.OutputTokens);
         AddTokens(route, modelTag, "cached_input", usage.CachedInputTokens);

@@ -3,7 +3,8 @@ namespace LlmApm.Otel;
 /// <summary>
 /// The names LLM-APM publishes: its <see cref="System.Diagnostics.ActivitySource"/> and
 /// <see cref="System.Diagnostics.Metrics.Meter"/>, span names, attribute names and metric names.
-/// These names are a public contract: dashboards, alert rules and users' queries depend on them.
+/// These names are a public contract: dashboards, alert rules and users' queries depend on them. The names of the
+/// OpenTelemetry GenAI conventions that LLM-APM also emits (<c>gen_ai.*</c>) are the conventions', listed in docs/metrics.md.
 /// </summary>
 public static class LlmApmTelemetry
 {
@@ -58,9 +59,6 @@ public static class LlmApmTelemetry
         /// <summary><c>error.type</c>: the classified error type.</summary>
         public const string ErrorType = "error.type";
 
-        /// <summary><c>gen_ai.conversation.id</c>.</summary>
-        public const string ConversationId = "gen_ai.conversation.id";
-
         /// <summary>Metric tag <c>route</c>.</summary>
         public const string TagRoute = "route";
 
@@ -112,15 +110,6 @@ public static class LlmApmTelemetry
 
         /// <summary><c>llm.history.dropped</c> → <c>llm_history_dropped_total</c>.</summary>
         public const string HistoryDropped = "llm.history.dropped";
-
-        /// <summary>GenAI semantic convention: <c>gen_ai.client.operation.duration</c>.</summary>
-        public const string GenAiOperationDuration = "gen_ai.client.operation.duration";
-
-        /// <summary>GenAI semantic convention: <c>gen_ai.client.token.usage</c>.</summary>
-        public const string GenAiTokenUsage = "gen_ai.client.token.usage";
-
-        /// <summary>GenAI semantic convention: <c>gen_ai.client.operation.time_to_first_chunk</c>.</summary>
-        public const string GenAiTimeToFirstChunk = "gen_ai.client.operation.time_to_first_chunk";
     }
 
     /// <summary>The step names of a typical LLM request.</summary>

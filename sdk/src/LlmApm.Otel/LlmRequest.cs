@@ -12,23 +12,12 @@ namespace LlmApm.Otel;
 /// requests running side by side never see each other's steps, usage or cost.</remarks>
 public sealed class LlmRequest : IDisposable
 {
-    internal const int MaxBufferedSteps = 256;
-
     private static readonly AsyncLocal<LlmRequest?> Ambient = new();
-
-    // The request whose span, or one of whose steps' spans, this thread is stopping: span processors run inside
-    // Activity.Stop on the stopping thread, so the history processor finds the request here without a property on
-    // the span (a custom property costs every request a dictionary) and without relying on the ambient request.
-    [ThreadStatic]
-    private static LlmRequest? stopping;
 
     private readonly LlmApmInstrumentation? instrumentation;
     private readonly LlmRequest? previous;
     private readonly long startTimestamp;
     private readonly Lock sync = new();
-    private LlmStepRecord[]? steps;
-    private int stepCount;
-    private bool stepsEvicted;
     private long inputTokens;
     private long outputTokens;
     private long cachedInputTokens;
@@ -64,8 +53,11 @@ public sealed class LlmRequest : IDisposable
             activity.SetTag(LlmApmTelemetry.Attributes.Route, this.Route);
             if (conversationId is not null)
             {
-                activity.SetTag(LlmApmTelemetry.Attributes.ConversationId, conversationId);
+                activity.SetTag(GenAiConventions.ConversationId, conversationId);
             }
+
+            // The history processor, when one records this instrumentation's requests, finds the request by its span.
+            instrumentation.OpenRequests?.Open(activity, new LlmStepBuffer(this, instrumentation.Options.OrphanTimeout));
         }
 
         LlmApmInstruments.RequestsActive.Add(1, new KeyValuePair<string, object?>(LlmApmTelemetry.Attributes.TagRoute, this.RouteTag));
@@ -82,7 +74,8 @@ public sealed class LlmRequest : IDisposable
     /// <summary>Gets the route template (or unit-of-work name) of the request.</summary>
     public string Route { get; }
 
-    /// <summary>Gets or sets the model the request uses. The first LLM call sets it when the host did not.</summary>
+    /// <summary>Gets or sets the model the request uses. An LLM call sets it to the model that answered, or to the model
+    /// it asked for when the host set none.</summary>
     public string? Model { get; set; }
 
     /// <summary>Gets or sets the provider of the model (<c>openai</c>, <c>azure.ai.openai</c>, ...).</summary>
@@ -137,9 +130,6 @@ public sealed class LlmRequest : IDisposable
     public bool IsFinished => Volatile.Read(ref this.ended) != 0;
 
     internal LlmApmInstrumentation? Instrumentation => this.instrumentation;
-
-    /// <summary>Gets the request whose span, or the span of one of whose steps, is being stopped on this thread.</summary>
-    internal static LlmRequest? Stopping => stopping;
 
     /// <summary>Gets the route as metric tags carry it: bounded, see <see cref="RouteTagger"/>.</summary>
     internal string RouteTag { get; }
@@ -245,7 +235,7 @@ public sealed class LlmRequest : IDisposable
 
             if (this.ConversationId is not null)
             {
-                activity.SetTag(LlmApmTelemetry.Attributes.ConversationId, this.ConversationId);
+                activity.SetTag(GenAiConventions.ConversationId, this.ConversationId);
             }
 
             activity.SetTag(LlmApmTelemetry.Attributes.UsageInputTokens, usage.InputTokens);
@@ -280,7 +270,10 @@ public sealed class LlmRequest : IDisposable
                 activity.SetStatus(ActivityStatusCode.Error, this.errorMessage);
             }
 
-            this.StopSpan(activity);
+            activity.Stop();
+
+            // The processor took the request's entry as the span ended; a span that no processor saw leaves it here.
+            this.instrumentation.OpenRequests?.Close(activity);
         }
 
         var tags = new TagList
@@ -292,23 +285,6 @@ public sealed class LlmRequest : IDisposable
         LlmApmInstruments.Requests.Add(1, tags);
         LlmApmInstruments.RequestLatency.Record(elapsed, tags);
         LlmApmInstruments.RequestsActive.Add(-1, new KeyValuePair<string, object?>(LlmApmTelemetry.Attributes.TagRoute, this.RouteTag));
-    }
-
-    /// <summary>Stops <paramref name="span"/>, the request's or one of its steps', with the request as
-    /// <see cref="Stopping"/> for the span processors.</summary>
-    /// <param name="span">The span.</param>
-    internal void StopSpan(Activity span)
-    {
-        var outer = stopping;
-        stopping = this;
-        try
-        {
-            span.Stop();
-        }
-        finally
-        {
-            stopping = outer;
-        }
     }
 
     internal void MarkFailed(string type, string? message, Exception? exception, string? step)
@@ -350,8 +326,24 @@ public sealed class LlmRequest : IDisposable
         }
     }
 
-    internal void SetContent(string? prompt, string? completion)
+    /// <summary>Records one LLM call made for the request, in one step: the model that answered (or, when the call
+    /// used nothing, the model it asked for, unless the host set one), the provider, the call's usage and cost, and its
+    /// content when captured.</summary>
+    /// <param name="model">The model that answered, else the model asked for.</param>
+    /// <param name="provider">The provider of the model.</param>
+    /// <param name="usage">The tokens the call used, or <c>null</c> when it used none that count.</param>
+    /// <param name="cost">The call's cost, or <c>null</c> when its model has no price.</param>
+    /// <param name="prompt">The redacted prompt when content capture is on.</param>
+    /// <param name="completion">The redacted completion when content capture is on.</param>
+    internal void RecordCall(string? model, string provider, LlmUsage? usage, decimal? cost, string? prompt, string? completion)
     {
+        this.Model = usage is not null ? model ?? this.Model : this.Model ?? model;
+        this.Provider ??= provider;
+        if (usage is { } used)
+        {
+            this.AddUsage(used, cost);
+        }
+
         if (prompt is not null)
         {
             this.CapturedPrompt = prompt;
@@ -360,51 +352,6 @@ public sealed class LlmRequest : IDisposable
         if (completion is not null)
         {
             this.CapturedCompletion = completion;
-        }
-    }
-
-    internal void AddStep(LlmStepRecord step)
-    {
-        lock (this.sync)
-        {
-            if (this.stepsEvicted)
-            {
-                return;
-            }
-
-            if (Stopwatch.GetElapsedTime(this.startTimestamp) > this.instrumentation!.Options.OrphanTimeout
-                || this.stepCount >= MaxBufferedSteps)
-            {
-                // A request that never ends must not hold memory without bound.
-                this.steps = null;
-                this.stepCount = 0;
-                this.stepsEvicted = true;
-                LlmApmEventSource.Log.OrphansEvicted(1);
-                return;
-            }
-
-            // An array sized for a typical request, grown by doubling: the record takes it as it is when full, so a
-            // request of four steps allocates one array for them, not a list, its array and a copy.
-            this.steps ??= new LlmStepRecord[4];
-            if (this.stepCount == this.steps.Length)
-            {
-                Array.Resize(ref this.steps, this.steps.Length * 2);
-            }
-
-            this.steps[this.stepCount++] = step;
-        }
-    }
-
-    internal LlmStepRecord[] TakeSteps()
-    {
-        lock (this.sync)
-        {
-            var result = this.steps is null ? []
-                : this.stepCount == this.steps.Length ? this.steps
-                : this.steps.AsSpan(0, this.stepCount).ToArray();
-            this.steps = null;
-            this.stepCount = 0;
-            return result;
         }
     }
 }

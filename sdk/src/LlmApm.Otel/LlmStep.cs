@@ -218,16 +218,8 @@ public readonly struct LlmStep : IDisposable, IEquatable<LlmStep>
             }
 
             status = activity.Status == ActivityStatusCode.Error ? LlmApmInstruments.StatusError : LlmApmInstruments.StatusOk;
-            if (request is not null)
-            {
-                // The history processor finds the step's request as the one stopping the span.
-                request.StopSpan(activity);
-            }
-            else
-            {
-                activity.Stop();
-            }
-
+            // The history processor finds the step's request through the span's parents.
+            activity.Stop();
             seconds = activity.Duration.TotalSeconds;
         }
 

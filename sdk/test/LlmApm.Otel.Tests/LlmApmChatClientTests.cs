@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using LlmApm.Otel.History;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
 
 namespace LlmApm.Otel.Tests;
 
@@ -211,6 +212,33 @@ public class LlmApmChatClientTests
         Assert.Equal(10, metrics.Sum("llm.tokens", ("route", "none"), ("type", "input")));
         Assert.True(metrics.Sum("llm.cost.usd", ("route", "none")) > 0);
         Assert.Empty(host.History.Query(new LlmHistoryQuery()));
+    }
+
+    [Fact]
+    public async Task GetResponseAsync_BuiltWithoutDependencyInjection_AddsNoListenerAndEmitsToTheProviderThatListens()
+    {
+        Assert.False(LlmApmInstruments.Source.HasListeners(), "precondition: nothing else listens to the LlmApm source");
+        using var metrics = new MetricCollector();
+        using var client = new ChatClientBuilder(new FakeChatClient()).UseLlmApm().Build();
+
+        await client.GetResponseAsync([new ChatMessage(ChatRole.User, "no host")]);
+
+        // Metrics still flow, but the client added no process-wide listener behind the user's back.
+        Assert.Single(metrics.Of("gen_ai.client.operation.duration"));
+        Assert.Equal(10, metrics.Sum("llm.tokens", ("route", "none"), ("type", "input")));
+        Assert.False(LlmApmInstruments.Source.HasListeners());
+
+        // A tracer provider of the user's that listens gets the call's span.
+        var exported = new List<Activity>();
+        using (var provider = OpenTelemetry.Sdk.CreateTracerProviderBuilder().AddSource(LlmApmTelemetry.SourceName).AddInMemoryExporter(exported).Build())
+        {
+            await client.GetResponseAsync([new ChatMessage(ChatRole.User, "no host")]);
+        }
+
+        var call = Assert.Single(exported);
+        Assert.Equal("chat gpt-4o-mini", call.DisplayName);
+        Assert.Equal("fake", call.GetTagItem("gen_ai.provider.name"));
+        Assert.False(LlmApmInstruments.Source.HasListeners());
     }
 
     [Fact]

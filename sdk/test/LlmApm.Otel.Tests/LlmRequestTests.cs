@@ -232,7 +232,7 @@ public class LlmRequestTests
     }
 
     [Fact]
-    public void AddStep_RequestOlderThanOrphanTimeout_DropsItsBufferedSteps()
+    public void History_RequestOlderThanOrphanTimeout_DropsItsBufferedSteps()
     {
         using var host = TestHost.Start(o => o.OrphanTimeout = TimeSpan.FromMilliseconds(1));
         using (var request = host.Instrumentation.StartRequest("orphan"))
@@ -246,6 +246,42 @@ public class LlmRequestTests
         host.Flush();
         var record = Assert.Single(host.History.Query(new LlmHistoryQuery()));
         Assert.Empty(record.Steps);
+    }
+
+    [Fact]
+    public void History_StepsEndedOnOtherThreadsWithoutTheFlow_AreInTheirRequestsRecord()
+    {
+        using var host = TestHost.Start();
+        using (var request = host.Instrumentation.StartRequest("handoff"))
+        {
+            using (var nested = host.Instrumentation.StartRequest("inner"))
+            {
+                var inner = LlmStep.Start("inner-step");
+                EndElsewhere(inner);
+            }
+
+            var outer = LlmStep.Start("outer-step");
+            EndElsewhere(outer);
+        }
+
+        // Each step went to the request whose span is its nearest open ancestor, though no ambient request was there.
+        var records = host.History.Query(new LlmHistoryQuery());
+        Assert.Equal(["inner-step"], records.Single(r => r.Route == "inner").Steps.Select(s => s.Name));
+        Assert.Equal(["outer-step"], records.Single(r => r.Route == "handoff").Steps.Select(s => s.Name));
+
+        static void EndElsewhere(LlmStep step)
+        {
+            using (ExecutionContext.SuppressFlow())
+            {
+                var thread = new Thread(() =>
+                {
+                    Assert.Null(LlmRequest.Current);
+                    step.Dispose();
+                });
+                thread.Start();
+                thread.Join();
+            }
+        }
     }
 
     private static WeakReference StartOrphan(LlmApmInstrumentation instrumentation)

@@ -11,10 +11,14 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
 {
     private const int MaxDepth = 32;
     private readonly LlmApmInstrumentation instrumentation;
+    private readonly LlmOpenRequests open = new();
 
     public LlmHistoryProcessor(LlmApmInstrumentation instrumentation)
     {
         this.instrumentation = instrumentation;
+
+        // From now on the instrumentation's requests open their entry here: the one path from request to processor.
+        instrumentation.OpenRequests = this.open;
     }
 
     public override void OnEnd(Activity data)
@@ -26,31 +30,19 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
 
         try
         {
-            // The request stopping a span on this thread (its own or a step's), else the ambient request: a step's
-            // span stopped by other code, in the request's flow.
-            var request = LlmRequest.Stopping ?? LlmRequest.Current;
-            if (request?.Activity is not { } requestSpan || !ReferenceEquals(request.Instrumentation, this.instrumentation))
+            if (this.open.TryTake(data, out var finished))
             {
+                this.Finish(finished, data);
                 return;
             }
 
-            if (ReferenceEquals(data, requestSpan))
-            {
-                this.Finish(request, data);
-                return;
-            }
-
-            if (request.IsFinished)
-            {
-                return;
-            }
-
+            // A step: recorded for the nearest request span among its ancestors that is still open.
             var depth = 0;
             for (var parent = data.Parent; parent is not null && depth < MaxDepth; parent = parent.Parent, depth++)
             {
-                if (ReferenceEquals(parent, requestSpan))
+                if (this.open.TryGet(parent, out var buffer))
                 {
-                    request.AddStep(new LlmStepRecord(
+                    buffer.Add(new LlmStepRecord(
                         (data.GetTagItem(LlmApmTelemetry.Attributes.StepName) as string) ?? data.DisplayName,
                         (data.StartTimeUtc - parent.StartTimeUtc).TotalMilliseconds,
                         data.Duration.TotalMilliseconds,
@@ -67,9 +59,10 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
         }
     }
 
-    private void Finish(LlmRequest request, Activity activity)
+    private void Finish(LlmStepBuffer buffer, Activity activity)
     {
-        var steps = request.TakeSteps();
+        var request = buffer.Request;
+        var steps = buffer.Take();
         Array.Sort(steps, static (a, b) => a.OffsetMs.CompareTo(b.OffsetMs));
         var usage = request.Usage;
         var record = new LlmRequestRecord(request.Id, activity.TraceId, activity.SpanId, request.Route, request.ErrorType is null ? "ok" : "error")

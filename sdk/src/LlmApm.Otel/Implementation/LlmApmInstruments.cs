@@ -65,15 +65,15 @@ internal static class LlmApmInstruments
         LlmApmTelemetry.Metrics.HistoryDropped, "{record}", "Request history records a store could not keep, by reason."));
 
     internal static readonly Histogram<double> GenAiOperationDuration = Meter.CreateHistogram(
-        LlmApmTelemetry.Metrics.GenAiOperationDuration, "s", "GenAI operation duration.",
+        GenAiConventions.OperationDurationMetric, "s", "GenAI operation duration.",
         tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = GenAiDurationBuckets });
 
     internal static readonly Histogram<long> GenAiTokenUsage = Meter.CreateHistogram(
-        LlmApmTelemetry.Metrics.GenAiTokenUsage, "{token}", "Number of input and output tokens used.",
+        GenAiConventions.TokenUsageMetric, "{token}", "Number of input and output tokens used.",
         tags: null, advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = GenAiTokenBuckets });
 
     internal static readonly Histogram<double> GenAiTimeToFirstChunk = Meter.CreateHistogram(
-        LlmApmTelemetry.Metrics.GenAiTimeToFirstChunk, "s", "Time to receive the first chunk of a streamed GenAI response.",
+        GenAiConventions.TimeToFirstChunkMetric, "s", "Time to receive the first chunk of a streamed GenAI response.",
         tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = GenAiTimeToFirstChunkBuckets });
 
     /// <summary>Counts a failure in <c>llm.errors</c>, once per exception however many steps and requests it fails

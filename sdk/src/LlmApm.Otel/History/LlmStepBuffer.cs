@@ -1,0 +1,72 @@
+using System.Diagnostics;
+
+namespace LlmApm.Otel.History;
+
+/// <summary>
+/// The ended steps of one request in progress, kept for its history record until its span ends. Bounded: a request
+/// that never ends must not hold memory without bound.
+/// </summary>
+/// <remarks>It locks itself: it is internal and a lock object of its own would cost each request one more allocation.</remarks>
+internal sealed class LlmStepBuffer
+{
+    internal const int MaxSteps = 256;
+
+    private readonly long startTimestamp = Stopwatch.GetTimestamp();
+    private readonly TimeSpan orphanTimeout;
+    private LlmStepRecord[]? steps;
+    private int count;
+    private bool evicted;
+
+    public LlmStepBuffer(LlmRequest request, TimeSpan orphanTimeout)
+    {
+        this.Request = request;
+        this.orphanTimeout = orphanTimeout;
+    }
+
+    /// <summary>Gets the request whose steps these are.</summary>
+    public LlmRequest Request { get; }
+
+    public void Add(LlmStepRecord step)
+    {
+        lock (this)
+        {
+            if (this.evicted)
+            {
+                return;
+            }
+
+            if (this.count >= MaxSteps || Stopwatch.GetElapsedTime(this.startTimestamp) > this.orphanTimeout)
+            {
+                this.steps = null;
+                this.count = 0;
+                this.evicted = true;
+                LlmApmEventSource.Log.OrphansEvicted(1);
+                return;
+            }
+
+            // Sized for a typical request and grown by doubling: a full array is handed to the record as it is, so a
+            // request of four steps allocates one array for them, not a list, its array and a copy.
+            this.steps ??= new LlmStepRecord[4];
+            if (this.count == this.steps.Length)
+            {
+                Array.Resize(ref this.steps, this.steps.Length * 2);
+            }
+
+            this.steps[this.count++] = step;
+        }
+    }
+
+    /// <summary>Takes the steps, in the order they ended.</summary>
+    public LlmStepRecord[] Take()
+    {
+        lock (this)
+        {
+            var result = this.steps is null ? []
+                : this.count == this.steps.Length ? this.steps
+                : this.steps.AsSpan(0, this.count).ToArray();
+            this.steps = null;
+            this.count = 0;
+            return result;
+        }
+    }
+}

@@ -1,0 +1,43 @@
+namespace LlmApm.Otel;
+
+/// <summary>
+/// The names of the OpenTelemetry GenAI semantic conventions that LLM-APM emits: one place, so that a rename in the
+/// conventions is one edit. LLM-APM's own names are in <see cref="LlmApmTelemetry"/>.
+/// </summary>
+internal static class GenAiConventions
+{
+    /// <summary>The value of <see cref="OperationName"/> for a chat completion.</summary>
+    public const string ChatOperation = "chat";
+
+    public const string OperationName = "gen_ai.operation.name";
+    public const string ProviderName = "gen_ai.provider.name";
+    public const string ConversationId = "gen_ai.conversation.id";
+
+    public const string RequestModel = "gen_ai.request.model";
+    public const string RequestMaxTokens = "gen_ai.request.max_tokens";
+    public const string RequestTemperature = "gen_ai.request.temperature";
+
+    public const string ResponseModel = "gen_ai.response.model";
+    public const string ResponseId = "gen_ai.response.id";
+    public const string ResponseFinishReasons = "gen_ai.response.finish_reasons";
+    public const string ResponseTimeToFirstChunk = "gen_ai.response.time_to_first_chunk";
+
+    public const string UsageInputTokens = "gen_ai.usage.input_tokens";
+    public const string UsageOutputTokens = "gen_ai.usage.output_tokens";
+    public const string UsageCacheReadInputTokens = "gen_ai.usage.cache_read.input_tokens";
+
+    public const string InputMessages = "gen_ai.input.messages";
+    public const string OutputMessages = "gen_ai.output.messages";
+
+    /// <summary>The token type tag of <see cref="TokenUsageMetric"/>, with values <see cref="TokenTypeInput"/> and <see cref="TokenTypeOutput"/>.</summary>
+    public const string TokenType = "gen_ai.token.type";
+    public const string TokenTypeInput = "input";
+    public const string TokenTypeOutput = "output";
+
+    /// <summary>The general convention's <c>error.type</c>, on GenAI metrics as on spans.</summary>
+    public const string ErrorType = "error.type";
+
+    public const string OperationDurationMetric = "gen_ai.client.operation.duration";
+    public const string TokenUsageMetric = "gen_ai.client.token.usage";
+    public const string TimeToFirstChunkMetric = "gen_ai.client.operation.time_to_first_chunk";
+}
