@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of LLM-APM: .NET (SDK, ASP.NET Core package, SQLite history, chat service), package install,
-# code style, a short soak of the chat service,
+# code style, a native AOT build, the READMEs' C# blocks, a short soak of the chat service,
 # dashboard type checks, lint, unit and browser end-to-end tests, and the Prometheus, Grafana and compose checks
-# against a real Prometheus. Installs what it needs (npm packages; Debian's prometheus, chromium and
-# docker-compose when missing and running as root) and fails loudly when a tool is missing.
+# against a real Prometheus. Installs what it needs (npm packages; Debian's prometheus, chromium, docker-compose,
+# clang and zlib1g-dev when missing and running as root) and fails loudly when a tool is missing.
 #
 #   ./test.sh           everything
 #   ./test.sh --quick   .NET and dashboard unit tests only
@@ -31,10 +31,15 @@ die() { echo "test.sh: $*" >&2; exit 1; }
 need_tool() { command -v "$1" >/dev/null 2>&1 || die "'$1' is missing: $2"; }
 
 install_debian() {
+  # Each argument is COMMAND:PACKAGE, or FILE-GLOB:PACKAGE for a package without a command (a path with a slash).
   local missing=()
   for pair in "$@"; do
     local cmd=${pair%%:*} pkg=${pair##*:}
-    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+    if [[ $cmd == */* ]]; then
+      compgen -G "$cmd" >/dev/null || missing+=("$pkg")
+    else
+      command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+    fi
   done
   [[ ${#missing[@]} -eq 0 ]] && return 0
   if [[ $(id -u) -ne 0 ]]; then
@@ -50,7 +55,9 @@ need_tool dotnet "install the .NET 10 SDK"
 need_tool node "install Node.js 20 or later"
 need_tool npm "install npm"
 if [[ $QUICK -eq 0 ]]; then
-  install_debian promtool:prometheus prometheus:prometheus chromium:chromium docker-compose:docker-compose amtool:prometheus-alertmanager
+  install_debian promtool:prometheus prometheus:prometheus chromium:chromium docker-compose:docker-compose amtool:prometheus-alertmanager \
+    clang:clang '/usr/lib/*/libz.so:zlib1g-dev'
+  need_tool clang "install the Debian packages clang and zlib1g-dev (native AOT)"
   need_tool promtool "install the Debian package prometheus"
   need_tool prometheus "install the Debian package prometheus"
   need_tool docker-compose "install the Debian package docker-compose"
@@ -120,6 +127,7 @@ suite ".NET: tests" dotnet_tests
 
 if [[ $QUICK -eq 0 ]]; then
   suite "packages: pack and install into a fresh project" build/pack-smoke.sh
+  suite "native AOT: publish and run the smoke app" build/aot-smoke.sh
   suite "docs: every C# block of the READMEs compiles" build/compile-snippets.sh
   suite "soak: chat service under mixed traffic with 5% faults, 45 s" \
     dotnet run --project samples/ChatService.Soak -c Release --no-build -- --duration 45
