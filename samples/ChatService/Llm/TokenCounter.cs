@@ -4,8 +4,8 @@ using Microsoft.ML.Tokenizers;
 namespace ChatService.Llm;
 
 /// <summary>
-/// Counts tokens with the o200k encoding (GPT-4o family). The tokenizer costs about 0.3 s to build, so it is
-/// built once, on first use.
+/// Counts tokens with the o200k encoding (GPT-4o family), in time linear in the text's length. The tokenizer costs
+/// about 0.3 s to build, so it is built once, on first use.
 /// </summary>
 internal sealed class TokenCounter
 {
@@ -18,7 +18,35 @@ internal sealed class TokenCounter
 
     private readonly Lazy<Tokenizer> tokenizer = Shared;
 
-    public int Count(string? text) => string.IsNullOrEmpty(text) ? 0 : this.tokenizer.Value.CountTokens(text);
+    /// <summary>
+    /// The longest run of characters without a change between whitespace and the rest that is tokenized as one
+    /// piece. The tokenizer's byte-pair merging costs far more than linear time on one long piece (a message of
+    /// emoji, CJK or combining marks without a space is a single piece: 60 KB took a second), so a longer run is
+    /// counted in pieces of this length: the CPU of a count is bounded by the text's length, and ordinary text,
+    /// whose words are shorter, is counted exactly.
+    /// </summary>
+    internal const int MaxPieceLength = 64;
+
+    public int Count(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return 0;
+        }
+
+        var tokenizer = this.tokenizer.Value;
+        var span = text.AsSpan();
+        var count = 0;
+        var start = 0;
+        while (start < span.Length)
+        {
+            var end = NextCut(span, start);
+            count += tokenizer.CountTokens(span[start..end]);
+            start = end;
+        }
+
+        return count;
+    }
 
     /// <summary>Counts one message of a prompt, its framing included.</summary>
     public int CountMessage(string? text) => TokensPerMessage + this.Count(text);
@@ -33,6 +61,28 @@ internal sealed class TokenCounter
         }
 
         return total;
+    }
+
+    /// <summary>
+    /// The end of the part of <paramref name="text"/> that starts at <paramref name="start"/>: the text's end, or a
+    /// cut inside a run longer than <see cref="MaxPieceLength"/> (never between the halves of a surrogate pair).
+    /// </summary>
+    private static int NextCut(ReadOnlySpan<char> text, int start)
+    {
+        var runStart = start;
+        for (var i = start + 1; i < text.Length; i++)
+        {
+            if (char.IsWhiteSpace(text[i]) != char.IsWhiteSpace(text[i - 1]))
+            {
+                runStart = i;
+            }
+            else if (i - runStart >= MaxPieceLength && !char.IsLowSurrogate(text[i]))
+            {
+                return i;
+            }
+        }
+
+        return text.Length;
     }
 
     /// <summary>Cuts <paramref name="text"/> to at most <paramref name="maxTokens"/> tokens.</summary>
