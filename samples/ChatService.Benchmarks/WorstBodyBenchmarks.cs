@@ -1,0 +1,76 @@
+// The CPU a chat can cost before it reaches the provider is bounded by the body's size: the worst bodies the limits
+// accept (64 KB, 32768 characters), whole requests through the service in process with the simulated provider
+// answering at once (so the figure is preprocessing plus the simulator's own token count of the prompt, an upper
+// bound of preprocessing). Target: under 50 ms per request. Results: docs/benchmarks.md.
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace ChatService.Benchmarks;
+
+[MemoryDiagnoser]
+public class WorstBodyBenchmarks
+{
+    private WebApplicationFactory<Program>? factory;
+    private HttpClient? client;
+    private string? dataPath;
+    private byte[] body = [];
+
+    [Params("emoji", "emoji-mixed", "cjk", "combining", "one-letter", "spaces", "words")]
+    public string Body { get; set; } = "emoji";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        this.dataPath = Directory.CreateTempSubdirectory("chat-bench").FullName;
+        this.factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        {
+            builder.UseSetting("ChatService:DataPath", this.dataPath);
+            builder.UseSetting("ChatService:RateLimit:PermitLimit", "100000000");
+            builder.UseSetting("Llm:Simulated:TimeToFirstTokenMs", "0");
+            builder.UseSetting("Llm:Simulated:PerTokenMs", "0");
+            builder.UseSetting("Llm:MaxRetries", "0");
+            builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        });
+        this.client = this.factory.CreateClient();
+        this.body = Encoding.UTF8.GetBytes($$"""{"message":"{{Message(this.Body)}}"}""");
+
+        // The first chat builds the tokenizer (about 0.3 s, once per process): not what is measured.
+        this.ChatAsync().GetAwaiter().GetResult();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        this.client?.Dispose();
+        this.factory?.Dispose();
+        if (this.dataPath is not null)
+        {
+            Directory.Delete(this.dataPath, recursive: true);
+        }
+    }
+
+    [Benchmark]
+    public async Task<int> ChatAsync()
+    {
+        using var content = new ByteArrayContent(this.body);
+        content.Headers.ContentType = new("application/json");
+        using var response = await this.client!.PostAsync(new Uri("/api/chat", UriKind.Relative), content);
+        var status = (int)response.StatusCode;
+        return status is 200 or 413 ? status : throw new InvalidOperationException($"{this.Body}: HTTP {status}");
+    }
+
+    /// <summary>The worst bodies of the HostileInputTests: runs without a space under the body and length limits.</summary>
+    internal static string Message(string name) => name switch
+    {
+        "emoji" => string.Concat(Enumerable.Repeat("\U0001F600", 15_000)),
+        "emoji-mixed" => string.Concat(Enumerable.Range(0, 15_000).Select(i => char.ConvertFromUtf32(0x1F600 + (i % 80)))),
+        "cjk" => new string([.. Enumerable.Range(0, 21_000).Select(i => (char)(0x4E00 + (i * 7919 % 20_000)))]),
+        "combining" => "a" + new string('\u0301', 30_000),
+        "one-letter" => new string('a', 32_000),
+        "spaces" => "a" + new string(' ', 32_000 - 2) + "b",
+        "words" => string.Concat(Enumerable.Repeat("hello world, how are you? ", 1_200)),
+        _ => throw new ArgumentException(name, nameof(name)),
+    };
+}
