@@ -24,6 +24,18 @@ public class WorstBodyBenchmarks
     public void Setup()
     {
         this.dataPath = Directory.CreateTempSubdirectory("chat-bench").FullName;
+
+        // The factory looks for the service's content root beside the solution by the assembly's name; point it at
+        // samples/ChatService wherever the benchmark runs from.
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "LlmApm.Otel.sln")))
+        {
+            root = root.Parent;
+        }
+
+        Environment.SetEnvironmentVariable(
+            "ASPNETCORE_TEST_CONTENTROOT_CHATSERVICE",
+            Path.Combine(root?.FullName ?? throw new InvalidOperationException("LlmApm.Otel.sln not found."), "samples", "ChatService"));
         this.factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
             builder.UseSetting("ChatService:DataPath", this.dataPath);

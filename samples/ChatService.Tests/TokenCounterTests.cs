@@ -48,4 +48,31 @@ public sealed class TokenCounterTests
 
         Assert.Equal(O200k.CountTokens(text), new TokenCounter().Count(text));
     }
+
+    [Fact]
+    public void Count_StopAbove_StopsPastTheLimitExactBelowIt()
+    {
+        var counter = new TokenCounter();
+        var text = string.Concat(Enumerable.Repeat("你好世界", 2_000));
+        var exact = counter.Count(text);
+
+        Assert.Equal(exact, counter.Count(text, stopAbove: exact));
+        Assert.InRange(counter.Count(text, stopAbove: 100), 101, exact - 1);
+    }
+
+    [Theory]
+    [InlineData("Hello there, how are you doing today? ", 40, 25)]
+    [InlineData("\U0001F600", 1000, 300)]
+    [InlineData("你好世界", 500, 123)]
+    public void Truncate_AnyText_AtMostMaxTokensAndAPrefix(string unit, int repeat, int maxTokens)
+    {
+        var counter = new TokenCounter();
+        var text = string.Concat(Enumerable.Repeat(unit, repeat));
+
+        var cut = counter.Truncate(text, maxTokens);
+
+        Assert.StartsWith(cut, text, StringComparison.Ordinal);
+        Assert.InRange(counter.Count(cut), maxTokens - 2, maxTokens);
+        Assert.Equal(text, counter.Truncate(text, counter.Count(text)));
+    }
 }

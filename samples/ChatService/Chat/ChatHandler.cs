@@ -173,15 +173,18 @@ internal sealed class ChatHandler(
     {
         var system = new ChatMessage(ChatRole.System, this.llm.SystemPrompt);
         var user = new ChatMessage(ChatRole.User, message);
-        var messageTokens = tokens.CountMessage(message);
-        var budget = this.HistoryBudget - tokens.CountPrompt([system]) - messageTokens;
+        var room = this.HistoryBudget - tokens.CountPrompt([system]);
+
+        // Counting stops past the room: a message too long for the window costs no more than one that fits.
+        var messageTokens = tokens.CountMessage(message, stopAbove: room);
+        var budget = room - messageTokens;
         if (budget < 0)
         {
             throw new ChatFailureException(
                 LlmErrorTypes.ContextLengthExceeded,
                 StatusCodes.Status413PayloadTooLarge,
                 "The message does not fit the model's context window",
-                $"The message takes {messageTokens} tokens; the context window leaves room for {this.HistoryBudget} with the system prompt. Send a shorter message.");
+                $"The message takes more than the {Math.Max(room, 0)} tokens the context window leaves with the system prompt. Send a shorter message.");
         }
 
         // The newest messages that fit, in order.

@@ -27,7 +27,14 @@ internal sealed class TokenCounter
     /// </summary>
     internal const int MaxPieceLength = 64;
 
-    public int Count(string? text)
+    public int Count(string? text) => this.Count(text, int.MaxValue);
+
+    /// <summary>
+    /// Counts the tokens of <paramref name="text"/>, or stops as soon as the count passes <paramref name="stopAbove"/>
+    /// and returns what it has counted so far (more than <paramref name="stopAbove"/>): a text that cannot fit costs
+    /// no more than one that just fits.
+    /// </summary>
+    public int Count(string? text, int stopAbove)
     {
         if (string.IsNullOrEmpty(text))
         {
@@ -38,7 +45,7 @@ internal sealed class TokenCounter
         var span = text.AsSpan();
         var count = 0;
         var start = 0;
-        while (start < span.Length)
+        while (start < span.Length && count <= stopAbove)
         {
             var end = NextCut(span, start);
             count += tokenizer.CountTokens(span[start..end]);
@@ -50,6 +57,9 @@ internal sealed class TokenCounter
 
     /// <summary>Counts one message of a prompt, its framing included.</summary>
     public int CountMessage(string? text) => TokensPerMessage + this.Count(text);
+
+    /// <summary>Counts one message of a prompt, its framing included, stopping once past <paramref name="stopAbove"/>.</summary>
+    public int CountMessage(string? text, int stopAbove) => TokensPerMessage + this.Count(text, stopAbove - TokensPerMessage);
 
     /// <summary>Counts a whole prompt as the provider bills it.</summary>
     public int CountPrompt(IEnumerable<ChatMessage> messages)
@@ -85,10 +95,27 @@ internal sealed class TokenCounter
         return text.Length;
     }
 
-    /// <summary>Cuts <paramref name="text"/> to at most <paramref name="maxTokens"/> tokens.</summary>
+    /// <summary>Cuts <paramref name="text"/> to at most <paramref name="maxTokens"/> tokens, in the same pieces as
+    /// <see cref="Count(string?)"/>.</summary>
     public string Truncate(string text, int maxTokens)
     {
-        var index = this.tokenizer.Value.GetIndexByTokenCount(text, maxTokens, out _, out _);
-        return text[..index];
+        var tokenizer = this.tokenizer.Value;
+        var span = text.AsSpan();
+        var left = maxTokens;
+        var start = 0;
+        while (start < span.Length)
+        {
+            var end = NextCut(span, start);
+            var index = tokenizer.GetIndexByTokenCount(span[start..end], left, out _, out var tokens);
+            if (start + index < end)
+            {
+                return text[..(start + index)];
+            }
+
+            left -= tokens;
+            start = end;
+        }
+
+        return text;
     }
 }
