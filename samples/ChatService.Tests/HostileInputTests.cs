@@ -181,6 +181,106 @@ public sealed class HostileInputTests
         await Eventually.TrueAsync(async () => (await host.ScrapeAsync(client)).Sum("llm_requests_total") == 6);
     }
 
+    /// <summary>
+    /// The worst bodies the size limits let through (64 KB, 32768 characters): runs without a space of one emoji, of
+    /// many emoji, of CJK, of combining marks, of one letter, of spaces. Each is answered by its tokens (o200k, the
+    /// default 16000-token window): accepted, or refused as <c>context_length_exceeded</c>. Their preprocessing CPU is
+    /// measured by the PreprocessingBenchmarks of samples/ChatService.Benchmarks, not here.
+    /// </summary>
+    public static TheoryData<string, int, string?> WorstBodies() => new()
+    {
+        { "one emoji x 15000 (15000 tokens)", 200, null },
+        { "80 emoji x 15000 (28000 tokens)", 413, "context_length_exceeded" },
+        { "CJK x 21000 (40000 tokens)", 413, "context_length_exceeded" },
+        { "combining marks x 30000 (30000 tokens)", 413, "context_length_exceeded" },
+        { "one letter x 32000 (4000 tokens)", 200, null },
+        { "spaces x 32000 (250 tokens)", 200, null },
+    };
+
+    [Theory]
+    [MemberData(nameof(WorstBodies))]
+    public async Task PostChat_WorstAcceptedBody_AnsweredByItsTokens(string name, int status, string? errorType)
+    {
+        await using var host = new ChatServiceHost();
+        using var client = host.CreateClient();
+        var message = WorstMessage(name);
+        // Raw UTF-8, as a client that does not escape non-ASCII sends it: the most characters under the body limit.
+        using var content = new StringContent($$"""{"message":"{{message}}"}""", Encoding.UTF8, "application/json");
+        Assert.True(Encoding.UTF8.GetByteCount(message) <= 63_000 && message.Length <= 32 * 1024, name);
+
+        using var response = await client.PostAsync("/api/chat", content);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        var answer = await response.Content.ReadFromJsonAsync<JsonElement>(Json);
+        if (errorType is null)
+        {
+            Assert.True(answer.GetProperty("usage").GetProperty("inputTokens").GetInt64() > 200, name);
+        }
+        else
+        {
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(errorType, answer.GetProperty("errorType").GetString());
+            Assert.Equal(0, (await host.ScrapeAsync(client)).Sum("llm_tokens_total"));
+        }
+    }
+
+    [Theory]
+    [InlineData("/api/chat")]
+    [InlineData("/api/chat/stream")]
+    public async Task PostChat_NotJson_415WithErrorTypeAndDetail(string route)
+    {
+        await using var host = new ChatServiceHost();
+        using var client = host.CreateClient();
+        using var content = new StringContent("""{"message":"hi"}""", Encoding.UTF8, "text/plain");
+
+        using var response = await client.PostAsync(route, content);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Json);
+        Assert.Equal("invalid_request", problem.GetProperty("errorType").GetString());
+        Assert.Contains("application/json", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.False(string.IsNullOrEmpty(problem.GetProperty("requestId").GetString()));
+    }
+
+    [Theory]
+    [InlineData("utf-16", 415)]
+    [InlineData("utf-32", 415)]
+    [InlineData("iso-8859-1", 415)]
+    [InlineData("utf-8", 200)]
+    [InlineData("UTF8", 200)]
+    public async Task PostChat_Charset_OnlyUtf8Read(string charset, int status)
+    {
+        await using var host = new ChatServiceHost();
+        using var client = host.CreateClient();
+        var encoding = charset.StartsWith("utf-16", StringComparison.Ordinal) ? Encoding.Unicode
+            : charset.StartsWith("utf-32", StringComparison.Ordinal) ? Encoding.UTF32
+            : charset.StartsWith("iso", StringComparison.Ordinal) ? Encoding.Latin1 : Encoding.UTF8;
+        using var content = new ByteArrayContent(encoding.GetBytes("""{"message":"café über"}"""));
+        content.Headers.TryAddWithoutValidation("Content-Type", $"application/json; charset={charset}");
+
+        using var response = await client.PostAsync("/api/chat", content);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        if (status == 415)
+        {
+            var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Json);
+            Assert.Equal("invalid_request", problem.GetProperty("errorType").GetString());
+            Assert.Contains("UTF-8", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Equal(0, (await host.ScrapeAsync(client)).Sum("llm_tokens_total"));
+        }
+    }
+
+    private static string WorstMessage(string name) => name.Split(' ')[0] switch
+    {
+        "one" when name.Contains("emoji", StringComparison.Ordinal) => string.Concat(Enumerable.Repeat("\U0001F600", 15_000)),
+        "80" => string.Concat(Enumerable.Range(0, 15_000).Select(i => char.ConvertFromUtf32(0x1F600 + (i % 80)))),
+        "CJK" => new string([.. Enumerable.Range(0, 21_000).Select(i => (char)(0x4E00 + (i * 7919 % 20_000)))]),
+        "combining" => "a" + new string('\u0301', 30_000),
+        "one" => new string('a', 32_000),
+        "spaces" => "a" + new string(' ', 32_000 - 2) + "b",
+        _ => throw new ArgumentException(name),
+    };
+
     private static async Task CheckProblemAsync(string label, HttpResponseMessage response, int status, List<string> failures)
     {
         if ((int)response.StatusCode != status)

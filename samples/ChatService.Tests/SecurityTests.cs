@@ -152,6 +152,27 @@ public sealed partial class SecurityTests
     }
 
     [Fact]
+    public async Task Dashboard_AccessKeyInQuery_RedirectDoesNotRepeatIt()
+    {
+        const string Key = "k3y-that-must-not-travel-0123456789";
+        await using var host = new ChatServiceHost(Settings(("LlmApm:Dashboard:AccessKey", Key)));
+        using var client = host.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+
+        using var response = await client.SendAsync(From(Remote, HttpMethod.Get, "/llm-apm?key=" + Key));
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/llm-apm/", response.Headers.Location?.OriginalString);
+        Assert.DoesNotContain(Key, response.Headers.ToString(), StringComparison.Ordinal);
+
+        // The key was taken once: its cookie (not the key) lets the redirected request in.
+        var cookie = response.Headers.GetValues("Set-Cookie").Single().Split(';')[0];
+        using var follow = From(Remote, HttpMethod.Get, "/llm-apm/");
+        follow.Headers.Add("Cookie", cookie);
+        using var page = await client.SendAsync(follow);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+    }
+
+    [Fact]
     public void AppSettings_ShipWithoutSecrets()
     {
         var path = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(ChatServiceProcess.ServiceAssembly))!, "..", "..", "appsettings.json");

@@ -97,7 +97,7 @@ builder.Services.AddHostedService<DemoTrafficServiceGate>();
 // Errors as problem details, with requestId and traceId; also for a streaming client that accepts only events.
 builder.Services.AddSingleton<IProblemDetailsWriter, EventStreamProblemDetailsWriter>();
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
-    ProblemDetailsExtensions.AddRequestIds(context.HttpContext, context.ProblemDetails));
+    ProblemDetailsExtensions.Complete(context.HttpContext, context.ProblemDetails));
 builder.Services.AddExceptionHandler<ChatExceptionHandler>();
 
 // Per-client rate limit of the chat endpoints.

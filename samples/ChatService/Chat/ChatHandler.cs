@@ -1,11 +1,15 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Text.Json;
 using ChatService.Configuration;
 using ChatService.Conversations;
+using ChatService.Errors;
 using ChatService.Llm;
 using LlmApm.Otel;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 
 namespace ChatService.Chat;
 
@@ -169,15 +173,18 @@ internal sealed class ChatHandler(
     {
         var system = new ChatMessage(ChatRole.System, this.llm.SystemPrompt);
         var user = new ChatMessage(ChatRole.User, message);
-        var messageTokens = tokens.CountMessage(message);
-        var budget = this.HistoryBudget - tokens.CountPrompt([system]) - messageTokens;
+        var room = this.HistoryBudget - tokens.CountPrompt([system]);
+
+        // Counting stops past the room: a message too long for the window costs no more than one that fits.
+        var messageTokens = tokens.CountMessage(message, stopAbove: room);
+        var budget = room - messageTokens;
         if (budget < 0)
         {
             throw new ChatFailureException(
                 LlmErrorTypes.ContextLengthExceeded,
                 StatusCodes.Status413PayloadTooLarge,
                 "The message does not fit the model's context window",
-                $"The message takes {messageTokens} tokens; the context window leaves room for {this.HistoryBudget} with the system prompt. Send a shorter message.");
+                $"The message takes more than the {Math.Max(room, 0)} tokens the context window leaves with the system prompt. Send a shorter message.");
         }
 
         // The newest messages that fit, in order.
@@ -217,10 +224,19 @@ internal sealed class ChatHandler(
                 "Send the chat as application/json.");
         }
 
+        if (!IsUtf8(httpRequest.ContentType))
+        {
+            throw new ChatFailureException(
+                LlmErrorTypes.InvalidRequest,
+                StatusCodes.Status415UnsupportedMediaType,
+                "Unsupported media type",
+                "Send the chat as application/json in UTF-8 (no charset, or charset=utf-8).");
+        }
+
         var buffer = new MemoryStream();
         var chunk = new byte[8192];
         int read;
-        while ((read = await httpRequest.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
+        while ((read = await ReadBodyChunkAsync(context, chunk).ConfigureAwait(false)) > 0)
         {
             if (buffer.Length + read > limit)
             {
@@ -239,6 +255,64 @@ internal sealed class ChatHandler(
         {
             throw new ChatFailureException("The request body is not valid JSON (expected { \"message\": \"...\", \"conversationId\": \"...\" }).", ex);
         }
+    }
+
+    /// <summary>
+    /// Reads the next part of the body. A body the client got wrong (a malformed or oversized chunked transfer, one
+    /// that arrives too slowly, a connection that ends mid-body) is the client's failure: it is answered and recorded
+    /// as <c>invalid_request</c> or, when the client is gone, <c>cancelled</c>, never as the provider's.
+    /// </summary>
+    private static async ValueTask<int> ReadBodyChunkAsync(HttpContext context, byte[] chunk)
+    {
+        var aborted = context.RequestAborted;
+        try
+        {
+            return await context.Request.Body.ReadAsync(chunk, aborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex) when (!aborted.IsCancellationRequested)
+        {
+            throw ex.StatusCode switch
+            {
+                StatusCodes.Status408RequestTimeout => new ChatFailureException(
+                    LlmErrorTypes.InvalidRequest, ex.StatusCode, "Request body timeout", "The request body arrived too slowly.", ex),
+                StatusCodes.Status413PayloadTooLarge => new ChatFailureException(
+                    LlmErrorTypes.InvalidRequest, ex.StatusCode, "Request body too large", "The request body is larger than the service accepts.", ex),
+                _ => new ChatFailureException(
+                    LlmErrorTypes.InvalidRequest, StatusCodes.Status400BadRequest, "Bad request", "The request body is malformed or incomplete (for example a bad chunk of a chunked transfer).", ex),
+            };
+        }
+        catch (Exception ex) when (aborted.IsCancellationRequested || IsHangUp(ex))
+        {
+            throw new ChatFailureException(
+                LlmErrorTypes.Cancelled,
+                ChatProblemMapper.StatusClientClosedRequest,
+                "The request was cancelled",
+                "The client closed the connection before the request body arrived.",
+                ex);
+        }
+        catch (Exception ex)
+        {
+            // Whatever else the server's body reader throws is about the bytes the client sent (Kestrel reports a
+            // chunk size that overflows as an IOException around an OverflowException).
+            throw new ChatFailureException(
+                LlmErrorTypes.InvalidRequest, StatusCodes.Status400BadRequest, "Bad request", "The request body is malformed (for example a bad chunk of a chunked transfer).", ex);
+        }
+    }
+
+    /// <summary>The client's connection ended while its body was read.</summary>
+    private static bool IsHangUp(Exception exception)
+        => exception is OperationCanceledException or ConnectionResetException || exception.InnerException is SocketException;
+
+    /// <summary>Whether the content type names no charset or UTF-8: the body is read as UTF-8 bytes.</summary>
+    private static bool IsUtf8(string? contentType)
+    {
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var media) || !media.Charset.HasValue)
+        {
+            return true;
+        }
+
+        var charset = media.Charset.Value.Trim('"');
+        return charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || charset.Equals("utf8", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>Text without control characters (tab, line feed and carriage return excepted) or unpaired surrogates.</summary>

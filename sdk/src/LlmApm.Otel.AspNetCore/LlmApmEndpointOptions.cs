@@ -50,6 +50,11 @@ public sealed class LlmApmEndpointOptions
     /// hold open; one more is answered <c>429</c>. Default: <c>4</c>.</summary>
     public int MaxStreamConnectionsPerClient { get; set; } = 4;
 
+    /// <summary>Gets or sets the number of live-stream (<c>api/stream</c>) connections the server holds open at once,
+    /// from all clients together; one more is answered <c>503</c> with <c>Retry-After</c>. Each finished request is
+    /// written to every open stream. Default: <c>32</c>.</summary>
+    public int MaxStreamConnections { get; set; } = 32;
+
     /// <summary>Gets or sets the interval of the <c>: keep-alive</c> comments on the live stream.
     /// Default: 15 seconds.</summary>
     public TimeSpan StreamKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);

@@ -27,7 +27,8 @@ public class LlmApmDashboardAssetsTests
 
     [Theory]
     [InlineData("/llm-apm", "/llm-apm/")]
-    [InlineData("/llm-apm?key=abc", "/llm-apm/?key=abc")]
+    [InlineData("/llm-apm?key=abc", "/llm-apm/")]
+    [InlineData("/llm-apm?key=abc&x=1", "/llm-apm/")]
     public async Task Prefix_WithoutSlash_RedirectsToTheSlash(string path, string location)
     {
         await using var app = await StartAsync();

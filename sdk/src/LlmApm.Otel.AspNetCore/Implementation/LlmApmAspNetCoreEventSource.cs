@@ -59,4 +59,7 @@ internal sealed class LlmApmAspNetCoreEventSource : EventSource
 
     [Event(8, Message = "The dashboard was not built into this assembly; the placeholder page is served.", Level = EventLevel.Warning)]
     public void DashboardPlaceholderServed() => this.WriteEvent(8);
+
+    [Event(9, Message = "A live-stream connection was refused: the server already has {0} open (MaxStreamConnections).", Level = EventLevel.Warning)]
+    public void StreamServerLimitReached(int open) => this.WriteEvent(9, open);
 }

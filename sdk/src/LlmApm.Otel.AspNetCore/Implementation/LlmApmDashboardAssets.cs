@@ -79,11 +79,12 @@ internal sealed class LlmApmDashboardAssets
 
         if (path.Length == 0)
         {
-            // "{prefix}" → "{prefix}/", so that the dashboard's relative URLs resolve under the prefix.
+            // "{prefix}" → "{prefix}/", so that the dashboard's relative URLs resolve under the prefix. The query
+            // is dropped: it may carry the access key (?key=), which must not come back in a Location header.
             if (!(request.Path.Value ?? string.Empty).EndsWith('/'))
             {
                 context.Response.Headers.CacheControl = NoCache;
-                context.Response.Redirect(request.PathBase.Add(request.Path).Value + "/" + request.QueryString.Value);
+                context.Response.Redirect(request.PathBase.Add(request.Path).Value + "/");
                 return Task.CompletedTask;
             }
 

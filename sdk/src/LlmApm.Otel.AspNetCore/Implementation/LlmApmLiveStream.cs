@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using LlmApm.Otel.History;
@@ -16,22 +17,35 @@ internal static class LlmApmLiveStream
 {
     private static readonly byte[] Retry = "retry: 2000\n\n"u8.ToArray();
     private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
+    private static readonly ConditionalWeakTable<LlmRequestRecord, byte[]> Events = [];
 
     public static async Task HandleAsync(HttpContext context, LlmApmEndpointOptions options)
     {
         var connections = context.RequestServices.GetRequiredService<LlmApmStreamConnections>();
         var client = context.Connection.RemoteIpAddress?.ToString() ?? "local";
-        if (!connections.TryAcquire(client, options.MaxStreamConnectionsPerClient, out var open))
+        switch (connections.TryAcquire(client, options.MaxStreamConnectionsPerClient, options.MaxStreamConnections, out var open))
         {
-            LlmApmAspNetCoreEventSource.Log.StreamLimitReached(open);
-            await LlmApmProblems.Create(
-                    context,
-                    StatusCodes.Status429TooManyRequests,
-                    "Too many live streams.",
-                    $"A client may hold {options.MaxStreamConnectionsPerClient} live streams open at once.")
-                .ExecuteAsync(context)
-                .ConfigureAwait(false);
-            return;
+            case LlmApmStreamConnections.Refusal.ClientLimit:
+                LlmApmAspNetCoreEventSource.Log.StreamLimitReached(open);
+                await LlmApmProblems.Create(
+                        context,
+                        StatusCodes.Status429TooManyRequests,
+                        "Too many live streams.",
+                        $"A client may hold {options.MaxStreamConnectionsPerClient} live streams open at once.")
+                    .ExecuteAsync(context)
+                    .ConfigureAwait(false);
+                return;
+            case LlmApmStreamConnections.Refusal.ServerLimit:
+                LlmApmAspNetCoreEventSource.Log.StreamServerLimitReached(connections.Total);
+                context.Response.Headers.RetryAfter = "30";
+                await LlmApmProblems.Create(
+                        context,
+                        StatusCodes.Status503ServiceUnavailable,
+                        "The live stream is full.",
+                        $"The server holds {options.MaxStreamConnections} live streams open at once, its limit; try again later.")
+                    .ExecuteAsync(context)
+                    .ConfigureAwait(false);
+                return;
         }
 
         try
@@ -99,7 +113,7 @@ internal static class LlmApmLiveStream
                 wait.TryReset();
                 while (reader.TryRead(out var record))
                 {
-                    if (!await WriteAsync(context, Format(record), options.StreamWriteTimeout).ConfigureAwait(false))
+                    if (!await WriteAsync(context, Formatted(record), options.StreamWriteTimeout).ConfigureAwait(false))
                     {
                         return;
                     }
@@ -111,6 +125,10 @@ internal static class LlmApmLiveStream
             wait.Dispose();
         }
     }
+
+    /// <summary>The event of <paramref name="record"/>, serialized once for all the streams that write it: every
+    /// subscriber receives the same record instance, and the event lives as long as the record.</summary>
+    internal static byte[] Formatted(LlmRequestRecord record) => Events.GetValue(record, Format);
 
     internal static byte[] Format(LlmRequestRecord record)
     {

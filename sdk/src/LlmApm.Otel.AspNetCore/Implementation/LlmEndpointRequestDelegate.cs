@@ -68,6 +68,16 @@ internal static class LlmEndpointRequestDelegate
                 request.Fail(LlmErrorTypes.Cancelled, "The client aborted the request.");
                 throw;
             }
+            catch (BadHttpRequestException ex)
+            {
+                // The server refused what the client sent (a bad chunk, a body too large or too slow): the client's
+                // failure, never an error of the endpoint or its provider.
+                LlmApmAspNetCoreEventSource.Log.LlmEndpointFailed(route, ex);
+                request.Fail(
+                    context.RequestAborted.IsCancellationRequested ? LlmErrorTypes.Cancelled : LlmErrorTypes.InvalidRequest,
+                    $"The server refused the request body (HTTP {ex.StatusCode}).");
+                throw;
+            }
             catch (Exception ex)
             {
                 LlmApmAspNetCoreEventSource.Log.LlmEndpointFailed(route, ex);
