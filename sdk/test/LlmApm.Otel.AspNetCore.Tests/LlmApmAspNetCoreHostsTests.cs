@@ -70,6 +70,7 @@ public class LlmApmAspNetCoreHostsTests
     [InlineData("LlmApm:Dashboard:ChatEndpoint", "api/chat")]
     [InlineData("LlmApm:Dashboard:ChatStreamEndpoint", "//evil.example/chat")]
     [InlineData("LlmApm:Dashboard:MaxStreamConnectionsPerClient", "0")]
+    [InlineData("LlmApm:Dashboard:MaxStreamConnections", "-1")]
     [InlineData("LlmApm:Dashboard:StreamKeepAliveInterval", "00:00:00")]
     [InlineData("LlmApm:Dashboard:StreamWriteTimeout", "-00:00:01")]
     [InlineData("LlmApm:Dashboard:AccessKey", " ")]

@@ -19,10 +19,8 @@ internal sealed class LlmApmEndpointOptionsValidator : IValidateOptions<LlmApmEn
             failures.Add($"{Section}:{nameof(LlmApmEndpointOptions.AccessKey)} must not be blank (leave it unset for loopback clients only).");
         }
 
-        if (options.MaxStreamConnectionsPerClient <= 0)
-        {
-            failures.Add($"{Section}:{nameof(LlmApmEndpointOptions.MaxStreamConnectionsPerClient)} must be greater than 0 (is {options.MaxStreamConnectionsPerClient}).");
-        }
+        AtLeastOne(failures, nameof(LlmApmEndpointOptions.MaxStreamConnectionsPerClient), options.MaxStreamConnectionsPerClient);
+        AtLeastOne(failures, nameof(LlmApmEndpointOptions.MaxStreamConnections), options.MaxStreamConnections);
 
         Positive(failures, nameof(LlmApmEndpointOptions.StreamKeepAliveInterval), options.StreamKeepAliveInterval);
         Positive(failures, nameof(LlmApmEndpointOptions.StreamWriteTimeout), options.StreamWriteTimeout);
@@ -34,6 +32,14 @@ internal sealed class LlmApmEndpointOptionsValidator : IValidateOptions<LlmApmEn
         if (!string.IsNullOrEmpty(path) && (!path.StartsWith('/') || path.StartsWith("//", StringComparison.Ordinal) || path.Any(char.IsWhiteSpace)))
         {
             failures.Add($"{Section}:{option} must be an absolute path such as /api/chat (is '{path}').");
+        }
+    }
+
+    private static void AtLeastOne(List<string> failures, string option, int value)
+    {
+        if (value <= 0)
+        {
+            failures.Add($"{Section}:{option} must be greater than 0 (is {value}).");
         }
     }
 
