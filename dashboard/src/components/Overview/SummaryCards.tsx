@@ -1,5 +1,5 @@
 import { useId } from 'react';
-import { formatCount, formatFiguresCost, formatDuration, formatPercent } from '../../model/format';
+import { formatCost, formatCount, formatFiguresCost, formatDuration, formatPercent } from '../../model/format';
 import type { Summary } from '../../types/domain';
 
 function Card({ label, value, hint, tone }: { label: string; value: string; hint?: string; tone?: 'error' }) {
@@ -32,8 +32,8 @@ export function SummaryCards({ summary }: { summary: Summary }) {
       <Card label="Tokens out" value={formatCount(summary.tokens.output)} hint={summary.tokens.reasoning > 0 ? `${formatCount(summary.tokens.reasoning)} reasoning` : undefined} />
       <Card
         label="Total cost"
-        value={formatFiguresCost(summary)}
-        hint={summary.unpricedCount > 0 ? `${formatCount(summary.unpricedCount)} of ${formatCount(summary.count)} unpriced` : 'USD'}
+        value={summary.unpricedCount > 0 && summary.unpricedCount < summary.count ? `≥ ${formatCost(summary.costUsd)}` : formatFiguresCost(summary)}
+        hint={summary.unpricedCount > 0 ? `+ ${formatCount(summary.unpricedCount)} of ${formatCount(summary.count)} unpriced` : 'USD'}
       />
     </section>
   );
