@@ -76,10 +76,10 @@ public sealed class LlmRequest : IDisposable
 
     /// <summary>Gets the model the request uses: the model that answered its LLM call, or the model the call asked for
     /// (or that <see cref="RecordUsage"/> was given) when none answered.</summary>
-    public string? Model { get; private set; }
+    public string? Model { get; internal set; }
 
     /// <summary>Gets the provider of the model (<c>openai</c>, <c>azure.ai.openai</c>, ...), set by the first LLM call.</summary>
-    public string? Provider { get; private set; }
+    public string? Provider { get; internal set; }
 
     /// <summary>Gets or sets the conversation the request belongs to.</summary>
     public string? ConversationId { get; set; }
