@@ -51,7 +51,6 @@ internal sealed class ChatHandler(
         if (request is not null)
         {
             context.Items[RequestIdItem] = request.Id;
-            request.Model ??= this.llm.Model;
         }
 
         using var step = LlmStep.Start(LlmApmTelemetry.Steps.Preprocessing);

@@ -15,8 +15,8 @@ internal sealed class ChatProblemMapper(IServiceProvider services)
 {
     public const int StatusClientClosedRequest = 499;
 
-    private readonly LlmErrorClassifier classifier =
-        services.GetService<LlmApmInstrumentation>()?.Errors ?? new LlmErrorClassifier([ChatFailureException.Classify]);
+    // Classified as LLM-APM classifies for error.type, so that the answer and the telemetry agree.
+    private readonly LlmApmInstrumentation apm = services.GetRequiredService<LlmApmInstrumentation>();
 
     public ChatProblem Map(Exception exception, CancellationToken requestAborted)
     {
@@ -28,7 +28,7 @@ internal sealed class ChatProblemMapper(IServiceProvider services)
                 return new ChatProblem(badRequest.StatusCode, "Bad request", badRequest.Message, LlmErrorTypes.InvalidRequest, null);
         }
 
-        var type = this.classifier.Classify(exception, requestAborted);
+        var type = this.apm.ClassifyError(exception, requestAborted);
         return type switch
         {
             LlmErrorTypes.RateLimited => new ChatProblem(

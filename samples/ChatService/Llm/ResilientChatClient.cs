@@ -41,7 +41,7 @@ internal sealed partial class ResilientChatClient(IChatClient innerClient, Resil
     public static void Configure(ResiliencePipelineBuilder builder, IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<LlmOptions>>().Value;
-        var classifier = services.GetService<LlmApmInstrumentation>()?.Errors ?? new LlmErrorClassifier([ChatFailureException.Classify]);
+        var apm = services.GetRequiredService<LlmApmInstrumentation>();
         var time = services.GetRequiredService<TimeProvider>();
         var logger = services.GetRequiredService<ILogger<ResilientChatClient>>();
         builder.TimeProvider = time;
@@ -55,7 +55,7 @@ internal sealed partial class ResilientChatClient(IChatClient innerClient, Resil
         {
             MaxRetryAttempts = options.MaxRetries,
             ShouldHandle = args => ValueTask.FromResult(
-                args.Outcome.Exception is { } exception && ShouldRetry(exception, args.AttemptNumber + 1, args.Context, options, classifier, time, logger)),
+                args.Outcome.Exception is { } exception && ShouldRetry(exception, args.AttemptNumber + 1, args.Context, options, apm, time, logger)),
 
             // The wait that ShouldRetry planned and checked against the budget.
             DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(args.Context.Properties.GetValue(CallKey, null!).PlannedDelay),
@@ -203,7 +203,7 @@ internal sealed partial class ResilientChatClient(IChatClient innerClient, Resil
     /// <c>Retry-After</c>, else an exponential backoff with jitter; never a wait that would end past the total timeout
     /// (the provider's answer, a 429 with its <c>Retry-After</c>, then goes back at once).</summary>
     private static bool ShouldRetry(
-        Exception exception, int attempt, ResilienceContext context, LlmOptions options, LlmErrorClassifier classifier, TimeProvider time, ILogger logger)
+        Exception exception, int attempt, ResilienceContext context, LlmOptions options, LlmApmInstrumentation apm, TimeProvider time, ILogger logger)
     {
         var call = context.Properties.GetValue(CallKey, null!);
         if (call.CallerToken.IsCancellationRequested || exception is ChatFailureException or TimeoutRejectedException)
@@ -211,7 +211,7 @@ internal sealed partial class ResilientChatClient(IChatClient innerClient, Resil
             return false;
         }
 
-        var type = classifier.Classify(exception, call.CallerToken);
+        var type = apm.ClassifyError(exception, call.CallerToken);
         if (type is not (LlmErrorTypes.RateLimited or LlmErrorTypes.ProviderUnavailable or LlmErrorTypes.Network))
         {
             return false;

@@ -14,12 +14,18 @@ public static class LlmApmSqliteServiceCollectionExtensions
     /// <summary>The configuration section of the store: <c>LlmApm:Sqlite</c>.</summary>
     public const string ConfigurationSectionName = "LlmApm:Sqlite";
 
+    /// <summary>Makes LLM-APM's history durable on SQLite, in place of the in-memory ring, with the default options.</summary>
+    /// <param name="services">The services.</param>
+    /// <returns>The services, for chaining.</returns>
+    public static IServiceCollection AddLlmApmSqliteHistory(this IServiceCollection services)
+        => AddLlmApmSqliteHistory(services, configure: null);
+
     /// <summary>Makes LLM-APM's history durable on SQLite, in place of the in-memory ring. Works before or after
     /// <c>AddLlmApm()</c>. The options are validated and the database opened when the host starts.</summary>
     /// <param name="services">The services.</param>
     /// <param name="configure">Configures the store.</param>
     /// <returns>The services, for chaining.</returns>
-    public static IServiceCollection AddLlmApmSqliteHistory(this IServiceCollection services, Action<SqliteHistoryOptions>? configure = null)
+    public static IServiceCollection AddLlmApmSqliteHistory(this IServiceCollection services, Action<SqliteHistoryOptions>? configure)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<SqliteHistoryOptions>().ValidateOnStart();
@@ -38,9 +44,17 @@ public static class LlmApmSqliteServiceCollectionExtensions
     /// <summary>Makes LLM-APM's history durable on SQLite with options bound from <c>LlmApm:Sqlite</c>.</summary>
     /// <typeparam name="TBuilder">The builder type.</typeparam>
     /// <param name="builder">The host application builder.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static TBuilder AddLlmApmSqliteHistory<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
+        => AddLlmApmSqliteHistory(builder, configure: null);
+
+    /// <summary>Makes LLM-APM's history durable on SQLite with options bound from <c>LlmApm:Sqlite</c>.</summary>
+    /// <typeparam name="TBuilder">The builder type.</typeparam>
+    /// <param name="builder">The host application builder.</param>
     /// <param name="configure">Configures the store after the configuration is bound.</param>
     /// <returns>The builder, for chaining.</returns>
-    public static TBuilder AddLlmApmSqliteHistory<TBuilder>(this TBuilder builder, Action<SqliteHistoryOptions>? configure = null)
+    public static TBuilder AddLlmApmSqliteHistory<TBuilder>(this TBuilder builder, Action<SqliteHistoryOptions>? configure)
         where TBuilder : IHostApplicationBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);

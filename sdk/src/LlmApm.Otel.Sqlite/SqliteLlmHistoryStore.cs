@@ -23,7 +23,7 @@ namespace LlmApm.Otel.Sqlite;
 public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisposable, IDisposable
 {
     /// <summary>The schema version this store writes (<c>PRAGMA user_version</c>).</summary>
-    public const int SchemaVersion = SqliteHistorySchema.Version;
+    internal const int SchemaVersion = SqliteHistorySchema.Version;
 
     private static readonly TimeSpan RetentionEvery = TimeSpan.FromMinutes(1);
 
@@ -64,14 +64,14 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
     }
 
     /// <summary>Gets the database file.</summary>
-    public string Path => this.options.Path;
+    internal string Path => this.options.Path;
 
     /// <summary>Gets the number of records waiting to be written.</summary>
-    public long Pending => Interlocked.Read(ref this.pending);
+    internal long Pending => Interlocked.Read(ref this.pending);
 
     /// <summary>Gets a value indicating whether the database is open: <c>false</c> before <see cref="Open"/> and
     /// when it could not be opened (the history is then in memory only).</summary>
-    public bool IsOpen { get; private set; }
+    internal bool IsOpen { get; private set; }
 
     /// <inheritdoc/>
     public LlmHistoryHealth Health

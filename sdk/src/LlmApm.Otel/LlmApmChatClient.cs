@@ -10,7 +10,7 @@ namespace LlmApm.Otel;
 /// current request: a span following the OpenTelemetry GenAI conventions, token usage, cost, errors and, for streams,
 /// the time to first token. Add it with <c>chatClient.AsBuilder().UseLlmApm()</c>.
 /// </summary>
-public sealed class LlmApmChatClient : DelegatingChatClient
+internal sealed class LlmApmChatClient : DelegatingChatClient
 {
     private static readonly string[] FinishReasonStop = [ChatFinishReason.Stop.Value];
     private static readonly string[] FinishReasonLength = [ChatFinishReason.Length.Value];

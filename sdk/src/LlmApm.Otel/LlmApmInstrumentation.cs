@@ -13,11 +13,12 @@ public sealed class LlmApmInstrumentation : IDisposable
     private const string CountedKey = "LlmApm.Counted";
     private readonly ActivityListener? listener;
 
-    /// <summary>Initializes a new instance of the <see cref="LlmApmInstrumentation"/> class.</summary>
+    /// <summary>Initializes a new instance of the <see cref="LlmApmInstrumentation"/> class that keeps LLM-APM's spans
+    /// visible to the history; registered by <c>AddLlmApm()</c>, never built by a host.</summary>
     /// <param name="options">The options.</param>
     /// <param name="history">The history store.</param>
     /// <param name="feed">The live feed of finished requests.</param>
-    public LlmApmInstrumentation(IOptions<LlmApmOptions> options, ILlmHistoryStore history, LlmHistoryFeed feed)
+    internal LlmApmInstrumentation(IOptions<LlmApmOptions> options, ILlmHistoryStore history, LlmHistoryFeed feed)
         : this(options, history, feed, listen: true)
     {
     }
@@ -62,23 +63,23 @@ public sealed class LlmApmInstrumentation : IDisposable
         }
     }
 
-    /// <summary>Gets the options in force.</summary>
-    public LlmApmOptions Options { get; }
-
-    /// <summary>Gets a value indicating whether LLM-APM records anything.</summary>
-    public bool Enabled => this.Options.Enabled;
-
-    /// <summary>Gets the history store.</summary>
+    /// <summary>Gets the history store: the finished requests, for a host that reads them itself.</summary>
     public ILlmHistoryStore History { get; }
 
+    /// <summary>Gets the options in force.</summary>
+    internal LlmApmOptions Options { get; }
+
+    /// <summary>Gets a value indicating whether LLM-APM records anything.</summary>
+    internal bool Enabled => this.Options.Enabled;
+
     /// <summary>Gets the live feed of finished requests.</summary>
-    public LlmHistoryFeed Feed { get; }
+    internal LlmHistoryFeed Feed { get; }
 
     /// <summary>Gets the price table.</summary>
-    public LlmPriceTable Prices { get; }
+    internal LlmPriceTable Prices { get; }
 
     /// <summary>Gets the error classifier.</summary>
-    public LlmErrorClassifier Errors { get; }
+    internal LlmErrorClassifier Errors { get; }
 
     internal ModelTagger Models { get; }
 
@@ -101,6 +102,16 @@ public sealed class LlmApmInstrumentation : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(route);
         return new LlmRequest(this.Enabled ? this : null, route, conversationId, cancellationToken);
     }
+
+    /// <summary>Classifies <paramref name="exception"/> as LLM-APM does for <c>error.type</c>: the host's
+    /// <see cref="LlmApmOptions.ErrorClassifiers"/> first, then the built-in rules. For a host that maps failures to its
+    /// own answers (an HTTP status, a retry) the same way its telemetry names them. Never throws.</summary>
+    /// <param name="exception">The failure.</param>
+    /// <param name="callerToken">The caller's token: a cancellation it requested is <see cref="LlmErrorTypes.Cancelled"/>,
+    /// any other cancellation is <see cref="LlmErrorTypes.Timeout"/>.</param>
+    /// <returns>One of <see cref="LlmErrorTypes"/>, or a type returned by a custom classifier.</returns>
+    public string ClassifyError(Exception exception, CancellationToken callerToken = default)
+        => this.Errors.Classify(exception, callerToken);
 
     /// <summary>Disposes the listener that keeps request spans visible to the history.</summary>
     public void Dispose() => this.listener?.Dispose();

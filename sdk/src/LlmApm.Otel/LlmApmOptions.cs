@@ -5,7 +5,7 @@ namespace LlmApm.Otel;
 public sealed class LlmApmOptions
 {
     /// <summary>The environment variable of the OpenTelemetry GenAI conventions that turns content capture on.</summary>
-    public const string CaptureMessageContentEnvironmentVariable = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
+    internal const string CaptureMessageContentEnvironmentVariable = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
 
     /// <summary>Gets or sets a value indicating whether LLM-APM records anything. Default: <c>true</c>.
     /// When <c>false</c>, no source, meter or processor is registered and requests and steps do nothing.</summary>

@@ -74,12 +74,12 @@ public sealed class LlmRequest : IDisposable
     /// <summary>Gets the route template (or unit-of-work name) of the request.</summary>
     public string Route { get; }
 
-    /// <summary>Gets or sets the model the request uses. An LLM call sets it to the model that answered, or to the model
-    /// it asked for when the host set none.</summary>
-    public string? Model { get; set; }
+    /// <summary>Gets the model the request uses: the model that answered its LLM call, or the model the call asked for
+    /// (or that <see cref="RecordUsage"/> was given) when none answered.</summary>
+    public string? Model { get; internal set; }
 
-    /// <summary>Gets or sets the provider of the model (<c>openai</c>, <c>azure.ai.openai</c>, ...).</summary>
-    public string? Provider { get; set; }
+    /// <summary>Gets the provider of the model (<c>openai</c>, <c>azure.ai.openai</c>, ...), set by the first LLM call.</summary>
+    public string? Provider { get; internal set; }
 
     /// <summary>Gets or sets the conversation the request belongs to.</summary>
     public string? ConversationId { get; set; }

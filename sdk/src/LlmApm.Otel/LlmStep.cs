@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 namespace LlmApm.Otel;
@@ -58,6 +59,7 @@ public readonly struct LlmStep : IDisposable, IEquatable<LlmStep>
     /// <param name="action">The work of the step.</param>
     /// <param name="cancellationToken">The token passed to <paramref name="action"/>.</param>
     /// <returns>A task that completes with the step.</returns>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Task and Task<T> overloads of one operation; the token is optional in both, as in Task.Run.")]
     public static async Task RunAsync(string name, Func<CancellationToken, Task> action, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(action);
@@ -79,6 +81,7 @@ public readonly struct LlmStep : IDisposable, IEquatable<LlmStep>
     /// <param name="action">The work of the step.</param>
     /// <param name="cancellationToken">The token passed to <paramref name="action"/>.</param>
     /// <returns>The result of <paramref name="action"/>.</returns>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Task and Task<T> overloads of one operation; the token is optional in both, as in Task.Run.")]
     public static async Task<T> RunAsync<T>(string name, Func<CancellationToken, Task<T>> action, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(action);
@@ -124,6 +127,7 @@ public readonly struct LlmStep : IDisposable, IEquatable<LlmStep>
     /// <summary>Records a failure of the host's own type, without an exception.</summary>
     /// <param name="errorType">The error type, preferably one of <see cref="LlmErrorTypes"/>.</param>
     /// <param name="message">A message; never include prompts or secrets.</param>
+    [SuppressMessage("ApiDesign", "RS0027:API with optional parameter(s) should have the most parameters amongst its public overloads", Justification = "The overloads differ in what failed (an exception or a type), not in how many details are given.")]
     public void Fail(string errorType, string? message = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(errorType);

@@ -8,7 +8,7 @@ namespace LlmApm.Otel;
 /// Classifies exceptions into the closed set of <see cref="LlmErrorTypes"/>. The host's own classifiers
 /// (<see cref="LlmApmOptions.ErrorClassifiers"/>) are asked first; the first non-null answer wins.
 /// </summary>
-public sealed class LlmErrorClassifier
+internal sealed class LlmErrorClassifier
 {
     private const int MaxCustomTypes = 32;
     private const int MaxCustomTypeLength = 64;

@@ -16,7 +16,7 @@ namespace LlmApm.Otel.History;
 /// <para>Each slot is guarded by its stamp, the sequence number of the record it holds: a writer claims the slot,
 /// fills it and publishes the new stamp; a reader copies the slot and keeps the copy only if the stamp is unchanged.</para>
 /// </remarks>
-public sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
+internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
 {
     /// <summary>The steps a slot keeps inline; a request with more is kept as an object.</summary>
     internal const int StepsPerSlot = 8;

@@ -1,7 +1,7 @@
 namespace LlmApm.Otel.History;
 
 /// <summary>Summaries and time series over history records, as served by the history API.</summary>
-public static class LlmHistoryAnalytics
+internal static class LlmHistoryAnalytics
 {
     /// <summary>Summarises the records that started in [<paramref name="from"/>, <paramref name="to"/>).</summary>
     /// <param name="records">The records, in any order.</param>
@@ -182,7 +182,7 @@ public static class LlmHistoryAnalytics
 }
 
 /// <summary>The figures of a set of requests: counts, latency, tokens and cost.</summary>
-public abstract class LlmHistoryFigures
+internal abstract class LlmHistoryFigures
 {
     /// <summary>Gets or sets the number of requests.</summary>
     public long Count { get; set; }
@@ -209,7 +209,7 @@ public abstract class LlmHistoryFigures
 }
 
 /// <summary>A summary of the history over a window.</summary>
-public sealed class LlmHistorySummary : LlmHistoryFigures
+internal sealed class LlmHistorySummary : LlmHistoryFigures
 {
     /// <summary>Gets or sets the window start.</summary>
     public DateTimeOffset From { get; set; }
@@ -225,14 +225,14 @@ public sealed class LlmHistorySummary : LlmHistoryFigures
 }
 
 /// <summary>The figures of one model in a summary.</summary>
-public sealed class LlmModelSummary : LlmHistoryFigures
+internal sealed class LlmModelSummary : LlmHistoryFigures
 {
     /// <summary>Gets or sets the model.</summary>
     public required string Model { get; set; }
 }
 
 /// <summary>One bucket of a time series.</summary>
-public sealed class LlmTimeBucket : LlmHistoryFigures
+internal sealed class LlmTimeBucket : LlmHistoryFigures
 {
     /// <summary>Gets or sets the bucket start.</summary>
     public DateTimeOffset Start { get; set; }
@@ -242,7 +242,7 @@ public sealed class LlmTimeBucket : LlmHistoryFigures
 }
 
 /// <summary>Latency figures in milliseconds (nearest-rank percentiles).</summary>
-public sealed class LlmLatencySummary
+internal sealed class LlmLatencySummary
 {
     /// <summary>Gets or sets the mean.</summary>
     public double Avg { get; set; }
@@ -258,7 +258,7 @@ public sealed class LlmLatencySummary
 }
 
 /// <summary>Token totals.</summary>
-public sealed class LlmTokenTotals
+internal sealed class LlmTokenTotals
 {
     /// <summary>Gets or sets the input tokens.</summary>
     public long Input { get; set; }

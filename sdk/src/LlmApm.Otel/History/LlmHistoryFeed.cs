@@ -4,7 +4,7 @@ namespace LlmApm.Otel.History;
 
 /// <summary>The live feed of finished requests. Publishing never waits: a subscriber whose buffer is full is
 /// dropped (its reader completes) rather than slowing the request path.</summary>
-public sealed class LlmHistoryFeed
+internal sealed class LlmHistoryFeed
 {
     private LlmHistorySubscription[] subscribers = [];
 
@@ -61,7 +61,7 @@ public sealed class LlmHistoryFeed
 }
 
 /// <summary>A subscription to the <see cref="LlmHistoryFeed"/>.</summary>
-public sealed class LlmHistorySubscription : IDisposable
+internal sealed class LlmHistorySubscription : IDisposable
 {
     private readonly LlmHistoryFeed feed;
     private readonly Channel<LlmRequestRecord> channel;

@@ -30,7 +30,8 @@ internal static class LlmApmServices
         services.AddSingleton<IValidateOptions<LlmApmOptions>, LlmApmOptionsValidator>();
         services.TryAddSingleton<ILlmHistoryStore, InMemoryLlmHistoryStore>();
         services.TryAddSingleton<LlmHistoryFeed>();
-        services.TryAddSingleton<LlmApmInstrumentation>();
+        services.TryAddSingleton(sp => new LlmApmInstrumentation(
+            sp.GetRequiredService<IOptions<LlmApmOptions>>(), sp.GetRequiredService<ILlmHistoryStore>(), sp.GetRequiredService<LlmHistoryFeed>()));
     }
 
     /// <summary>Adds the marker <typeparamref name="T"/> unless it is there.</summary>

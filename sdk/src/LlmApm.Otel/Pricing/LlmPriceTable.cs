@@ -9,7 +9,7 @@ namespace LlmApm.Otel;
 /// overridden and extended by <see cref="LlmApmOptions.Prices"/>. Model ids match case-insensitively,
 /// and a dated id (<c>gpt-4o-2024-08-06</c>, <c>gpt-4-0613</c>) prices as its family (<c>gpt-4o</c>, <c>gpt-4</c>).
 /// </summary>
-public sealed partial class LlmPriceTable
+internal sealed partial class LlmPriceTable
 {
     private const decimal PerMillion = 1_000_000m;
     private readonly FrozenDictionary<string, Entry> prices;
