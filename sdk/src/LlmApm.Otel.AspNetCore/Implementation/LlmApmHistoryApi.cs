@@ -144,7 +144,7 @@ internal static class LlmApmHistoryApi
                 var to = new DateTimeOffset(((now.UtcTicks / bucketTicks) + 1) * bucketTicks, TimeSpan.Zero);
                 var from = to - w.Length;
                 var series = LlmHistoryAnalytics.TimeSeries(Instrumentation(context).History.Since(from), from, to, w.Bucket);
-                return TypedResults.Json(new LlmApmTimeSeries(w.Name, (int)w.Bucket.TotalSeconds, series), Json.LlmApmTimeSeries);
+                return TypedResults.Json(new LlmApmTimeSeries(w.Name, (int)w.Bucket.TotalSeconds, [.. series.Select(LlmApmWireBucket.From)]), Json.LlmApmTimeSeries);
             })
             .AddEndpointFilter(HistoryUnavailableFilter)
             .WithName("LlmApmTimeSeries")

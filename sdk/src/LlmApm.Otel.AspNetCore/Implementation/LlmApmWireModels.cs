@@ -100,16 +100,71 @@ internal sealed record LlmApmSummary(
     long Count,
     long ErrorCount,
     double ErrorRate,
-    LlmLatencySummary? LatencyMs,
-    LlmTokenTotals Tokens,
+    LlmApmWireLatency? LatencyMs,
+    LlmApmWireTokenTotals Tokens,
     decimal CostUsd,
     long UnpricedCount,
     IDictionary<string, long> ErrorsByType,
-    IReadOnlyList<LlmModelSummary> ByModel)
+    IReadOnlyList<LlmApmWireModelSummary> ByModel)
 {
     public static LlmApmSummary Create(string window, LlmHistorySummary s)
-        => new(window, s.From, s.To, s.Count, s.ErrorCount, s.ErrorRate, s.LatencyMs, s.Tokens, s.CostUsd, s.UnpricedCount, s.ErrorsByType, s.ByModel);
+        => new(
+            window,
+            s.From,
+            s.To,
+            s.Count,
+            s.ErrorCount,
+            s.ErrorRate,
+            LlmApmWireLatency.From(s.LatencyMs),
+            LlmApmWireTokenTotals.From(s.Tokens),
+            s.CostUsd,
+            s.UnpricedCount,
+            s.ErrorsByType,
+            [.. s.ByModel.Select(LlmApmWireModelSummary.From)]);
+}
+
+/// <summary>A <c>byModel</c> row of <c>api/summary</c>.</summary>
+internal sealed record LlmApmWireModelSummary(
+    string Model,
+    long Count,
+    long ErrorCount,
+    double ErrorRate,
+    LlmApmWireLatency? LatencyMs,
+    LlmApmWireTokenTotals Tokens,
+    decimal CostUsd,
+    long UnpricedCount)
+{
+    public static LlmApmWireModelSummary From(LlmModelSummary m)
+        => new(m.Model, m.Count, m.ErrorCount, m.ErrorRate, LlmApmWireLatency.From(m.LatencyMs), LlmApmWireTokenTotals.From(m.Tokens), m.CostUsd, m.UnpricedCount);
+}
+
+/// <summary>A bucket of <c>api/timeseries</c>.</summary>
+internal sealed record LlmApmWireBucket(
+    DateTimeOffset Start,
+    IDictionary<string, long> ErrorsByType,
+    long Count,
+    long ErrorCount,
+    double ErrorRate,
+    LlmApmWireLatency? LatencyMs,
+    LlmApmWireTokenTotals Tokens,
+    decimal CostUsd,
+    long UnpricedCount)
+{
+    public static LlmApmWireBucket From(LlmTimeBucket b)
+        => new(b.Start, b.ErrorsByType, b.Count, b.ErrorCount, b.ErrorRate, LlmApmWireLatency.From(b.LatencyMs), LlmApmWireTokenTotals.From(b.Tokens), b.CostUsd, b.UnpricedCount);
+}
+
+/// <summary>The <c>latencyMs</c> of a summary, a model row or a bucket; <c>null</c> without requests.</summary>
+internal sealed record LlmApmWireLatency(double Avg, double P50, double P95, double P99)
+{
+    public static LlmApmWireLatency? From(LlmLatencySummary? l) => l is null ? null : new(l.Avg, l.P50, l.P95, l.P99);
+}
+
+/// <summary>The <c>tokens</c> of a summary, a model row or a bucket.</summary>
+internal sealed record LlmApmWireTokenTotals(long Input, long Output, long CachedInput, long Reasoning, long Total)
+{
+    public static LlmApmWireTokenTotals From(LlmTokenTotals t) => new(t.Input, t.Output, t.CachedInput, t.Reasoning, t.Total);
 }
 
 /// <summary>The body of <c>api/timeseries</c>.</summary>
-internal sealed record LlmApmTimeSeries(string Window, int BucketSeconds, IReadOnlyList<LlmTimeBucket> Buckets);
+internal sealed record LlmApmTimeSeries(string Window, int BucketSeconds, IReadOnlyList<LlmApmWireBucket> Buckets);
