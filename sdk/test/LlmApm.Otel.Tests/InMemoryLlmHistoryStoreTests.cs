@@ -250,6 +250,13 @@ public class InMemoryLlmHistoryStoreTests
         Steps = [.. Enumerable.Range(0, (int)(n % 5)).Select(i => new LlmStepRecord("step", i, n, "ok", null, 0))],
     };
 
+    private static readonly LlmStepRecord[] DefaultSteps =
+    [
+        new LlmStepRecord("preprocessing", 0.25, 1.5, "ok", null, 0),
+        new LlmStepRecord("llm_api_call", 2, 1000.125, "error", LlmErrorTypes.Timeout, 0),
+        new LlmStepRecord("chat gpt-4o-mini", 2.5, 999, "error", LlmErrorTypes.Timeout, 1),
+    ];
+
     private static LlmRequestRecord Full(
         string id,
         string? conversationId = null,
@@ -262,30 +269,25 @@ public class InMemoryLlmHistoryStoreTests
         string route = "/api/chat",
         string status = "error",
         string? errorType = LlmErrorTypes.Timeout) => new()
-    {
-        Id = id,
-        TraceId = "0af7651916cd43dd8448eb211c80319c",
-        SpanId = spanId,
-        Route = route,
-        Status = status,
-        Model = model,
-        Provider = "openai",
-        ConversationId = conversationId,
-        ErrorType = errorType,
-        ErrorMessage = errorMessage,
-        StartTime = startTime ?? new DateTimeOffset(2026, 11, 26, 10, 0, 0, TimeSpan.Zero).AddTicks(1234567),
-        DurationMs = 1234.5678,
-        Usage = new LlmUsage(1200, 350, CachedInputTokens: 1024, ReasoningTokens: 64, Estimated: true),
-        CostUsd = 0.000123456789m,
-        Unpriced = false,
-        Steps = steps ??
-        [
-            new LlmStepRecord("preprocessing", 0.25, 1.5, "ok", null, 0),
-            new LlmStepRecord("llm_api_call", 2, 1000.125, "error", LlmErrorTypes.Timeout, 0),
-            new LlmStepRecord("chat gpt-4o-mini", 2.5, 999, "error", LlmErrorTypes.Timeout, 1),
-        ],
-        Content = content,
-    };
+        {
+            Id = id,
+            TraceId = "0af7651916cd43dd8448eb211c80319c",
+            SpanId = spanId,
+            Route = route,
+            Status = status,
+            Model = model,
+            Provider = "openai",
+            ConversationId = conversationId,
+            ErrorType = errorType,
+            ErrorMessage = errorMessage,
+            StartTime = startTime ?? new DateTimeOffset(2026, 11, 26, 10, 0, 0, TimeSpan.Zero).AddTicks(1234567),
+            DurationMs = 1234.5678,
+            Usage = new LlmUsage(1200, 350, CachedInputTokens: 1024, ReasoningTokens: 64, Estimated: true),
+            CostUsd = 0.000123456789m,
+            Unpriced = false,
+            Steps = steps ?? DefaultSteps,
+            Content = content,
+        };
 
     private static void AssertSame(LlmRequestRecord expected, LlmRequestRecord? actual)
     {
