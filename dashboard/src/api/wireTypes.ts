@@ -1,18 +1,30 @@
 // Wire types of the history API (docs/api.md). These mirror the JSON exactly; the dashboard
-// converts them to domain types in src/model before rendering.
+// converts them to domain types in src/model before rendering. They are held to the service's
+// OpenAPI document (openapi.json beside this file, kept equal to the live one by a .NET test) by
+// wireTypes.contract.test.ts: a field added to a wire model in C# fails that test until it is here.
 
 export type SummaryWindow = '1m' | '5m' | '1h' | '24h';
 
 export interface WireInfo {
   serviceName: string;
-  serviceVersion: string;
-  sdkVersion: string;
+  serviceVersion: string | null;
+  sdkVersion: string | null;
   contentCapture: boolean;
   historyCapacity: number;
   /** The host's chat endpoints; null when it has none. The Chat tab needs `streamEndpoint`. */
-  chat: { endpoint: string | null; streamEndpoint: string | null } | null;
+  chat: WireChatInfo | null;
   /** Whether the history keeps what it is given; absent from older services. */
-  history?: { status: 'healthy' | 'degraded'; reason: string | null };
+  history?: WireHistoryStatus | null;
+}
+
+export interface WireChatInfo {
+  endpoint: string | null;
+  streamEndpoint: string | null;
+}
+
+export interface WireHistoryStatus {
+  status: 'healthy' | 'degraded';
+  reason: string | null;
 }
 
 export interface WireLatency {
@@ -71,7 +83,7 @@ export interface WireRequestRecord {
   id: string;
   seq: number;
   traceId: string;
-  spanId: string;
+  spanId: string | null;
   startTime: string;
   durationMs: number;
   route: string;
@@ -81,11 +93,21 @@ export interface WireRequestRecord {
   status: WireStatus;
   errorType: string | null;
   errorMessage: string | null;
-  tokens: WireTokenTotals & { estimated: boolean };
+  tokens: WireRequestTokens;
   costUsd: number | null;
   unpriced: boolean;
   steps: WireStep[];
-  content: { prompt: string; completion: string } | null;
+  content: WireContent | null;
+}
+
+export interface WireRequestTokens extends WireTokenTotals {
+  estimated: boolean;
+}
+
+/** Captured prompt and completion, after redaction; only while content capture is on. */
+export interface WireContent {
+  prompt: string | null;
+  completion: string | null;
 }
 
 export interface WireRequestPage {
@@ -106,11 +128,11 @@ export interface WireTimeseries {
 
 /** RFC 9457 problem details with the service's two extensions. */
 export interface WireProblem {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  instance?: string;
+  type?: string | null;
+  title?: string | null;
+  status?: number | null;
+  detail?: string | null;
+  instance?: string | null;
   requestId?: string;
   traceId?: string;
   errorType?: string;

@@ -23,7 +23,7 @@ export interface RequestRecord {
   id: string;
   seq: number;
   traceId: string;
-  spanId: string;
+  spanId: string | null;
   startTime: Date;
   durationMs: number;
   route: string;
@@ -37,7 +37,7 @@ export interface RequestRecord {
   /** null when the model has no price: unknown, not zero. */
   costUsd: number | null;
   steps: Step[];
-  content: { prompt: string; completion: string } | null;
+  content: { prompt: string | null; completion: string | null } | null;
 }
 
 export interface Latency {

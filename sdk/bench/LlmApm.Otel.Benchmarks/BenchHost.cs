@@ -70,9 +70,7 @@ internal sealed class BenchHost : IDisposable
     /// <summary>A history store that keeps nothing: the control run that tells what the history itself costs.</summary>
     internal sealed class DiscardingHistoryStore : ILlmHistoryStore
     {
-        public void Add(LlmRequestRecord record)
-        {
-        }
+        public long Add(LlmRequestRecord record) => 0;
 
         public LlmRequestRecord? Find(string id) => null;
 

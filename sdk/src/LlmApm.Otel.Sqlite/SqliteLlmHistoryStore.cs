@@ -136,25 +136,27 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
     }
 
     /// <inheritdoc/>
-    public void Add(LlmRequestRecord record)
+    public long Add(LlmRequestRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        record.Seq = Interlocked.Increment(ref this.lastSeq);
+        var seq = Interlocked.Increment(ref this.lastSeq);
+        record = record.WithSeq(seq);
         this.recent.Put(record);
         if (!this.IsOpen || Volatile.Read(ref this.disposed) != 0)
         {
             // In memory only: the health says so; these records were never going to be written.
-            return;
+            return seq;
         }
 
         if (this.queue.Writer.TryWrite(record))
         {
             Interlocked.Increment(ref this.pending);
-            return;
+            return seq;
         }
 
         LlmHistoryDrops.Count(1, LlmHistoryDropReason.QueueFull);
         SqliteHistoryEventSource.Log.QueueFull();
+        return seq;
     }
 
     /// <inheritdoc/>

@@ -62,9 +62,7 @@ public sealed class LlmApmHistoryHealthTests
     {
         public LlmHistoryHealth Health { get; set; } = LlmHistoryHealth.Healthy;
 
-        public void Add(LlmRequestRecord record)
-        {
-        }
+        public long Add(LlmRequestRecord record) => 0;
 
         public LlmRequestRecord? Find(string id) => throw new LlmHistoryUnavailableException("the store cannot read");
 

@@ -24,7 +24,7 @@ public sealed class SqliteHistorySchemaTests : IDisposable
         var original = Full();
         await using (var store = Open(path))
         {
-            store.Add(original);
+            original = original.WithSeq(store.Add(original));
             store.Add(new LlmRequestRecord { Id = "newer", TraceId = "t", Route = "/r", Status = "ok" });
             Assert.True(await store.FlushAsync(TimeSpan.FromSeconds(10)));
         }
@@ -76,7 +76,7 @@ public sealed class SqliteHistorySchemaTests : IDisposable
         Assert.Equal(7, record.Seq);
         Assert.Equal("timeout", record.ErrorType);
         Assert.Equal(new DateTimeOffset(2026, 1, 2, 3, 4, 5, 6, TimeSpan.FromHours(2)), record.StartTime);
-        Assert.Equal(new LlmTokenCounts { Input = 10, Output = 5, CachedInput = 1, Reasoning = 2, Estimated = true }, record.Tokens);
+        Assert.Equal(new LlmUsage(10, 5, CachedInputTokens: 1, ReasoningTokens: 2, Estimated: true), record.Usage);
         Assert.Equal(0.0123m, record.CostUsd);
         Assert.Equal([new LlmStepRecord("llm_api_call", 1, 10, "error", "timeout", 0)], record.Steps);
         store.Add(new LlmRequestRecord { Id = "next", TraceId = "t", Route = "/r", Status = "ok" });
@@ -107,7 +107,7 @@ public sealed class SqliteHistorySchemaTests : IDisposable
         Status = "error",
         ErrorType = "rate_limited",
         ErrorMessage = "Too many requests, \"quoted\" and unicode: é 🎉",
-        Tokens = new LlmTokenCounts { Input = 1000, Output = 200, CachedInput = 300, Reasoning = 50, Estimated = true },
+        Usage = new LlmUsage(1000, 200, CachedInputTokens: 300, ReasoningTokens: 50, Estimated: true),
         CostUsd = 0.000123456789m,
         Unpriced = true,
         Steps =

@@ -196,7 +196,7 @@ public sealed class SqliteLlmHistoryStoreTests : IDisposable
         Model = "gpt-4o-mini",
         StartTime = start ?? DateTimeOffset.UtcNow,
         DurationMs = 12.5,
-        Tokens = new LlmTokenCounts { Input = 10, Output = 5 },
+        Usage = new LlmUsage(10, 5),
         CostUsd = 0.0123m,
         Steps = [new LlmStepRecord("preprocessing", 0, 1, "ok", null, 0), new LlmStepRecord("llm_api_call", 1, 10, "ok", null, 0)],
     };

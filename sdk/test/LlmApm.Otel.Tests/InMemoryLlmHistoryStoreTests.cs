@@ -12,7 +12,8 @@ public class InMemoryLlmHistoryStoreTests
     {
         var store = new InMemoryLlmHistoryStore(capacity: 16);
         var added = Full(Hex(1), conversationId: Hex(2));
-        store.Add(added);
+        Assert.Equal(1, store.Add(added));
+        added = added.WithSeq(1);
 
         Assert.Equal(0, store.CountKeptAsObjects());
         var found = Assert.IsType<LlmRequestRecord>(store.Find(added.Id));
@@ -37,31 +38,23 @@ public class InMemoryLlmHistoryStoreTests
     public void RecordThatDoesNotFitASlot_IsKeptAsItIs(string what)
     {
         var store = new InMemoryLlmHistoryStore(capacity: 16);
-        var record = Full(what == "custom-id" ? "custom-id" : Hex(7), conversationId: what == "conversation" ? "chat-42" : null);
-        switch (what)
+        var record = what switch
         {
-            case "error message":
-                record.ErrorMessage = "The model timed out.";
-                break;
-            case "content":
-                record.Content = new LlmContentRecord("hi", "hello");
-                break;
-            case "nine steps":
-                record.Steps = [.. Enumerable.Range(0, InMemoryLlmHistoryStore.StepsPerSlot + 1).Select(i => new LlmStepRecord($"s{i}", i, 1, "ok", null, 0))];
-                break;
-            case "span id":
-                record.SpanId = "not-a-span-id";
-                break;
-            case "offset":
-                record.StartTime = new DateTimeOffset(2026, 11, 26, 10, 0, 0, TimeSpan.FromHours(2));
-                break;
-        }
+            "custom-id" => Full("custom-id"),
+            "conversation" => Full(Hex(7), conversationId: "chat-42"),
+            "error message" => Full(Hex(7), errorMessage: "The model timed out."),
+            "content" => Full(Hex(7), content: new LlmContentRecord("hi", "hello")),
+            "nine steps" => Full(Hex(7), steps: [.. Enumerable.Range(0, InMemoryLlmHistoryStore.StepsPerSlot + 1).Select(i => new LlmStepRecord($"s{i}", i, 1, "ok", null, 0))]),
+            "span id" => Full(Hex(7), spanId: "not-a-span-id"),
+            _ => Full(Hex(7), startTime: new DateTimeOffset(2026, 11, 26, 10, 0, 0, TimeSpan.FromHours(2))),
+        };
 
-        store.Add(record);
+        Assert.Equal(1, store.Add(record));
         store.Add(Full(Hex(8)));
 
         Assert.Equal(1, store.CountKeptAsObjects());
-        Assert.Same(record, store.Find(record.Id));
+        AssertSame(record.WithSeq(1), store.Find(record.Id));
+        Assert.Equal(0, record.Seq); // the caller's record is left as it was
         Assert.Equal([Hex(8), record.Id], store.Query(new LlmHistoryQuery()).Select(r => r.Id));
     }
 
@@ -73,9 +66,7 @@ public class InMemoryLlmHistoryStoreTests
         // A model name read from each response is a new string each time.
         for (var i = 0; i < 3; i++)
         {
-            var record = Full(Hex(100 + i));
-            record.Model = new string("gpt-4o-mini".AsSpan());
-            store.Add(record);
+            store.Add(Full(Hex(100 + i), model: new string("gpt-4o-mini".AsSpan())));
         }
 
         var models = store.Query(new LlmHistoryQuery()).Select(r => r.Model!).ToArray();
@@ -104,9 +95,7 @@ public class InMemoryLlmHistoryStoreTests
         var store = new InMemoryLlmHistoryStore(capacity: 6000);
         for (var i = 0; i < 5000; i++)
         {
-            var record = Full(Hex(1000 + i));
-            record.Route = $"/jobs/{i}";
-            store.Add(record);
+            store.Add(Full(Hex(1000 + i), route: $"/jobs/{i}"));
         }
 
         Assert.True(store.CountKeptAsObjects() > 0);
@@ -122,12 +111,12 @@ public class InMemoryLlmHistoryStoreTests
         var store = new InMemoryLlmHistoryStore(capacity: 64);
         for (var i = 0; i < 40; i++)
         {
-            var record = Full(Hex(200 + i));
-            record.Status = i % 4 == 0 ? "error" : "ok";
-            record.ErrorType = i % 4 == 0 ? LlmErrorTypes.RateLimited : null;
-            record.Model = i % 2 == 0 ? "gpt-4o" : "gpt-4o-mini";
-            record.Route = i % 5 == 0 ? "/api/chat/stream" : "/api/chat";
-            store.Add(record);
+            store.Add(Full(
+                Hex(200 + i),
+                status: i % 4 == 0 ? "error" : "ok",
+                errorType: i % 4 == 0 ? LlmErrorTypes.RateLimited : null,
+                model: i % 2 == 0 ? "gpt-4o" : "gpt-4o-mini",
+                route: i % 5 == 0 ? "/api/chat/stream" : "/api/chat"));
         }
 
         var errors = store.Query(new LlmHistoryQuery { Status = "error", Limit = 500 });
@@ -168,8 +157,8 @@ public class InMemoryLlmHistoryStoreTests
                 foreach (var record in store.Query(new LlmHistoryQuery { Limit = 500 }))
                 {
                     read++;
-                    var n = record.Tokens.Input;
-                    if (record.Id != Hex(n) || record.Tokens.Output != n * 2 || record.DurationMs != n
+                    var n = record.Usage.InputTokens;
+                    if (record.Id != Hex(n) || record.Usage.OutputTokens != n * 2 || record.DurationMs != n
                         || record.Steps.Count != (int)(n % 5) || record.Steps.Any(s => s.DurationMs != n)
                         || record.ConversationId != Hex(n + 1) || record.CostUsd != n / 1000m)
                     {
@@ -203,7 +192,7 @@ public class InMemoryLlmHistoryStoreTests
 
         var kept = Assert.Single(store.Query(new LlmHistoryQuery()));
         Assert.Equal(40_000, kept.Seq);
-        Assert.Equal(Hex(kept.Tokens.Input), kept.Id);
+        Assert.Equal(Hex(kept.Usage.InputTokens), kept.Id);
     }
 
     [Fact]
@@ -256,34 +245,49 @@ public class InMemoryLlmHistoryStoreTests
         ConversationId = Hex(n + 1),
         StartTime = DateTimeOffset.UnixEpoch.AddSeconds(n),
         DurationMs = n,
-        Tokens = new LlmTokenCounts { Input = n, Output = n * 2 },
+        Usage = new LlmUsage(n, n * 2),
         CostUsd = n / 1000m,
         Steps = [.. Enumerable.Range(0, (int)(n % 5)).Select(i => new LlmStepRecord("step", i, n, "ok", null, 0))],
     };
 
-    private static LlmRequestRecord Full(string id, string? conversationId = null) => new()
-    {
-        Id = id,
-        TraceId = "0af7651916cd43dd8448eb211c80319c",
-        SpanId = "b7ad6b7169203331",
-        Route = "/api/chat",
-        Status = "error",
-        Model = "gpt-4o-mini-2024-07-18",
-        Provider = "openai",
-        ConversationId = conversationId,
-        ErrorType = LlmErrorTypes.Timeout,
-        StartTime = new DateTimeOffset(2026, 11, 26, 10, 0, 0, TimeSpan.Zero).AddTicks(1234567),
-        DurationMs = 1234.5678,
-        Tokens = new LlmTokenCounts { Input = 1200, Output = 350, CachedInput = 1024, Reasoning = 64, Estimated = true },
-        CostUsd = 0.000123456789m,
-        Unpriced = false,
-        Steps =
-        [
-            new LlmStepRecord("preprocessing", 0.25, 1.5, "ok", null, 0),
-            new LlmStepRecord("llm_api_call", 2, 1000.125, "error", LlmErrorTypes.Timeout, 0),
-            new LlmStepRecord("chat gpt-4o-mini", 2.5, 999, "error", LlmErrorTypes.Timeout, 1),
-        ],
-    };
+    private static readonly LlmStepRecord[] DefaultSteps =
+    [
+        new LlmStepRecord("preprocessing", 0.25, 1.5, "ok", null, 0),
+        new LlmStepRecord("llm_api_call", 2, 1000.125, "error", LlmErrorTypes.Timeout, 0),
+        new LlmStepRecord("chat gpt-4o-mini", 2.5, 999, "error", LlmErrorTypes.Timeout, 1),
+    ];
+
+    private static LlmRequestRecord Full(
+        string id,
+        string? conversationId = null,
+        string? errorMessage = null,
+        LlmContentRecord? content = null,
+        LlmStepRecord[]? steps = null,
+        string spanId = "b7ad6b7169203331",
+        DateTimeOffset? startTime = null,
+        string model = "gpt-4o-mini-2024-07-18",
+        string route = "/api/chat",
+        string status = "error",
+        string? errorType = LlmErrorTypes.Timeout) => new()
+        {
+            Id = id,
+            TraceId = "0af7651916cd43dd8448eb211c80319c",
+            SpanId = spanId,
+            Route = route,
+            Status = status,
+            Model = model,
+            Provider = "openai",
+            ConversationId = conversationId,
+            ErrorType = errorType,
+            ErrorMessage = errorMessage,
+            StartTime = startTime ?? new DateTimeOffset(2026, 11, 26, 10, 0, 0, TimeSpan.Zero).AddTicks(1234567),
+            DurationMs = 1234.5678,
+            Usage = new LlmUsage(1200, 350, CachedInputTokens: 1024, ReasoningTokens: 64, Estimated: true),
+            CostUsd = 0.000123456789m,
+            Unpriced = false,
+            Steps = steps ?? DefaultSteps,
+            Content = content,
+        };
 
     private static void AssertSame(LlmRequestRecord expected, LlmRequestRecord? actual)
     {
@@ -302,7 +306,7 @@ public class InMemoryLlmHistoryStoreTests
         Assert.Equal(expected.StartTime, actual.StartTime);
         Assert.Equal(expected.StartTime.Offset, actual.StartTime.Offset);
         Assert.Equal(expected.DurationMs, actual.DurationMs);
-        Assert.Equal(expected.Tokens, actual.Tokens);
+        Assert.Equal(expected.Usage, actual.Usage);
         Assert.Equal(expected.CostUsd, actual.CostUsd);
         Assert.Equal(expected.Unpriced, actual.Unpriced);
         Assert.Equal(expected.Steps, actual.Steps);

@@ -43,9 +43,9 @@ public class LlmApmChatClientTests
         var record = Assert.Single(host.History.Query(new LlmHistoryQuery()));
         Assert.Equal("gpt-4o-mini-2024-07-18", record.Model);
         Assert.Equal("fake", record.Provider);
-        Assert.Equal(1200, record.Tokens.Input);
-        Assert.Equal(200, record.Tokens.CachedInput);
-        Assert.False(record.Tokens.Estimated);
+        Assert.Equal(1200, record.Usage.InputTokens);
+        Assert.Equal(200, record.Usage.CachedInputTokens);
+        Assert.False(record.Usage.Estimated);
         Assert.Equal((1000 * 0.15m + 200 * 0.075m + 300 * 0.60m) / 1_000_000m, record.CostUsd);
         Assert.Null(record.Content);
         Assert.Equal("llm_api_call", Assert.Single(record.Steps).Name);
@@ -77,11 +77,11 @@ public class LlmApmChatClientTests
 
         host.Flush();
         var record = Assert.Single(host.History.Query(new LlmHistoryQuery()));
-        Assert.True(record.Tokens.Estimated);
+        Assert.True(record.Usage.Estimated);
 
         // o200k: "Count these tokens please" is 4 tokens, plus 3 for the message and 3 for the reply's priming.
-        Assert.Equal(10, record.Tokens.Input);
-        Assert.Equal(5, record.Tokens.Output); // "Hello there, friend." → Hello, there, ",", friend, "."
+        Assert.Equal(10, record.Usage.InputTokens);
+        Assert.Equal(5, record.Usage.OutputTokens); // "Hello there, friend." → Hello, there, ",", friend, "."
         var call = Assert.Single(host.Exported, a => a.DisplayName.StartsWith("chat", StringComparison.Ordinal));
         Assert.Equal(true, call.GetTagItem("llm.usage.estimated"));
     }
@@ -104,9 +104,9 @@ public class LlmApmChatClientTests
         Assert.Equal("Hello there, friend.", text);
         host.Flush();
         var record = Assert.Single(host.History.Query(new LlmHistoryQuery()));
-        Assert.Equal(50, record.Tokens.Input);
-        Assert.Equal(7, record.Tokens.Output);
-        Assert.False(record.Tokens.Estimated);
+        Assert.Equal(50, record.Usage.InputTokens);
+        Assert.Equal(7, record.Usage.OutputTokens);
+        Assert.False(record.Usage.Estimated);
         Assert.Equal("ok", record.Status);
         var ttft = Assert.Single(metrics.Of("llm.time_to_first_token"));
         Assert.Equal("/api/chat/stream", ttft.Tag("route"));
@@ -130,8 +130,8 @@ public class LlmApmChatClientTests
 
         host.Flush();
         var record = Assert.Single(host.History.Query(new LlmHistoryQuery()));
-        Assert.True(record.Tokens.Estimated);
-        Assert.Equal(5, record.Tokens.Output);
+        Assert.True(record.Usage.Estimated);
+        Assert.Equal(5, record.Usage.OutputTokens);
     }
 
     [Fact]
@@ -167,9 +167,9 @@ public class LlmApmChatClientTests
         var record = Assert.Single(host.History.Query(new LlmHistoryQuery()));
         Assert.Equal("cancelled", record.ErrorType);
         Assert.Equal("cancelled", Assert.Single(record.Steps).ErrorType);
-        Assert.True(record.Tokens.Estimated);
-        Assert.Equal(3, record.Tokens.Output); // "Hello", " there", ","
-        Assert.True(record.Tokens.Input > 0);
+        Assert.True(record.Usage.Estimated);
+        Assert.Equal(3, record.Usage.OutputTokens); // "Hello", " there", ","
+        Assert.True(record.Usage.InputTokens > 0);
         Assert.NotNull(record.CostUsd);
         Assert.Equal(1, metrics.Sum("llm.errors", ("error_type", "cancelled"), ("step", "llm_api_call")));
     }

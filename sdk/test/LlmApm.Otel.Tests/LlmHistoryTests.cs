@@ -141,7 +141,7 @@ public class LlmHistoryTests
             Model = model,
             DurationMs = durationMs,
             StartTime = start ?? DateTimeOffset.UtcNow,
-            Tokens = new LlmTokenCounts { Input = 10, Output = 5 },
+            Usage = new LlmUsage(10, 5),
             CostUsd = 0.01m,
         };
 }

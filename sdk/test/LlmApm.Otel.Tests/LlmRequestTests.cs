@@ -49,8 +49,8 @@ public class LlmRequestTests
         foreach (var record in records)
         {
             var i = int.Parse(record.ConversationId!.AsSpan(1), provider: null);
-            Assert.Equal(1000 + i, record.Tokens.Input);
-            Assert.Equal(i, record.Tokens.Output);
+            Assert.Equal(1000 + i, record.Usage.InputTokens);
+            Assert.Equal(i, record.Usage.OutputTokens);
             Assert.Equal([$"step-{i % 5}", "work"], record.Steps.Select(s => s.Name));
             var expected = LlmPriceTable.ComputeCost(new LlmModelPrice { InputPerMillion = 0.15m, CachedInputPerMillion = 0.075m, OutputPerMillion = 0.60m }, 1000 + i, 0, i);
             Assert.Equal(expected, record.CostUsd);
@@ -58,7 +58,7 @@ public class LlmRequestTests
 
         Assert.Equal(100, metrics.Sum("llm.requests", ("route", "concurrent")));
         Assert.Equal(0, metrics.Sum("llm.requests.active", ("route", "concurrent")));
-        Assert.Equal(records.Sum(r => r.Tokens.Input), metrics.Sum("llm.tokens", ("route", "concurrent"), ("type", "input")));
+        Assert.Equal(records.Sum(r => r.Usage.InputTokens), metrics.Sum("llm.tokens", ("route", "concurrent"), ("type", "input")));
     }
 
     [Fact]

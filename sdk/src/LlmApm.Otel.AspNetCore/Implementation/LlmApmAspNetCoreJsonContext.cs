@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using LlmApm.Otel.History;
 using Microsoft.AspNetCore.Mvc;
 
 namespace LlmApm.Otel.AspNetCore.Implementation;
@@ -13,7 +12,7 @@ namespace LlmApm.Otel.AspNetCore.Implementation;
 [JsonSerializable(typeof(LlmApmInfo))]
 [JsonSerializable(typeof(LlmApmSummary))]
 [JsonSerializable(typeof(LlmApmRequestPage))]
-[JsonSerializable(typeof(LlmRequestRecord))]
+[JsonSerializable(typeof(LlmApmWireRequest))]
 [JsonSerializable(typeof(LlmApmTimeSeries))]
 [JsonSerializable(typeof(ProblemDetails))]
 internal sealed partial class LlmApmAspNetCoreJsonContext : JsonSerializerContext;

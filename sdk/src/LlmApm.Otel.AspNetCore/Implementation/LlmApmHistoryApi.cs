@@ -97,12 +97,16 @@ internal static class LlmApmHistoryApi
                     Q = NullIfEmpty(q),
                 };
                 var found = Instrumentation(context).History.Query(query);
-                IReadOnlyList<LlmRequestRecord> items = found.Count > size ? found.Take(size).ToList() : found;
+                var items = new LlmApmWireRequest[Math.Min(found.Count, size)];
+                for (var i = 0; i < items.Length; i++)
+                {
+                    items[i] = LlmApmWireRequest.From(found[i]);
+                }
 
                 // One record more than the page tells whether there is a next page; a store that caps the page at
                 // its maximum cannot tell, and then a full page always has a cursor (the next page may be empty).
                 var more = found.Count > size || (found.Count == size && size >= LlmHistoryQuery.MaxLimit);
-                var next = more && items.Count > 0 ? items[^1].Seq.ToString(CultureInfo.InvariantCulture) : null;
+                var next = more && items.Length > 0 ? items[^1].Seq.ToString(CultureInfo.InvariantCulture) : null;
                 return TypedResults.Json(new LlmApmRequestPage(items, next), Json.LlmApmRequestPage);
             })
             .AddEndpointFilter(HistoryUnavailableFilter)
@@ -117,12 +121,12 @@ internal static class LlmApmHistoryApi
                 var record = Instrumentation(context).History.Find(id);
                 return record is null
                     ? LlmApmProblems.NotFound(context, "No request with this id is in the history.")
-                    : TypedResults.Json(record, Json.LlmRequestRecord);
+                    : TypedResults.Json(LlmApmWireRequest.From(record), Json.LlmApmWireRequest);
             })
             .AddEndpointFilter(HistoryUnavailableFilter)
             .WithName("LlmApmRequest")
             .WithSummary("One request record with its steps.")
-            .Produces<LlmRequestRecord>()
+            .Produces<LlmApmWireRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
@@ -140,7 +144,7 @@ internal static class LlmApmHistoryApi
                 var to = new DateTimeOffset(((now.UtcTicks / bucketTicks) + 1) * bucketTicks, TimeSpan.Zero);
                 var from = to - w.Length;
                 var series = LlmHistoryAnalytics.TimeSeries(Instrumentation(context).History.Since(from), from, to, w.Bucket);
-                return TypedResults.Json(new LlmApmTimeSeries(w.Name, (int)w.Bucket.TotalSeconds, series), Json.LlmApmTimeSeries);
+                return TypedResults.Json(new LlmApmTimeSeries(w.Name, (int)w.Bucket.TotalSeconds, [.. series.Select(LlmApmWireBucket.From)]), Json.LlmApmTimeSeries);
             })
             .AddEndpointFilter(HistoryUnavailableFilter)
             .WithName("LlmApmTimeSeries")

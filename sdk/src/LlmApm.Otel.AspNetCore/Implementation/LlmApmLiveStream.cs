@@ -136,7 +136,7 @@ internal static class LlmApmLiveStream
         builder.Append("event: request\nid: ")
             .Append(record.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .Append("\ndata: ")
-            .Append(JsonSerializer.Serialize(record, LlmApmAspNetCoreJsonContext.Default.LlmRequestRecord))
+            .Append(JsonSerializer.Serialize(LlmApmWireRequest.From(record), LlmApmAspNetCoreJsonContext.Default.LlmApmWireRequest))
             .Append("\n\n");
         return Encoding.UTF8.GetBytes(builder.ToString());
     }

@@ -25,7 +25,72 @@ internal sealed record LlmApmHistoryStatus(string Status, string? Reason)
 internal sealed record LlmApmChatInfo(string? Endpoint, string? StreamEndpoint);
 
 /// <summary>The body of <c>api/requests</c>.</summary>
-internal sealed record LlmApmRequestPage(IReadOnlyList<LlmRequestRecord> Items, string? NextCursor);
+internal sealed record LlmApmRequestPage(IReadOnlyList<LlmApmWireRequest> Items, string? NextCursor);
+
+/// <summary>The request record of docs/api.md: the body of <c>api/requests/{id}</c>, an item of <c>api/requests</c> and
+/// the data of a live-stream event. Its own type, mapped from <see cref="LlmRequestRecord"/> in <see cref="From"/> and
+/// nowhere else, so that the public record and the wire format change apart (the OpenAPI document and the dashboard's
+/// types follow this one).</summary>
+internal sealed record LlmApmWireRequest(
+    string Id,
+    long Seq,
+    string TraceId,
+    string? SpanId,
+    DateTimeOffset StartTime,
+    double DurationMs,
+    string Route,
+    string? Model,
+    string? Provider,
+    string? ConversationId,
+    string Status,
+    string? ErrorType,
+    string? ErrorMessage,
+    LlmApmWireTokens Tokens,
+    decimal? CostUsd,
+    bool Unpriced,
+    IReadOnlyList<LlmApmWireStep> Steps,
+    LlmApmWireContent? Content)
+{
+    public static LlmApmWireRequest From(LlmRequestRecord record)
+    {
+        var steps = record.Steps.Count == 0 ? [] : new LlmApmWireStep[record.Steps.Count];
+        for (var i = 0; i < steps.Length; i++)
+        {
+            var step = record.Steps[i];
+            steps[i] = new(step.Name, step.OffsetMs, step.DurationMs, step.Status, step.ErrorType, step.Depth);
+        }
+
+        var usage = record.Usage;
+        return new(
+            record.Id,
+            record.Seq,
+            record.TraceId,
+            record.SpanId,
+            record.StartTime,
+            record.DurationMs,
+            record.Route,
+            record.Model,
+            record.Provider,
+            record.ConversationId,
+            record.Status,
+            record.ErrorType,
+            record.ErrorMessage,
+            new(usage.InputTokens, usage.OutputTokens, usage.CachedInputTokens, usage.ReasoningTokens, usage.TotalTokens, usage.Estimated),
+            record.CostUsd,
+            record.Unpriced,
+            steps,
+            record.Content is { } content ? new(content.Prompt, content.Completion) : null);
+    }
+}
+
+/// <summary>The <c>tokens</c> of a request record.</summary>
+internal readonly record struct LlmApmWireTokens(long Input, long Output, long CachedInput, long Reasoning, long Total, bool Estimated);
+
+/// <summary>One of the <c>steps</c> of a request record.</summary>
+internal readonly record struct LlmApmWireStep(string Name, double OffsetMs, double DurationMs, string Status, string? ErrorType, int Depth);
+
+/// <summary>The <c>content</c> of a request record, present only while content capture is on.</summary>
+internal sealed record LlmApmWireContent(string? Prompt, string? Completion);
 
 /// <summary>The body of <c>api/summary</c>: the window's name, then the figures of the SDK's summary.</summary>
 internal sealed record LlmApmSummary(
@@ -35,16 +100,71 @@ internal sealed record LlmApmSummary(
     long Count,
     long ErrorCount,
     double ErrorRate,
-    LlmLatencySummary? LatencyMs,
-    LlmTokenTotals Tokens,
+    LlmApmWireLatency? LatencyMs,
+    LlmApmWireTokenTotals Tokens,
     decimal CostUsd,
     long UnpricedCount,
     IDictionary<string, long> ErrorsByType,
-    IReadOnlyList<LlmModelSummary> ByModel)
+    IReadOnlyList<LlmApmWireModelSummary> ByModel)
 {
     public static LlmApmSummary Create(string window, LlmHistorySummary s)
-        => new(window, s.From, s.To, s.Count, s.ErrorCount, s.ErrorRate, s.LatencyMs, s.Tokens, s.CostUsd, s.UnpricedCount, s.ErrorsByType, s.ByModel);
+        => new(
+            window,
+            s.From,
+            s.To,
+            s.Count,
+            s.ErrorCount,
+            s.ErrorRate,
+            LlmApmWireLatency.From(s.LatencyMs),
+            LlmApmWireTokenTotals.From(s.Tokens),
+            s.CostUsd,
+            s.UnpricedCount,
+            s.ErrorsByType,
+            [.. s.ByModel.Select(LlmApmWireModelSummary.From)]);
+}
+
+/// <summary>A <c>byModel</c> row of <c>api/summary</c>.</summary>
+internal sealed record LlmApmWireModelSummary(
+    string Model,
+    long Count,
+    long ErrorCount,
+    double ErrorRate,
+    LlmApmWireLatency? LatencyMs,
+    LlmApmWireTokenTotals Tokens,
+    decimal CostUsd,
+    long UnpricedCount)
+{
+    public static LlmApmWireModelSummary From(LlmModelSummary m)
+        => new(m.Model, m.Count, m.ErrorCount, m.ErrorRate, LlmApmWireLatency.From(m.LatencyMs), LlmApmWireTokenTotals.From(m.Tokens), m.CostUsd, m.UnpricedCount);
+}
+
+/// <summary>A bucket of <c>api/timeseries</c>.</summary>
+internal sealed record LlmApmWireBucket(
+    DateTimeOffset Start,
+    IDictionary<string, long> ErrorsByType,
+    long Count,
+    long ErrorCount,
+    double ErrorRate,
+    LlmApmWireLatency? LatencyMs,
+    LlmApmWireTokenTotals Tokens,
+    decimal CostUsd,
+    long UnpricedCount)
+{
+    public static LlmApmWireBucket From(LlmTimeBucket b)
+        => new(b.Start, b.ErrorsByType, b.Count, b.ErrorCount, b.ErrorRate, LlmApmWireLatency.From(b.LatencyMs), LlmApmWireTokenTotals.From(b.Tokens), b.CostUsd, b.UnpricedCount);
+}
+
+/// <summary>The <c>latencyMs</c> of a summary, a model row or a bucket; <c>null</c> without requests.</summary>
+internal sealed record LlmApmWireLatency(double Avg, double P50, double P95, double P99)
+{
+    public static LlmApmWireLatency? From(LlmLatencySummary? l) => l is null ? null : new(l.Avg, l.P50, l.P95, l.P99);
+}
+
+/// <summary>The <c>tokens</c> of a summary, a model row or a bucket.</summary>
+internal sealed record LlmApmWireTokenTotals(long Input, long Output, long CachedInput, long Reasoning, long Total)
+{
+    public static LlmApmWireTokenTotals From(LlmTokenTotals t) => new(t.Input, t.Output, t.CachedInput, t.Reasoning, t.Total);
 }
 
 /// <summary>The body of <c>api/timeseries</c>.</summary>
-internal sealed record LlmApmTimeSeries(string Window, int BucketSeconds, IReadOnlyList<LlmTimeBucket> Buckets);
+internal sealed record LlmApmTimeSeries(string Window, int BucketSeconds, IReadOnlyList<LlmApmWireBucket> Buckets);

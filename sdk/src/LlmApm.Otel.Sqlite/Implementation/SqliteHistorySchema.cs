@@ -116,10 +116,12 @@ internal static class SqliteHistorySchema
         return command;
     }
 
-    public static void Bind(SqliteCommand insert, LlmRequestRecord record)
+    public static void Bind(SqliteCommand insert, LlmRequestRecord record) => BindRow(insert, record.Seq, record);
+
+    private static void BindRow(SqliteCommand insert, long seq, LlmRequestRecord record)
     {
         var p = insert.Parameters;
-        p[0].Value = record.Seq;
+        p[0].Value = seq;
         p[1].Value = record.Id;
         p[2].Value = record.TraceId;
         p[3].Value = OrNull(record.SpanId);
@@ -133,11 +135,11 @@ internal static class SqliteHistorySchema
         p[11].Value = record.Status;
         p[12].Value = OrNull(record.ErrorType);
         p[13].Value = OrNull(record.ErrorMessage);
-        p[14].Value = record.Tokens.Input;
-        p[15].Value = record.Tokens.Output;
-        p[16].Value = record.Tokens.CachedInput;
-        p[17].Value = record.Tokens.Reasoning;
-        p[18].Value = record.Tokens.Estimated ? 1 : 0;
+        p[14].Value = record.Usage.InputTokens;
+        p[15].Value = record.Usage.OutputTokens;
+        p[16].Value = record.Usage.CachedInputTokens;
+        p[17].Value = record.Usage.ReasoningTokens;
+        p[18].Value = record.Usage.Estimated ? 1 : 0;
 
         // Text keeps a decimal exactly, scale included; REAL would round it.
         p[19].Value = record.CostUsd is { } cost ? cost.ToString(CultureInfo.InvariantCulture) : DBNull.Value;
@@ -155,7 +157,6 @@ internal static class SqliteHistorySchema
         var offset = TimeSpan.FromMinutes(reader.GetInt64(5));
         return new LlmRequestRecord
         {
-            Seq = reader.GetInt64(0),
             Id = reader.GetString(1),
             TraceId = reader.GetString(2),
             SpanId = StringOrNull(reader, 3),
@@ -168,19 +169,12 @@ internal static class SqliteHistorySchema
             Status = reader.GetString(11),
             ErrorType = StringOrNull(reader, 12),
             ErrorMessage = StringOrNull(reader, 13),
-            Tokens = new LlmTokenCounts
-            {
-                Input = reader.GetInt64(14),
-                Output = reader.GetInt64(15),
-                CachedInput = reader.GetInt64(16),
-                Reasoning = reader.GetInt64(17),
-                Estimated = reader.GetInt64(18) != 0,
-            },
+            Usage = new LlmUsage(reader.GetInt64(14), reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17), reader.GetInt64(18) != 0),
             CostUsd = reader.IsDBNull(19) ? null : decimal.Parse(reader.GetString(19), NumberStyles.Number, CultureInfo.InvariantCulture),
             Unpriced = reader.GetInt64(20) != 0,
             Steps = ReadSteps(reader.GetString(21)),
             Content = reader.GetInt64(22) != 0 ? new LlmContentRecord(StringOrNull(reader, 23), StringOrNull(reader, 24)) : null,
-        };
+        }.WithSeq(reader.GetInt64(0));
     }
 
     // Steps as [[name, offsetMs, durationMs, status, errorType, depth], ...]: a record has a handful, read as one.
@@ -244,9 +238,7 @@ internal static class SqliteHistorySchema
         using var reader = select.ExecuteReader();
         while (reader.Read())
         {
-            var record = ReadVersion1(reader.GetString(1));
-            record.Seq = reader.GetInt64(0);
-            Bind(insert, record);
+            BindRow(insert, reader.GetInt64(0), ReadVersion1(reader.GetString(1)));
             insert.ExecuteNonQuery();
         }
     }
@@ -287,15 +279,13 @@ internal static class SqliteHistorySchema
             Status = Text(root, "status") ?? "ok",
             ErrorType = Text(root, "errorType"),
             ErrorMessage = Text(root, "errorMessage"),
-            Tokens = tokens.ValueKind == JsonValueKind.Object
-                ? new LlmTokenCounts
-                {
-                    Input = (long)Number(tokens, "input"),
-                    Output = (long)Number(tokens, "output"),
-                    CachedInput = (long)Number(tokens, "cachedInput"),
-                    Reasoning = (long)Number(tokens, "reasoning"),
-                    Estimated = tokens.TryGetProperty("estimated", out var e) && e.ValueKind == JsonValueKind.True,
-                }
+            Usage = tokens.ValueKind == JsonValueKind.Object
+                ? new LlmUsage(
+                    (long)Number(tokens, "input"),
+                    (long)Number(tokens, "output"),
+                    (long)Number(tokens, "cachedInput"),
+                    (long)Number(tokens, "reasoning"),
+                    tokens.TryGetProperty("estimated", out var e) && e.ValueKind == JsonValueKind.True)
                 : default,
             CostUsd = root.TryGetProperty("costUsd", out var cost) && cost.ValueKind == JsonValueKind.Number ? cost.GetDecimal() : null,
             Unpriced = root.TryGetProperty("unpriced", out var u) && u.ValueKind == JsonValueKind.True,

@@ -5,9 +5,11 @@ namespace LlmApm.Otel.History;
 /// <see cref="LlmHistoryUnavailableException"/>.</summary>
 public interface ILlmHistoryStore
 {
-    /// <summary>Adds a finished request and assigns its <see cref="LlmRequestRecord.Seq"/>.</summary>
+    /// <summary>Adds a finished request under the next sequence number. The record is immutable: a store that keeps
+    /// the object keeps <see cref="LlmRequestRecord.WithSeq"/>'s numbered copy, and its reads return records numbered.</summary>
     /// <param name="record">The record.</param>
-    void Add(LlmRequestRecord record);
+    /// <returns>The sequence number the store assigned, the record's <see cref="LlmRequestRecord.Seq"/> when read.</returns>
+    long Add(LlmRequestRecord record);
 
     /// <summary>Gets one request by id.</summary>
     /// <param name="id">The request id.</param>

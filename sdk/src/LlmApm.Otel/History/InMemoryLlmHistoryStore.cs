@@ -64,12 +64,12 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     internal static int BytesPerRecord => Unsafe.SizeOf<Slot>() + (Unsafe.SizeOf<StepSlot>() * StepsPerSlot);
 
     /// <inheritdoc/>
-    public void Add(LlmRequestRecord record)
+    public long Add(LlmRequestRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         var seq = Interlocked.Increment(ref this.lastSeq);
-        record.Seq = seq;
         this.Write(seq, record);
+        return seq;
     }
 
     /// <summary>Counts the kept records that did not fit a slot and are kept as objects.</summary>
@@ -193,8 +193,9 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
 
         if (!this.TryEncode(record, out var value, steps))
         {
+            // Only a record kept as an object needs its number on it; a slot's record is numbered when built.
             value = default;
-            value.Overflow = record;
+            value.Overflow = record.WithSeq(seq);
         }
 
         value.Stamp = Writing;
@@ -236,11 +237,11 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
             flags |= SlotFlags.HasConversation;
         }
 
-        var tokens = record.Tokens;
-        slot.InputTokens = tokens.Input;
-        slot.OutputTokens = tokens.Output;
-        slot.CachedInputTokens = tokens.CachedInput;
-        slot.ReasoningTokens = tokens.Reasoning;
+        var tokens = record.Usage;
+        slot.InputTokens = tokens.InputTokens;
+        slot.OutputTokens = tokens.OutputTokens;
+        slot.CachedInputTokens = tokens.CachedInputTokens;
+        slot.ReasoningTokens = tokens.ReasoningTokens;
         flags |= tokens.Estimated ? SlotFlags.Estimated : SlotFlags.None;
         flags |= record.Unpriced ? SlotFlags.Unpriced : SlotFlags.None;
         if (record.CostUsd is { } cost)
@@ -345,6 +346,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         }
 
         return new LlmRequestRecord(
+            seq,
             slot.IdHigh,
             slot.IdLow,
             slot.TraceIdHigh,
@@ -353,7 +355,6 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
             this.strings[slot.Route],
             (flags & SlotFlags.Error) != 0 ? "error" : "ok")
         {
-            Seq = seq,
             StartTime = new DateTimeOffset(slot.StartTicks, TimeSpan.Zero),
             DurationMs = slot.DurationMs,
             Model = this.strings.OrNull(slot.Model),
@@ -362,14 +363,12 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
                 ? LlmRequestRecord.Format(slot.ConversationHigh, slot.ConversationLow)
                 : null,
             ErrorType = this.strings.OrNull(slot.ErrorType),
-            Tokens = new LlmTokenCounts
-            {
-                Input = slot.InputTokens,
-                Output = slot.OutputTokens,
-                CachedInput = slot.CachedInputTokens,
-                Reasoning = slot.ReasoningTokens,
-                Estimated = (flags & SlotFlags.Estimated) != 0,
-            },
+            Usage = new LlmUsage(
+                slot.InputTokens,
+                slot.OutputTokens,
+                slot.CachedInputTokens,
+                slot.ReasoningTokens,
+                (flags & SlotFlags.Estimated) != 0),
             CostUsd = (flags & SlotFlags.HasCost) != 0 ? slot.Cost : null,
             Unpriced = (flags & SlotFlags.Unpriced) != 0,
             Steps = stepRecords,

@@ -138,10 +138,10 @@ internal static class LlmHistoryAnalytics
 
             this.durations.Add(record.DurationMs);
             this.durationSum += record.DurationMs;
-            this.Tokens.Input += record.Tokens.Input;
-            this.Tokens.Output += record.Tokens.Output;
-            this.Tokens.CachedInput += record.Tokens.CachedInput;
-            this.Tokens.Reasoning += record.Tokens.Reasoning;
+            this.Tokens.Input += record.Usage.InputTokens;
+            this.Tokens.Output += record.Usage.OutputTokens;
+            this.Tokens.CachedInput += record.Usage.CachedInputTokens;
+            this.Tokens.Reasoning += record.Usage.ReasoningTokens;
             this.Cost += record.CostUsd ?? 0;
             if (record.Unpriced)
             {

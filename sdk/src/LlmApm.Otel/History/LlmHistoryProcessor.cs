@@ -74,14 +74,7 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
             ConversationId = request.ConversationId,
             ErrorType = request.ErrorType,
             ErrorMessage = request.ErrorMessage,
-            Tokens = new LlmTokenCounts
-            {
-                Input = usage.InputTokens,
-                Output = usage.OutputTokens,
-                CachedInput = usage.CachedInputTokens,
-                Reasoning = usage.ReasoningTokens,
-                Estimated = usage.Estimated,
-            },
+            Usage = usage,
             CostUsd = request.CostUsd,
             Unpriced = request.Unpriced,
             Steps = steps,
@@ -90,9 +83,10 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
                 : null,
         };
 
+        long seq;
         try
         {
-            this.instrumentation.History.Add(record);
+            seq = this.instrumentation.History.Add(record);
         }
         catch (Exception ex)
         {
@@ -101,6 +95,10 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
             return;
         }
 
-        this.instrumentation.Feed.Publish(record);
+        // The live stream needs the number; a copy is made only when someone listens.
+        if (this.instrumentation.Feed.SubscriberCount > 0)
+        {
+            this.instrumentation.Feed.Publish(record.WithSeq(seq));
+        }
     }
 }

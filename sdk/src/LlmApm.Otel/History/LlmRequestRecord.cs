@@ -5,25 +5,27 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace LlmApm.Otel.History;
 
-/// <summary>One finished request as the history keeps it. Serialised as the request record of the history API.</summary>
+/// <summary>One finished request as the history keeps it: an immutable value users read. The stores keep it in their
+/// own shapes (the ring's slot, a database row) and the history API sends its own wire model, so this type says only
+/// what a request was.</summary>
 public sealed class LlmRequestRecord
 {
     // The history keeps thousands of records: the three hex ids of a record built by the history processor are kept as
     // numbers (40 bytes) instead of strings (232 bytes), and formatted when read. A string set from outside is kept.
     private static readonly SearchValues<char> LowercaseHex = SearchValues.Create("0123456789abcdef");
 
-    private string? id;
-    private string? traceId;
-    private string? spanId;
+    private readonly string? id;
+    private readonly string? traceId;
+    private readonly string? spanId;
     // Pairs of ulongs rather than UInt128, whose 16-byte alignment would pad the object.
     private readonly ulong idHigh;
     private readonly ulong idLow;
     private readonly ulong traceIdHigh;
     private readonly ulong traceIdLow;
     private readonly ulong packedSpanId;
-    private bool idPacked;
-    private bool traceIdPacked;
-    private bool spanIdPacked;
+    private readonly bool idPacked;
+    private readonly bool traceIdPacked;
+    private readonly bool spanIdPacked;
 
     /// <summary>Initializes a new instance of the <see cref="LlmRequestRecord"/> class.</summary>
     public LlmRequestRecord()
@@ -58,8 +60,9 @@ public sealed class LlmRequestRecord
 
     /// <summary>Initializes a record read back from the in-memory ring, whose ids are kept as numbers.</summary>
     [SetsRequiredMembers]
-    internal LlmRequestRecord(ulong idHigh, ulong idLow, ulong traceIdHigh, ulong traceIdLow, ulong? spanId, string route, string status)
+    internal LlmRequestRecord(long seq, ulong idHigh, ulong idLow, ulong traceIdHigh, ulong traceIdLow, ulong? spanId, string route, string status)
     {
+        this.Seq = seq;
         this.idHigh = idHigh;
         this.idLow = idLow;
         this.idPacked = true;
@@ -77,83 +80,96 @@ public sealed class LlmRequestRecord
     }
 #pragma warning restore CS8618
 
-    /// <summary>Gets or sets the request id.</summary>
+    /// <summary>Gets the request id.</summary>
     public required string Id
     {
         get => this.idPacked ? Format(this.idHigh, this.idLow) : this.id!;
-        set
+        init
         {
             this.id = value;
             this.idPacked = false;
         }
     }
 
-    /// <summary>Gets or sets the store's sequence number: higher is newer. Assigned by the store.</summary>
-    public long Seq { get; set; }
+    /// <summary>Gets the store's sequence number: higher is newer; 0 until a store numbers the record (see
+    /// <see cref="WithSeq"/>).</summary>
+    public long Seq { get; private set; }
 
-    /// <summary>Gets or sets the trace id of the request span.</summary>
+    /// <summary>Gets the trace id of the request span.</summary>
     public required string TraceId
     {
         get => this.traceIdPacked ? Format(this.traceIdHigh, this.traceIdLow) : this.traceId!;
-        set
+        init
         {
             this.traceId = value;
             this.traceIdPacked = false;
         }
     }
 
-    /// <summary>Gets or sets the span id of the request span.</summary>
+    /// <summary>Gets the span id of the request span.</summary>
     public string? SpanId
     {
         get => this.spanIdPacked ? Format(this.packedSpanId) : this.spanId;
-        set
+        init
         {
             this.spanId = value;
             this.spanIdPacked = false;
         }
     }
 
-    /// <summary>Gets or sets the start time.</summary>
-    public DateTimeOffset StartTime { get; set; }
+    /// <summary>Gets the start time.</summary>
+    public DateTimeOffset StartTime { get; init; }
 
-    /// <summary>Gets or sets the duration in milliseconds.</summary>
-    public double DurationMs { get; set; }
+    /// <summary>Gets the duration in milliseconds.</summary>
+    public double DurationMs { get; init; }
 
-    /// <summary>Gets or sets the route template.</summary>
-    public required string Route { get; set; }
+    /// <summary>Gets the route template.</summary>
+    public required string Route { get; init; }
 
-    /// <summary>Gets or sets the model, as reported.</summary>
-    public string? Model { get; set; }
+    /// <summary>Gets the model, as reported.</summary>
+    public string? Model { get; init; }
 
-    /// <summary>Gets or sets the provider.</summary>
-    public string? Provider { get; set; }
+    /// <summary>Gets the provider.</summary>
+    public string? Provider { get; init; }
 
-    /// <summary>Gets or sets the conversation id.</summary>
-    public string? ConversationId { get; set; }
+    /// <summary>Gets the conversation id.</summary>
+    public string? ConversationId { get; init; }
 
-    /// <summary>Gets or sets the status: <c>ok</c> or <c>error</c>.</summary>
-    public required string Status { get; set; }
+    /// <summary>Gets the status: <c>ok</c> or <c>error</c>.</summary>
+    public required string Status { get; init; }
 
-    /// <summary>Gets or sets the error type, or <c>null</c>.</summary>
-    public string? ErrorType { get; set; }
+    /// <summary>Gets the error type, or <c>null</c>.</summary>
+    public string? ErrorType { get; init; }
 
-    /// <summary>Gets or sets the error message, or <c>null</c>.</summary>
-    public string? ErrorMessage { get; set; }
+    /// <summary>Gets the error message, or <c>null</c>.</summary>
+    public string? ErrorMessage { get; init; }
 
-    /// <summary>Gets or sets the token counts.</summary>
-    public LlmTokenCounts Tokens { get; set; }
+    /// <summary>Gets the token counts of the request, all its LLM calls together.</summary>
+    public LlmUsage Usage { get; init; }
 
-    /// <summary>Gets or sets the cost in US dollars, or <c>null</c> when <see cref="Unpriced"/>.</summary>
-    public decimal? CostUsd { get; set; }
+    /// <summary>Gets the cost in US dollars, or <c>null</c> when <see cref="Unpriced"/>.</summary>
+    public decimal? CostUsd { get; init; }
 
-    /// <summary>Gets or sets a value indicating whether a model used has no price.</summary>
-    public bool Unpriced { get; set; }
+    /// <summary>Gets a value indicating whether a model used has no price.</summary>
+    public bool Unpriced { get; init; }
 
-    /// <summary>Gets or sets the steps, in start order.</summary>
-    public IReadOnlyList<LlmStepRecord> Steps { get; set; } = [];
+    /// <summary>Gets the steps, in start order.</summary>
+    public IReadOnlyList<LlmStepRecord> Steps { get; init; } = [];
 
-    /// <summary>Gets or sets the captured content, or <c>null</c> unless content capture is on.</summary>
-    public LlmContentRecord? Content { get; set; }
+    /// <summary>Gets the captured content, or <c>null</c> unless content capture is on.</summary>
+    public LlmContentRecord? Content { get; init; }
+
+    /// <summary>A copy of this record numbered <paramref name="seq"/>: how a store assigns <see cref="Seq"/> to the
+    /// record it keeps, leaving the caller's record as it was.</summary>
+    /// <param name="seq">The store's sequence number, 1 or more.</param>
+    /// <returns>The numbered copy.</returns>
+    public LlmRequestRecord WithSeq(long seq)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(seq, 1);
+        var copy = (LlmRequestRecord)this.MemberwiseClone();
+        copy.Seq = seq;
+        return copy;
+    }
 
     /// <summary>Whether the record's id is <paramref name="candidate"/> (case-insensitive), without formatting it.</summary>
     internal bool HasId(string candidate)
@@ -246,29 +262,6 @@ public sealed class LlmRequestRecord
         BinaryPrimitives.WriteUInt64BigEndian(bytes, value);
         return Convert.ToHexStringLower(bytes);
     }
-}
-
-/// <summary>Token counts of a request record. A value, kept inside its record: the history holds thousands of
-/// records, and every object fewer per record is less for the garbage collector to trace and promote.</summary>
-public record struct LlmTokenCounts
-{
-    /// <summary>Gets or sets the input tokens.</summary>
-    public long Input { get; set; }
-
-    /// <summary>Gets or sets the output tokens.</summary>
-    public long Output { get; set; }
-
-    /// <summary>Gets or sets the cached input tokens.</summary>
-    public long CachedInput { get; set; }
-
-    /// <summary>Gets or sets the reasoning tokens.</summary>
-    public long Reasoning { get; set; }
-
-    /// <summary>Gets the sum of input and output tokens.</summary>
-    public readonly long Total => this.Input + this.Output;
-
-    /// <summary>Gets or sets a value indicating whether some counts were estimated.</summary>
-    public bool Estimated { get; set; }
 }
 
 /// <summary>One step of a request record. A value: a record's steps are one array, not one object per step.</summary>
