@@ -140,7 +140,7 @@ public sealed class LlmRequestRecordRoundTripTests : IDisposable
             Options.Create(new SqliteHistoryOptions { Path = path, FlushInterval = TimeSpan.FromMilliseconds(20) }),
             Options.Create(new LlmApmOptions { HistoryCapacity = 1 }));
         store.Open();
-        Assert.True(store.IsOpen, store.Health.Reason);
+        Assert.True(store.Health.IsHealthy, store.Health.Reason);
         return store;
     }
 
