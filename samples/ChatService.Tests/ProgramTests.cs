@@ -7,6 +7,7 @@ using static ChatService.Tests.Infrastructure.ChatServiceHost;
 
 namespace ChatService.Tests;
 
+[Collection(ProcessWideTelemetry.Name)]
 public sealed class ProgramTests
 {
     [Fact]

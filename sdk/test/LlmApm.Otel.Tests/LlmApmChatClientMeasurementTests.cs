@@ -7,6 +7,7 @@ namespace LlmApm.Otel.Tests;
 
 /// <summary>How <c>UseLlmApm()</c> measures a call: one clock for the span, the step and the GenAI duration, and
 /// request attributes that follow each call's options.</summary>
+[Collection(ProcessWideTelemetry.Name)]
 public class LlmApmChatClientMeasurementTests
 {
     [Fact]

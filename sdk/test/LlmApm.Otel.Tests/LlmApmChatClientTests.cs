@@ -7,6 +7,7 @@ using OpenTelemetry.Trace;
 
 namespace LlmApm.Otel.Tests;
 
+[Collection(ProcessWideTelemetry.Name)]
 public class LlmApmChatClientTests
 {
     // A provider answers with the dated version of the model asked for.
