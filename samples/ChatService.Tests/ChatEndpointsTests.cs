@@ -8,6 +8,7 @@ using static ChatService.Tests.Infrastructure.ChatServiceHost;
 
 namespace ChatService.Tests;
 
+[Collection(ProcessWideTelemetry.Name)]
 public sealed class ChatEndpointsTests
 {
     private static readonly string[] ExpectedSteps = ["preprocessing", "llm_api_call", "response_parsing", "saving"];

@@ -10,6 +10,7 @@ using static ChatService.Tests.Infrastructure.ChatServiceHost;
 namespace ChatService.Tests;
 
 /// <summary>Bad and hostile requests get the right 4xx problem details, cost nothing and leave the service healthy.</summary>
+[Collection(ProcessWideTelemetry.Name)]
 public sealed class HostileInputTests
 {
     private static readonly string[] ChatRoutes = ["/api/chat", "/api/chat/stream"];

@@ -8,6 +8,7 @@ using static ChatService.Tests.Infrastructure.ChatServiceHost;
 namespace ChatService.Tests;
 
 /// <summary>The real OpenAI and Azure OpenAI clients, as the service configures them, against a fake server on loopback.</summary>
+[Collection(ProcessWideTelemetry.Name)]
 public sealed class LlmChatClientFactoryTests
 {
     private const string ApiKey = "sk-test-DO-NOT-LEAK-4f9a1c2e7b3d";

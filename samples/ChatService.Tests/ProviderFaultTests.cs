@@ -11,6 +11,7 @@ namespace ChatService.Tests;
 
 /// <summary>Retries of transient provider failures, one visible attempt each, and clients that leave mid-stream; the real
 /// OpenAI client against the fake server.</summary>
+[Collection(ProcessWideTelemetry.Name)]
 public sealed class ProviderFaultTests
 {
     [Theory]

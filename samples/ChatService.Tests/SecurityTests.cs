@@ -13,6 +13,7 @@ namespace ChatService.Tests;
 
 /// <summary>Who reaches what, what is kept of a conversation, response headers, and bounded metric tags, at the level
 /// of the whole service.</summary>
+[Collection(ProcessWideTelemetry.Name)]
 public sealed partial class SecurityTests
 {
     private const string Remote = "203.0.113.50";

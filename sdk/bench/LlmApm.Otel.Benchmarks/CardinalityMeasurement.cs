@@ -31,6 +31,7 @@
 
 using System.Diagnostics;
 using System.Globalization;
+using LlmApm.Otel.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -68,7 +69,7 @@ internal static class CardinalityMeasurement
         var apm = app.Services.GetRequiredService<LlmApmInstrumentation>();
 
         await Measure("distinct models (route /api/chat)", total, http, i => Request(apm, "/api/chat", "model-" + i.ToString(CultureInfo.InvariantCulture))).ConfigureAwait(false);
-        await Measure("distinct routes (model gpt-4o-mini)", total, http, i => Request(apm, "/api/items/" + i.ToString(CultureInfo.InvariantCulture), NoopChatClient.Model)).ConfigureAwait(false);
+        await Measure("distinct routes (model gpt-4o-mini)", total, http, i => Request(apm, "/api/items/" + i.ToString(CultureInfo.InvariantCulture), FakeChatClient.DefaultModel)).ConfigureAwait(false);
         await app.StopAsync().ConfigureAwait(false);
         return 0;
     }

@@ -18,6 +18,7 @@
 
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
+using LlmApm.Otel.Testing;
 using Microsoft.Extensions.AI;
 
 namespace LlmApm.Otel.Benchmarks;
@@ -38,7 +39,7 @@ public class ChatClientBenchmarks
         new(ChatRole.User, "Hello there"),
     ];
 
-    private static readonly ChatOptions Options = new() { ModelId = NoopChatClient.Model, MaxOutputTokens = 256, Temperature = 0.7f };
+    private static readonly ChatOptions Options = new() { ModelId = FakeChatClient.DefaultModel, MaxOutputTokens = 256, Temperature = 0.7f };
 
     private BenchHost host = null!;
     private IChatClient otel = null!;
@@ -48,7 +49,13 @@ public class ChatClientBenchmarks
     public void Setup()
     {
         this.host = new BenchHost();
-        var inner = new NoopChatClient();
+        var inner = new FakeChatClient
+        {
+            Reply = "Hello! How can I help?",
+            Chunks = ["Hello! ", "How can ", "I help?"],
+            Usage = new UsageDetails { InputTokenCount = 42, OutputTokenCount = 7, TotalTokenCount = 49 },
+            Metadata = new ChatClientMetadata("openai", new Uri("http://127.0.0.1/"), FakeChatClient.DefaultModel),
+        };
         this.otel = inner.AsBuilder().UseOpenTelemetry(sourceName: BenchHost.ExtensionsAiName).Build(this.host.Services);
         this.apm = inner.AsBuilder().UseLlmApm().Build(this.host.Services);
     }

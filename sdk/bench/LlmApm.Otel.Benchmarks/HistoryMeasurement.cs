@@ -23,6 +23,7 @@
 
 using System.Globalization;
 using LlmApm.Otel.History;
+using LlmApm.Otel.Testing;
 
 namespace LlmApm.Otel.Benchmarks;
 
@@ -125,7 +126,7 @@ internal static class HistoryMeasurement
 
             using (LlmStep.Start("llm_api_call"))
             {
-                request.RecordUsage(NoopChatClient.Model, usage);
+                request.RecordUsage(FakeChatClient.DefaultModel, usage);
             }
 
             using (LlmStep.Start("response_parsing"))

@@ -16,6 +16,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using BenchmarkDotNet.Attributes;
+using LlmApm.Otel.Testing;
 
 namespace LlmApm.Otel.Benchmarks;
 
@@ -42,7 +43,7 @@ public class UsageBenchmarks
 
         // Not ambient: the benchmark records on the request object, as UseLlmApm() does.
         this.request = this.host.Instrumentation.StartRequest("/api/chat");
-        this.request.Model = NoopChatClient.Model;
+        this.request.Model = FakeChatClient.DefaultModel;
     }
 
     [GlobalCleanup]
@@ -57,9 +58,9 @@ public class UsageBenchmarks
     {
         const decimal inputPerMillion = 0.15m, outputPerMillion = 0.60m;
         var cost = ((this.usage.InputTokens * inputPerMillion) + (this.usage.OutputTokens * outputPerMillion)) / 1_000_000m;
-        RawTokens.Add(this.usage.InputTokens, new TagList { { "route", "/api/chat" }, { "model", NoopChatClient.Model }, { "type", "input" } });
-        RawTokens.Add(this.usage.OutputTokens, new TagList { { "route", "/api/chat" }, { "model", NoopChatClient.Model }, { "type", "output" } });
-        RawCost.Add((double)cost, new TagList { { "route", "/api/chat" }, { "model", NoopChatClient.Model } });
+        RawTokens.Add(this.usage.InputTokens, new TagList { { "route", "/api/chat" }, { "model", FakeChatClient.DefaultModel }, { "type", "input" } });
+        RawTokens.Add(this.usage.OutputTokens, new TagList { { "route", "/api/chat" }, { "model", FakeChatClient.DefaultModel }, { "type", "output" } });
+        RawCost.Add((double)cost, new TagList { { "route", "/api/chat" }, { "model", FakeChatClient.DefaultModel } });
         RawDuration.Record(0.123, new TagList { { "route", "/api/chat" }, { "step", "llm_api_call" }, { "status", "ok" } });
         return cost;
     }
@@ -67,7 +68,7 @@ public class UsageBenchmarks
     [Benchmark(Description = "LlmRequest.RecordUsage + step latency")]
     public decimal? Sdk()
     {
-        var cost = this.request.RecordUsage(NoopChatClient.Model, this.usage);
+        var cost = this.request.RecordUsage(FakeChatClient.DefaultModel, this.usage);
         LlmApmInstruments.StepLatency.Record(0.123, new TagList { { "route", "/api/chat" }, { "step", "llm_api_call" }, { "status", "ok" } });
         return cost;
     }

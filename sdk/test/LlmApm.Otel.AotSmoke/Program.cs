@@ -8,6 +8,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using LlmApm.Otel;
 using LlmApm.Otel.AotSmoke;
+using LlmApm.Otel.Testing;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.AI;
@@ -15,6 +16,8 @@ using Microsoft.Extensions.AI;
 const string Route = "aot-smoke";
 const string StreamRoute = "aot-smoke-stream";
 const string Model = "aot-fake-model";
+const long InputTokens = 12;
+const long OutputTokens = 3;
 
 var checks = new SmokeChecks();
 var database = Path.Combine(Path.GetTempPath(), $"llm-apm-aot-smoke-{Environment.ProcessId}.db");
@@ -52,7 +55,14 @@ try
         var events = new StreamReader(await stream.Content.ReadAsStreamAsync());
 
         var apm = app.Services.GetRequiredService<LlmApmInstrumentation>();
-        using var chat = new FakeChatClient(Model).AsBuilder().UseLlmApm().Build(app.Services);
+        using var chat = new FakeChatClient
+        {
+            Model = Model,
+            Reply = "pong",
+            Chunks = ["po", "ng"],
+            Usage = new UsageDetails { InputTokenCount = InputTokens, OutputTokenCount = OutputTokens, TotalTokenCount = InputTokens + OutputTokens },
+            Metadata = null,
+        }.AsBuilder().UseLlmApm().Build(app.Services);
         using (apm.StartRequest(Route))
         {
             using (LlmStep.Start("retrieval"))
@@ -85,8 +95,8 @@ try
             && record.GetProperty("model").GetString() == Model, record.ToString());
         requestId = record.ValueKind == JsonValueKind.Object ? record.GetProperty("id").GetString() ?? string.Empty : string.Empty;
         checks.Check("record has the fake client's tokens", record.ValueKind == JsonValueKind.Object
-            && record.GetProperty("tokens").GetProperty("input").GetInt64() == FakeChatClient.InputTokens
-            && record.GetProperty("tokens").GetProperty("output").GetInt64() == FakeChatClient.OutputTokens, record.ToString());
+            && record.GetProperty("tokens").GetProperty("input").GetInt64() == InputTokens
+            && record.GetProperty("tokens").GetProperty("output").GetInt64() == OutputTokens, record.ToString());
         checks.Check("record is priced from LlmApm:Prices configuration", record.ValueKind == JsonValueKind.Object
             && record.GetProperty("costUsd").ValueKind == JsonValueKind.Number
             && record.GetProperty("costUsd").GetDecimal() == SmokeHost.ExpectedCostUsd, record.ToString());
@@ -160,7 +170,7 @@ try
         var root = restored.RootElement;
         checks.Check("the SQLite history restores the record", root.ValueKind == JsonValueKind.Object
             && root.GetProperty("id").GetString() == requestId
-            && root.GetProperty("tokens").GetProperty("input").GetInt64() == FakeChatClient.InputTokens
+            && root.GetProperty("tokens").GetProperty("input").GetInt64() == InputTokens
             && root.GetProperty("steps").GetArrayLength() >= 2, root.GetRawText());
         await again.StopAsync();
     }

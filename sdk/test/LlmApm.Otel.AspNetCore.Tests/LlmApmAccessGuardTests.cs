@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace LlmApm.Otel.AspNetCore.Tests;
 
 /// <summary>Who gets in under the prefix: loopback by default, the host's policy instead, or the access key.</summary>
+[Collection(ProcessWideTelemetry.Name)]
 public class LlmApmAccessGuardTests
 {
     private const string Key = "s3cret-Key-for-tests";

@@ -10,6 +10,7 @@ namespace LlmApm.Otel.AspNetCore.Tests;
 
 /// <summary>LLM-APM in ASP.NET Core hosts: its spans reach the host's exporter and its history fills; a host with its
 /// own Prometheus exporter and scrape endpoint ends with one /metrics; invalid endpoint options fail at start.</summary>
+[Collection(ProcessWideTelemetry.Name)]
 public class LlmApmAspNetCoreHostsTests
 {
     [Fact]

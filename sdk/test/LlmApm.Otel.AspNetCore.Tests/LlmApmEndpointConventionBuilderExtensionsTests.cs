@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace LlmApm.Otel.AspNetCore.Tests;
 
+[Collection(ProcessWideTelemetry.Name)]
 public class LlmApmEndpointConventionBuilderExtensionsTests
 {
     [Fact]

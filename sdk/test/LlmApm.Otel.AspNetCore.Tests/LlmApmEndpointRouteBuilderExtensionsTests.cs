@@ -11,6 +11,7 @@ using Xunit.Abstractions;
 namespace LlmApm.Otel.AspNetCore.Tests;
 
 /// <summary>The history API of docs/api.md, its errors, the live stream, the OpenAPI document and /metrics.</summary>
+[Collection(ProcessWideTelemetry.Name)]
 public class LlmApmEndpointRouteBuilderExtensionsTests(ITestOutputHelper testOutput)
 {
     [Fact]

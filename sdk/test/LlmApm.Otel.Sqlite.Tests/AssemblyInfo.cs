@@ -1,2 +1,13 @@
-// The SDK's Meter is process-wide: tests that run side by side would see each other's measurements.
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
+// Test classes run in parallel, each in its own collection (xUnit's default). LLM-APM's ActivitySource and Meter are
+// static and named "LlmApm", so every tracer and meter provider in this process sees every test's spans and
+// measurements: the classes that count the history's measurements with a
+// MeterListener join the collection below.
+namespace LlmApm.Otel.Sqlite.Tests;
+
+/// <summary>The classes that assert on process-wide telemetry. xUnit runs this collection alone, after the parallel
+/// ones, so that no other test's spans or measurements reach what these tests count.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProcessWideTelemetry
+{
+    public const string Name = "Process-wide telemetry";
+}

@@ -8,6 +8,7 @@ namespace LlmApm.Otel.Sqlite.Tests;
 
 /// <summary>A history database that cannot be opened, written or read never stops the service: the store keeps the
 /// history in memory, reports itself degraded with the file, the cause and the fix, and logs it once.</summary>
+[Collection(ProcessWideTelemetry.Name)]
 public sealed class SqliteLlmHistoryStoreFailureTests : IDisposable
 {
     private readonly string folder = Directory.CreateTempSubdirectory("llm-apm-sqlite-fail-").FullName;

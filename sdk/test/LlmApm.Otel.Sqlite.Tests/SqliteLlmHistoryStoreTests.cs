@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 
 namespace LlmApm.Otel.Sqlite.Tests;
 
+[Collection(ProcessWideTelemetry.Name)]
 public sealed class SqliteLlmHistoryStoreTests : IDisposable
 {
     private readonly string folder = Directory.CreateTempSubdirectory("llm-apm-sqlite-").FullName;

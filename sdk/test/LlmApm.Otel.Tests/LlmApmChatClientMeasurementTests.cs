@@ -1,12 +1,13 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using LlmApm.Otel.History;
+using LlmApm.Otel.Testing;
 using Microsoft.Extensions.AI;
 
 namespace LlmApm.Otel.Tests;
 
 /// <summary>How <c>UseLlmApm()</c> measures a call: one clock for the span, the step and the GenAI duration, and
 /// request attributes that follow each call's options.</summary>
+[Collection(ProcessWideTelemetry.Name)]
 public class LlmApmChatClientMeasurementTests
 {
     [Fact]
@@ -14,7 +15,7 @@ public class LlmApmChatClientMeasurementTests
     {
         using var metrics = new MetricCollector();
         using var host = TestHost.Start();
-        var client = new ChatClientBuilder(new QuickChatClient()).UseLlmApm().Build(host.Services);
+        var client = new ChatClientBuilder(Quick()).UseLlmApm().Build(host.Services);
         using (host.Instrumentation.StartRequest("/api/chat"))
         {
             await client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")]);
@@ -35,7 +36,7 @@ public class LlmApmChatClientMeasurementTests
     public async Task GetResponseAsync_ProviderThrows_ExceptionEventWithinTheSpan()
     {
         using var host = TestHost.Start();
-        var client = new ChatClientBuilder(new QuickChatClient { Failure = new TimeoutException("slow") }).UseLlmApm().Build(host.Services);
+        var client = new ChatClientBuilder(Quick(failure: new TimeoutException("slow"))).UseLlmApm().Build(host.Services);
         await Assert.ThrowsAsync<TimeoutException>(() => client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")]));
 
         host.Flush();
@@ -49,7 +50,7 @@ public class LlmApmChatClientMeasurementTests
     public async Task GetResponseAsync_OptionsChangeBetweenCalls_EachSpanHasItsOwn()
     {
         using var host = TestHost.Start();
-        var client = new ChatClientBuilder(new QuickChatClient()).UseLlmApm().Build(host.Services);
+        var client = new ChatClientBuilder(Quick()).UseLlmApm().Build(host.Services);
         (int MaxTokens, float Temperature)[] calls = [(256, 0.2f), (256, 0.2f), (512, 0.2f), (256, 0.9f)];
         foreach (var (maxTokens, temperature) in calls)
         {
@@ -71,7 +72,7 @@ public class LlmApmChatClientMeasurementTests
         var instrumentation = LlmApmInstrumentationFactory.CreateDefault();
         instrumentation.Dispose();
         Assert.False(LlmApmInstruments.Source.HasListeners());
-        var client = new LlmApmChatClient(new QuickChatClient { Delay = TimeSpan.FromMilliseconds(20) }, instrumentation);
+        var client = new LlmApmChatClient(Quick(TimeSpan.FromMilliseconds(20)), instrumentation);
 
         await client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")]);
 
@@ -83,40 +84,13 @@ public class LlmApmChatClientMeasurementTests
         Assert.Equal(10, metrics.Sum("llm.tokens", ("route", "none"), ("model", "gpt-4o-mini"), ("type", "input")));
     }
 
-    private sealed class QuickChatClient : IChatClient
+    // A short reply, so that the call's own time is mostly the provider's delay.
+    private static FakeChatClient Quick(TimeSpan delay = default, Exception? failure = null) => new()
     {
-        public Exception? Failure { get; init; }
-
-        public TimeSpan Delay { get; init; }
-
-        public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-        {
-            await Task.Delay(this.Delay, cancellationToken);
-            if (this.Failure is not null)
-            {
-                throw this.Failure;
-            }
-
-            return new ChatResponse(new ChatMessage(ChatRole.Assistant, "Hello."))
-            {
-                ModelId = "gpt-4o-mini",
-                ResponseId = "resp-1",
-                FinishReason = ChatFinishReason.Stop,
-                Usage = new UsageDetails { InputTokenCount = 10, OutputTokenCount = 2 },
-            };
-        }
-
-        public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-        {
-            await Task.Yield();
-            yield return new ChatResponseUpdate(ChatRole.Assistant, "Hello.") { ModelId = "gpt-4o-mini" };
-        }
-
-        public object? GetService(Type serviceType, object? serviceKey = null)
-            => serviceType == typeof(ChatClientMetadata) ? new ChatClientMetadata("fake", null, "gpt-4o-mini") : null;
-
-        public void Dispose()
-        {
-        }
-    }
+        Reply = "Hello.",
+        Chunks = ["Hello."],
+        Usage = new UsageDetails { InputTokenCount = 10, OutputTokenCount = 2 },
+        Delay = delay,
+        Failure = failure,
+    };
 }

@@ -1,14 +1,18 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using LlmApm.Otel.History;
+using LlmApm.Otel.Testing;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Trace;
 
 namespace LlmApm.Otel.Tests;
 
+[Collection(ProcessWideTelemetry.Name)]
 public class LlmApmChatClientTests
 {
+    // A provider answers with the dated version of the model asked for.
+    private const string DatedModel = "gpt-4o-mini-2024-07-18";
+
     private const string Secret = "my secret prompt about alice@example.com";
 
     [Fact]
@@ -16,7 +20,7 @@ public class LlmApmChatClientTests
     {
         using var metrics = new MetricCollector();
         using var host = TestHost.Start();
-        var client = Build(host, new FakeChatClient { Usage = new UsageDetails { InputTokenCount = 1200, OutputTokenCount = 300, CachedInputTokenCount = 200 } });
+        var client = Build(host, new FakeChatClient { Model = DatedModel, Usage = new UsageDetails { InputTokenCount = 1200, OutputTokenCount = 300, CachedInputTokenCount = 200 } });
 
         using (var request = host.Instrumentation.StartRequest("/api/chat"))
         {
@@ -69,7 +73,7 @@ public class LlmApmChatClientTests
     public async Task GetResponseAsync_NoReportedUsage_EstimatesWithTokenizerAndFlagsIt()
     {
         using var host = TestHost.Start();
-        var client = Build(host, new FakeChatClient { Usage = null });
+        var client = Build(host, new FakeChatClient { Model = DatedModel, Usage = null });
         using (host.Instrumentation.StartRequest("estimate"))
         {
             await client.GetResponseAsync([new ChatMessage(ChatRole.User, "Count these tokens please")]);
@@ -91,7 +95,7 @@ public class LlmApmChatClientTests
     {
         using var metrics = new MetricCollector();
         using var host = TestHost.Start();
-        var client = Build(host, new FakeChatClient { Usage = new UsageDetails { InputTokenCount = 50, OutputTokenCount = 7 } });
+        var client = Build(host, new FakeChatClient { Model = DatedModel, Usage = new UsageDetails { InputTokenCount = 50, OutputTokenCount = 7 } });
         var text = string.Empty;
         using (host.Instrumentation.StartRequest("/api/chat/stream"))
         {
@@ -120,7 +124,7 @@ public class LlmApmChatClientTests
     public async Task GetStreamingResponseAsync_NoUsage_EstimatesFromStreamedText()
     {
         using var host = TestHost.Start();
-        var client = Build(host, new FakeChatClient { Usage = null });
+        var client = Build(host, new FakeChatClient { Model = DatedModel, Usage = null });
         using (host.Instrumentation.StartRequest("stream-estimate"))
         {
             await foreach (var _ in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "hi")]))
@@ -139,7 +143,7 @@ public class LlmApmChatClientTests
     {
         using var metrics = new MetricCollector();
         using var host = TestHost.Start();
-        var client = Build(host, new FakeChatClient { Usage = new UsageDetails { InputTokenCount = 50, OutputTokenCount = 7 }, ChunkDelay = TimeSpan.FromMilliseconds(20) });
+        var client = Build(host, new FakeChatClient { Model = DatedModel, Usage = new UsageDetails { InputTokenCount = 50, OutputTokenCount = 7 }, Delay = TimeSpan.FromMilliseconds(20) });
         using var cts = new CancellationTokenSource();
         var received = string.Empty;
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
@@ -180,7 +184,7 @@ public class LlmApmChatClientTests
         using var metrics = new MetricCollector();
         using var host = TestHost.Start();
         var boom = new HttpRequestException("busy", null, System.Net.HttpStatusCode.TooManyRequests);
-        var client = Build(host, new FakeChatClient { Failure = boom });
+        var client = Build(host, new FakeChatClient { Model = DatedModel, Failure = boom });
         using (var request = host.Instrumentation.StartRequest("/api/chat"))
         {
             var thrown = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")]));
@@ -203,7 +207,7 @@ public class LlmApmChatClientTests
     {
         using var metrics = new MetricCollector();
         using var host = TestHost.Start();
-        var client = Build(host, new FakeChatClient { Usage = new UsageDetails { InputTokenCount = 10, OutputTokenCount = 4 } });
+        var client = Build(host, new FakeChatClient { Model = DatedModel, Usage = new UsageDetails { InputTokenCount = 10, OutputTokenCount = 4 } });
 
         await client.GetResponseAsync([new ChatMessage(ChatRole.User, "bare")]);
 
@@ -219,7 +223,7 @@ public class LlmApmChatClientTests
     {
         Assert.False(LlmApmInstruments.Source.HasListeners(), "precondition: nothing else listens to the LlmApm source");
         using var metrics = new MetricCollector();
-        using var client = new ChatClientBuilder(new FakeChatClient()).UseLlmApm().Build();
+        using var client = new ChatClientBuilder(new FakeChatClient { Model = DatedModel }).UseLlmApm().Build();
 
         await client.GetResponseAsync([new ChatMessage(ChatRole.User, "no host")]);
 
@@ -246,7 +250,7 @@ public class LlmApmChatClientTests
     {
         using var metrics = new MetricCollector();
         using var host = TestHost.Start();
-        var client = Build(host, new FakeChatClient { ResponseModel = "my-finetune-xyz", Usage = new UsageDetails { InputTokenCount = 1, OutputTokenCount = 1 } });
+        var client = Build(host, new FakeChatClient { Model = "my-finetune-xyz", Usage = new UsageDetails { InputTokenCount = 1, OutputTokenCount = 1 } });
         using (host.Instrumentation.StartRequest("unknown-model"))
         {
             await client.GetResponseAsync([new ChatMessage(ChatRole.User, "x")]);
@@ -263,7 +267,7 @@ public class LlmApmChatClientTests
     public async Task GetResponseAsync_ContentCaptureOn_RecordsRedactedContent()
     {
         using var host = TestHost.Start(o => o.CaptureMessageContent = true);
-        var client = Build(host, new FakeChatClient { Reply = "Your key is sk-abcdefghijklmnopqrstuvwxyz123456 ok" });
+        var client = Build(host, new FakeChatClient { Model = DatedModel, Reply = "Your key is sk-abcdefghijklmnopqrstuvwxyz123456 ok" });
         using (host.Instrumentation.StartRequest("capture"))
         {
             await client.GetResponseAsync([new ChatMessage(ChatRole.User, Secret)]);
@@ -289,7 +293,7 @@ public class LlmApmChatClientTests
             o.CaptureMessageContent = true;
             o.Redactor = LlmContentRedactor.WithPatterns(new System.Text.RegularExpressions.Regex(@"ACC-\d+"));
         });
-        var client = Build(host, new FakeChatClient());
+        var client = Build(host, new FakeChatClient { Model = DatedModel });
         using (host.Instrumentation.StartRequest("capture-user"))
         {
             await client.GetResponseAsync([new ChatMessage(ChatRole.User, "account ACC-12345 for bob@example.org")]);
@@ -327,60 +331,6 @@ public class LlmApmChatClientTests
             {
                 Assert.DoesNotContain("secret", tag.Value?.ToString() ?? string.Empty, StringComparison.Ordinal);
             }
-        }
-    }
-
-    private sealed class FakeChatClient : IChatClient
-    {
-        public string Reply { get; init; } = "Hello there, friend.";
-
-        public string ResponseModel { get; init; } = "gpt-4o-mini-2024-07-18";
-
-        public UsageDetails? Usage { get; init; } = new() { InputTokenCount = 10, OutputTokenCount = 5 };
-
-        public Exception? Failure { get; init; }
-
-        public TimeSpan ChunkDelay { get; init; }
-
-        public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-        {
-            await Task.Yield();
-            if (this.Failure is not null)
-            {
-                throw this.Failure;
-            }
-
-            return new ChatResponse(new ChatMessage(ChatRole.Assistant, this.Reply))
-            {
-                ModelId = this.ResponseModel,
-                ResponseId = "resp-1",
-                FinishReason = ChatFinishReason.Stop,
-                Usage = this.Usage,
-            };
-        }
-
-        public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-        {
-            foreach (var piece in new[] { "Hello", " there", ",", " friend", "." })
-            {
-                await Task.Delay(this.ChunkDelay, cancellationToken);
-                yield return new ChatResponseUpdate(ChatRole.Assistant, piece) { ModelId = this.ResponseModel, ResponseId = "resp-2" };
-            }
-
-            var last = new ChatResponseUpdate { FinishReason = ChatFinishReason.Stop, ModelId = this.ResponseModel };
-            if (this.Usage is not null)
-            {
-                last.Contents.Add(new UsageContent(this.Usage));
-            }
-
-            yield return last;
-        }
-
-        public object? GetService(Type serviceType, object? serviceKey = null)
-            => serviceType == typeof(ChatClientMetadata) ? new ChatClientMetadata("fake", null, "gpt-4o-mini") : null;
-
-        public void Dispose()
-        {
         }
     }
 }

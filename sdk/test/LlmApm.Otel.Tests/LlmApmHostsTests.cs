@@ -11,6 +11,7 @@ namespace LlmApm.Otel.Tests;
 
 /// <summary>AddLlmApm() in the OpenTelemetry setups .NET hosts already have: LLM-APM's spans reach the host's exporter,
 /// its history fills, and exactly one OTLP exporter sends them (counted by a loopback OTLP/HTTP receiver).</summary>
+[Collection(ProcessWideTelemetry.Name)]
 public sealed class LlmApmHostsTests : IDisposable
 {
     private readonly OtlpReceiver receiver = new();

@@ -9,6 +9,7 @@ using OpenTelemetry.Trace;
 
 namespace LlmApm.Otel.Tests;
 
+[Collection(ProcessWideTelemetry.Name)]
 public class LlmApmServiceCollectionExtensionsTests
 {
     [Fact]

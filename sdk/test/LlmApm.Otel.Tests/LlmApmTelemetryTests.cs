@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using LlmApm.Otel.History;
+using LlmApm.Otel.Testing;
 using Microsoft.Extensions.AI;
 
 namespace LlmApm.Otel.Tests;
@@ -80,23 +81,8 @@ public class LlmApmTelemetryTests
     [Fact]
     public void UseLlmApm_IsAnExtensionOfChatClientBuilder()
     {
-        using var inner = new NoopClient();
+        using var inner = new FakeChatClient();
         using var built = inner.AsBuilder().UseLlmApm().Build();
         Assert.IsType<LlmApmChatClient>(built);
-    }
-
-    private sealed class NoopClient : IChatClient
-    {
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-            => Task.FromResult(new ChatResponse());
-
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-            => AsyncEnumerable.Empty<ChatResponseUpdate>();
-
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-
-        public void Dispose()
-        {
-        }
     }
 }

@@ -3,6 +3,7 @@ using LlmApm.Otel.History;
 
 namespace LlmApm.Otel.Tests;
 
+[Collection(ProcessWideTelemetry.Name)]
 public class LlmRequestTests
 {
     [Fact]

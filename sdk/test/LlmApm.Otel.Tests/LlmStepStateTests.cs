@@ -5,6 +5,7 @@ namespace LlmApm.Otel.Tests;
 
 /// <summary>A step's state: kept on its span when it has one (failure as status and <c>error.type</c>, end as the
 /// stopped span), in a state object of its own when it has none.</summary>
+[Collection(ProcessWideTelemetry.Name)]
 public class LlmStepStateTests
 {
     [Fact]
