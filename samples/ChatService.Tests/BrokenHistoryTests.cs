@@ -103,7 +103,7 @@ public sealed partial class BrokenHistoryTests : IDisposable
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ChatServiceProcess.StartAsync(this.Settings(("LlmApm:Sqlite:Required", "true"))));
 
-        Assert.Contains("exited", error.Message, StringComparison.Ordinal);
+        Assert.Contains("exited with 1:", error.Message, StringComparison.Ordinal); // a start-up failure, not an abort (134)
         Assert.Contains($"The request history database '{this.Database}' cannot be opened: the file is not a SQLite database", error.Message, StringComparison.Ordinal);
         Assert.Contains("To fix:", error.Message, StringComparison.Ordinal);
     }

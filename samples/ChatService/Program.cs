@@ -127,7 +127,20 @@ app.MapChatEndpoints();
 app.MapLlmApm();
 
 app.LogAddressesOnStart();
-await app.RunAsync().ConfigureAwait(false);
+var started = false;
+app.Lifetime.ApplicationStarted.Register(() => started = true);
+try
+{
+    await app.RunAsync().ConfigureAwait(false);
+}
+catch (Exception) when (!started) // the host is disposed by now: read nothing of it here
+{
+    // The host has logged why it could not start (invalid options, LlmApm:Sqlite:Required with a broken database):
+    // exit with 1 rather than abort on an unhandled exception.
+    return 1;
+}
+
+return 0;
 
 /// <summary>The entry point; public for <c>WebApplicationFactory&lt;Program&gt;</c> in the tests.</summary>
 public partial class Program

@@ -151,6 +151,8 @@ internal sealed class ChatServiceProcess : IDisposable
         {
             if (this.process.HasExited)
             {
+                // HasExited can be true before the redirected output is read to its end; this overload waits for it.
+                this.process.WaitForExit();
                 throw new InvalidOperationException($"The chat service exited with {this.process.ExitCode}:\n{this.Output}");
             }
 
