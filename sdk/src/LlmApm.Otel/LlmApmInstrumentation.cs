@@ -59,7 +59,7 @@ public sealed class LlmApmInstrumentation : IDisposable
             ActivitySource.AddActivityListener(this.listener);
 
             // Publish the drop counter at zero, so that alerts on its increase have a series from the start.
-            LlmApmInstruments.HistoryDropped.Add(0);
+            LlmApmInstruments.HistoryDropped.Add(0, LlmHistoryDropReason.StoreFailed);
         }
     }
 

@@ -90,7 +90,7 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
         }
         catch (Exception ex)
         {
-            LlmApmInstruments.HistoryDropped.Add(1);
+            LlmApmInstruments.HistoryDropped.Add(1, LlmHistoryDropReason.StoreFailed);
             LlmApmEventSource.Log.HistoryFailed("store a record", ex);
             return;
         }

@@ -113,9 +113,6 @@ internal static class LlmApmInstruments
             [new("reason", "write_failed")],
         ];
 
-        /// <summary>Counts records a store threw on.</summary>
-        public void Add(long count) => this.Add(count, History.LlmHistoryDropReason.StoreFailed);
-
         public void Add(long count, History.LlmHistoryDropReason reason)
             => counter.Add(count, Tags[(int)reason is >= 0 and < 3 ? (int)reason : 0]);
     }
