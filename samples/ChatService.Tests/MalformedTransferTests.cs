@@ -16,6 +16,7 @@ namespace ChatService.Tests;
 /// is answered as the client's mistake and counted as <c>invalid_request</c> or <c>cancelled</c> in
 /// <c>llm_errors_total</c> and the history, never as the provider's (<c>_OTHER</c>, 502).
 /// </summary>
+[Collection(ProcessWideTelemetry.Name)] // scrapes an in-process host's /metrics, which every in-process host feeds
 public sealed class MalformedTransferTests
 {
     private const string ChunkedHead = "POST /api/chat HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
