@@ -3,6 +3,7 @@ using LlmApm.Otel.History;
 
 namespace LlmApm.Otel.Tests;
 
+[Collection(ProcessWideTelemetry.Name)] // one test asserts that nothing in the process listens to the source
 public class LlmStepTests
 {
     [Fact]
