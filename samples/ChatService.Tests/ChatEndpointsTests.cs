@@ -302,20 +302,6 @@ public sealed class ChatEndpointsTests
             metrics.Samples.Where(s => s.Name == "llm_errors_total").GroupBy(s => s.Labels["error_type"]).ToDictionary(g => g.Key, g => g.Sum(s => s.Value)));
     }
 
-    internal static async Task<(string Text, JsonElement Done)> ReadReplyAsync(HttpResponseMessage response, bool stream)
-    {
-        if (!stream)
-        {
-            var reply = await response.Content.ReadFromJsonAsync<JsonElement>();
-            return (reply.GetProperty("reply").GetString()!, reply);
-        }
-
-        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
-        var events = ServerSentEvents.Parse(await response.Content.ReadAsStringAsync());
-        Assert.True(events.Count >= 2, "deltas and a done event");
-        Assert.All(events[..^1], e => Assert.Equal("delta", e.Event));
-        Assert.Equal("done", events[^1].Event);
-        Assert.False(events[^1].Data.TryGetProperty("reply", out _));
-        return (string.Concat(events[..^1].Select(e => e.Data.GetProperty("text").GetString())), events[^1].Data);
-    }
+    internal static Task<(string Text, JsonElement Done)> ReadReplyAsync(HttpResponseMessage response, bool stream)
+        => ChatReplies.ReadAsync(response, stream);
 }

@@ -174,6 +174,7 @@ public sealed class ProviderFaultTests
         fake.Behavior = FakeBehavior.RateLimited; // Retry-After: 7
         var settings = LlmChatClientFactoryTests.ProviderSettings(fake, "OpenAI");
         settings["Llm:MaxRetries"] = "3";
+        settings["Llm:Timeout"] = "00:00:03";
         settings["Llm:TotalTimeout"] = "00:00:03";
         await using var host = new ChatServiceHost(settings);
         using var client = host.CreateClient();

@@ -217,19 +217,37 @@ public class LlmRequestTests
     }
 
     [Fact]
-    public void History_RequestSpanThatNeverEnds_IsNotHeldByTheSdk()
+    public void History_RequestSpanThatNeverEnds_IsReleasedOnceOlderThanTheOrphanTimeout()
     {
         // Export sampled off: the in-memory exporter would otherwise hold the ended steps, and through them their parent.
-        using var host = TestHost.Start(sampler: new OpenTelemetry.Trace.AlwaysOffSampler());
+        using var host = TestHost.Start(o => o.OrphanTimeout = TimeSpan.FromMilliseconds(1), sampler: new OpenTelemetry.Trace.AlwaysOffSampler());
         var weak = StartOrphan(host.Instrumentation);
+
+        // Entries are swept when a request starts at least a second after the last sweep.
+        Thread.Sleep(TimeSpan.FromSeconds(1.2));
+        using (host.Instrumentation.StartRequest("after"))
+        {
+        }
+
         for (var i = 0; i < 5 && weak.IsAlive; i++)
         {
             GC.Collect();
             GC.WaitForPendingFinalizers();
         }
 
-        Assert.False(weak.IsAlive, "An orphan request and its buffered steps must be collectable.");
-        Assert.Empty(host.History.Query(new LlmHistoryQuery()));
+        Assert.False(weak.IsAlive, "An orphan request and its buffered steps must be released once older than the orphan timeout.");
+        Assert.Equal(0, host.Instrumentation.OpenRequests!.Count);
+    }
+
+    [Fact]
+    public void History_RequestSpanThatNeverEnds_IsHeldUntilItsOrphanTimeout()
+    {
+        using var host = TestHost.Start(sampler: new OpenTelemetry.Trace.AlwaysOffSampler());
+        StartOrphan(host.Instrumentation);
+
+        // Default timeout (minutes): a sweep now keeps the entry, whose span may still end.
+        Assert.Equal(0, host.Instrumentation.OpenRequests!.Sweep());
+        Assert.Equal(1, host.Instrumentation.OpenRequests.Count);
     }
 
     [Fact]

@@ -26,6 +26,12 @@ internal sealed class LlmStepBuffer
     /// <summary>Gets the request whose steps these are.</summary>
     public LlmRequest Request { get; }
 
+    /// <summary>Gets how long the request may run before its steps are dropped as an orphan's.</summary>
+    public TimeSpan OrphanTimeout => this.orphanTimeout;
+
+    /// <summary>Gets whether the request has outlived its orphan timeout: its span will not end.</summary>
+    public bool IsOrphaned => Stopwatch.GetElapsedTime(this.startTimestamp) > this.orphanTimeout;
+
     public void Add(LlmStepRecord step)
     {
         lock (this)

@@ -186,7 +186,7 @@ public sealed class DurableHistoryTests
     {
         using var response = await host.PostChatAsync(client, new { message }, stream);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var (_, done) = await ChatEndpointsTests.ReadReplyAsync(response, stream);
+        var (_, done) = await ChatReplies.ReadAsync(response, stream);
         var id = done.GetProperty("requestId").GetString()!;
         await host.GetRecordAsync(client, id);
         return id;
