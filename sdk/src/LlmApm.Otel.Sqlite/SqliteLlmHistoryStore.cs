@@ -222,6 +222,12 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
                 command.Parameters.AddWithValue("$route", query.Route);
             }
 
+            if (query.Replica is not null)
+            {
+                sql.Append(" AND replica = $replica");
+                command.Parameters.AddWithValue("$replica", query.Replica);
+            }
+
             if (!string.IsNullOrEmpty(query.Q))
             {
                 sql.Append(" AND (id LIKE $q ESCAPE '\\' OR trace_id LIKE $q ESCAPE '\\')");

@@ -322,6 +322,11 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
             return false;
         }
 
+        if (query.Replica is { } replica && (slot.Replica < 0 || !string.Equals(this.strings[slot.Replica], replica, StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
         return query.Route is not { } route || string.Equals(this.strings[slot.Route], route, StringComparison.Ordinal);
     }
 
