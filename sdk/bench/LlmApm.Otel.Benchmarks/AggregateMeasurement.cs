@@ -12,7 +12,7 @@ namespace LlmApm.Otel.Benchmarks;
 /// added up from it; the API's 2-second sharing is left out) with N records (default 1,000,000) spread over the last
 /// 24 hours, on the in-memory store (ring of 10,000, the default) and on SQLite (written, then reopened so that the
 /// rollups are loaded from the file). Prints the median and worst of 20 runs and the heap after a full collection
-/// before and after them.
+/// before and after them. With <c>--keep &lt;file&gt;</c> after the count, the SQLite file is kept there.
 /// </summary>
 internal static class AggregateMeasurement
 {
@@ -21,6 +21,9 @@ internal static class AggregateMeasurement
     public static async Task<int> RunAsync(string[] args)
     {
         var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1_000_000;
+
+        // "--keep <file>": write the SQLite history there and keep it (the dashboards load run starts the service on it).
+        var keep = args.Length > 2 && args[1] == "--keep" ? Path.GetFullPath(args[2]) : null;
         var now = DateTimeOffset.UtcNow;
         var records = Generate(count, now);
 
@@ -37,7 +40,7 @@ internal static class AggregateMeasurement
         var folder = Directory.CreateTempSubdirectory("llm-apm-aggregates-").FullName;
         try
         {
-            var path = Path.Combine(folder, "history.db");
+            var path = keep ?? Path.Combine(folder, "history.db");
             watch.Restart();
             await using (var writing = Open(path))
             {
