@@ -30,6 +30,8 @@ export interface RequestRecord {
   model: string | null;
   provider: string | null;
   conversationId: string | null;
+  /** The replica (service.instance.id) that served the request; null for records kept before replicas were. */
+  replica: string | null;
   status: RequestStatus;
   errorType: string | null;
   errorMessage: string | null;
@@ -86,5 +88,7 @@ export interface RequestFilter {
   status: '' | RequestStatus;
   model: string;
   route: string;
+  /** The replica (service.instance.id), or '' for all. */
+  replica: string;
   q: string;
 }

@@ -30,6 +30,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     private readonly Slot[]?[] chunks;
     private readonly StepSlot[]?[] stepChunks;
     private readonly LlmStringTable strings = new(StringCapacity);
+    private readonly LlmHistoryRollups rollups = new();
     private long lastSeq;
 
     /// <summary>Initializes a new instance of the <see cref="InMemoryLlmHistoryStore"/> class.</summary>
@@ -69,6 +70,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         ArgumentNullException.ThrowIfNull(record);
         var seq = Interlocked.Increment(ref this.lastSeq);
         this.Write(seq, record);
+        this.rollups.Add(record);
         return seq;
     }
 
@@ -166,6 +168,11 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         return result;
     }
 
+    /// <inheritdoc/>
+    /// <remarks>From the rollups, which outlive the ring: every request of the last 25 hours counts, also those the ring
+    /// no longer holds.</remarks>
+    public IReadOnlyList<LlmHistoryCell> Aggregate(LlmHistoryAggregateQuery query) => this.rollups.Aggregate(query);
+
     private void Write(long seq, LlmRequestRecord record)
     {
         var index = (int)((seq - 1) % this.capacity);
@@ -215,7 +222,8 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
             && this.strings.TryIndex(record.Route, out slot.Route)
             && this.strings.TryIndexOrNull(record.Model, out slot.Model)
             && this.strings.TryIndexOrNull(record.Provider, out slot.Provider)
-            && this.strings.TryIndexOrNull(record.ErrorType, out slot.ErrorType)))
+            && this.strings.TryIndexOrNull(record.ErrorType, out slot.ErrorType)
+            && this.strings.TryIndexOrNull(record.Replica, out slot.Replica)))
         {
             return false;
         }
@@ -321,6 +329,11 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
             return false;
         }
 
+        if (query.Replica is { } replica && (slot.Replica < 0 || !string.Equals(this.strings[slot.Replica], replica, StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
         return query.Route is not { } route || string.Equals(this.strings[slot.Route], route, StringComparison.Ordinal);
     }
 
@@ -363,6 +376,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
                 ? LlmRequestRecord.Format(slot.ConversationHigh, slot.ConversationLow)
                 : null,
             ErrorType = this.strings.OrNull(slot.ErrorType),
+            Replica = this.strings.OrNull(slot.Replica),
             Usage = new LlmUsage(
                 slot.InputTokens,
                 slot.OutputTokens,
@@ -447,6 +461,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         public short Model;
         public short Provider;
         public short ErrorType;
+        public short Replica;
         public byte StepCount;
         public SlotFlags Flags;
     }
