@@ -90,6 +90,7 @@ export interface WireRequestRecord {
   model: string | null;
   provider: string | null;
   conversationId: string | null;
+  replica: string | null;
   status: WireStatus;
   errorType: string | null;
   errorMessage: string | null;

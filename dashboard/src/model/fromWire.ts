@@ -42,6 +42,7 @@ export function requestFromWire(wire: WireRequestRecord): RequestRecord {
     model: wire.model ?? null,
     provider: wire.provider ?? null,
     conversationId: wire.conversationId ?? null,
+    replica: wire.replica ?? null,
     status: wire.status === 'error' ? 'error' : 'ok',
     errorType: wire.errorType ?? null,
     errorMessage: wire.errorMessage ?? null,

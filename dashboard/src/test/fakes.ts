@@ -64,6 +64,7 @@ export function record(overrides: Partial<WireRequestRecord> = {}): WireRequestR
     model: 'gpt-4o-mini',
     provider: 'simulated',
     conversationId: null,
+    replica: 'chat-1',
     status: 'ok',
     errorType: null,
     errorMessage: null,

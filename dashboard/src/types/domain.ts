@@ -30,6 +30,8 @@ export interface RequestRecord {
   model: string | null;
   provider: string | null;
   conversationId: string | null;
+  /** The replica (service.instance.id) that served the request; null for records kept before replicas were. */
+  replica: string | null;
   status: RequestStatus;
   errorType: string | null;
   errorMessage: string | null;

@@ -116,6 +116,7 @@ public sealed class LlmRequestRecordRoundTripTests : IDisposable
         Model = "model-m",
         Provider = "provider-p",
         ConversationId = "fedcba9876543210fedcba9876543210",
+        Replica = "replica-r",
         Status = "error",
         ErrorType = "error-type-e",
         ErrorMessage = full ? "error message" : null,

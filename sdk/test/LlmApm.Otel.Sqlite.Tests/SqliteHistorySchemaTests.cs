@@ -83,6 +83,63 @@ public sealed class SqliteHistorySchemaTests : IDisposable
         Assert.Equal(8, store.Find("next")!.Seq);
     }
 
+    [Fact]
+    public async Task Open_Version2Database_AddsTheReplicaColumnAndIndex()
+    {
+        var path = Path.Combine(this.folder, "v2.db");
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE requests (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, trace_id TEXT NOT NULL, span_id TEXT,
+                    start_utc_ticks INTEGER NOT NULL, start_offset_minutes INTEGER NOT NULL, duration_ms REAL NOT NULL,
+                    route TEXT NOT NULL, model TEXT, provider TEXT, conversation_id TEXT, status TEXT NOT NULL, error_type TEXT,
+                    error_message TEXT, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+                    cached_input_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, tokens_estimated INTEGER NOT NULL,
+                    cost_usd TEXT, unpriced INTEGER NOT NULL, steps TEXT NOT NULL, has_content INTEGER NOT NULL, prompt TEXT,
+                    completion TEXT);
+                CREATE INDEX ix_requests_id ON requests (id COLLATE NOCASE);
+                CREATE INDEX ix_requests_start ON requests (start_utc_ticks);
+                INSERT INTO requests VALUES (4, 'two', 'abc', NULL, 638000000000000000, 0, 3.5, '/api/chat', 'gpt-4o', NULL, NULL,
+                    'ok', NULL, NULL, 1, 2, 0, 0, 0, '0.5', 0, '[]', 0, NULL, NULL);
+                PRAGMA user_version = 2;
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        await using (var store = Open(path))
+        {
+            var old = store.Find("two")!;
+            Assert.Equal(4, old.Seq);
+            Assert.Null(old.Replica);
+            Assert.Equal(0.5m, old.CostUsd);
+            store.Add(new LlmRequestRecord { Id = "three", TraceId = "t", Route = "/r", Status = "ok", Replica = "replica-b" });
+            Assert.True(await store.FlushAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA user_version;";
+            Assert.Equal(SqliteLlmHistoryStore.SchemaVersion, Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
+            command.CommandText = "SELECT replica FROM requests WHERE id = 'three';";
+            Assert.Equal("replica-b", command.ExecuteScalar());
+
+            // The replica filter pages through an index, not a scan of the table.
+            command.CommandText = "EXPLAIN QUERY PLAN SELECT seq FROM requests WHERE replica = 'replica-b' AND seq < 100 ORDER BY seq DESC LIMIT 50;";
+            using var plan = command.ExecuteReader();
+            var steps = new List<string>();
+            while (plan.Read())
+            {
+                steps.Add(plan.GetString(3));
+            }
+
+            Assert.Contains(steps, step => step.Contains("ix_requests_replica", StringComparison.Ordinal));
+        }
+    }
+
     private static SqliteLlmHistoryStore Open(string path)
     {
         var store = new SqliteLlmHistoryStore(
@@ -104,6 +161,7 @@ public sealed class SqliteHistorySchemaTests : IDisposable
         Model = "gpt-4o-mini-2024-07-18",
         Provider = "openai",
         ConversationId = "conv-1",
+        Replica = "chat-7f9c-1",
         Status = "error",
         ErrorType = "rate_limited",
         ErrorMessage = "Too many requests, \"quoted\" and unicode: é 🎉",

@@ -12,13 +12,13 @@ namespace LlmApm.Otel.Sqlite.Implementation;
 /// columns. Also the migration from version 1, which kept the record as JSON.</summary>
 internal static class SqliteHistorySchema
 {
-    public const int Version = 2;
+    public const int Version = 3;
 
     /// <summary>The columns a read selects, in the order <see cref="Read"/> expects.</summary>
     public const string Columns = """
         seq, id, trace_id, span_id, start_utc_ticks, start_offset_minutes, duration_ms, route, model, provider,
         conversation_id, status, error_type, error_message, input_tokens, output_tokens, cached_input_tokens,
-        reasoning_tokens, tokens_estimated, cost_usd, unpriced, steps, has_content, prompt, completion
+        reasoning_tokens, tokens_estimated, cost_usd, unpriced, steps, has_content, prompt, completion, replica
         """;
 
     private const string CreateTable = """
@@ -53,15 +53,22 @@ internal static class SqliteHistorySchema
         CREATE INDEX ix_requests_start ON requests (start_utc_ticks);
         """;
 
+    // Version 3: the replica that served each request, and the index its filter pages with (newest first).
+    private const string AddReplica = """
+        ALTER TABLE requests ADD COLUMN replica TEXT;
+        CREATE INDEX ix_requests_replica ON requests (replica, seq);
+        """;
+
     private const string Insert = """
         INSERT OR REPLACE INTO requests (seq, id, trace_id, span_id, start_utc_ticks, start_offset_minutes, duration_ms,
             route, model, provider, conversation_id, status, error_type, error_message, input_tokens, output_tokens,
-            cached_input_tokens, reasoning_tokens, tokens_estimated, cost_usd, unpriced, steps, has_content, prompt, completion)
+            cached_input_tokens, reasoning_tokens, tokens_estimated, cost_usd, unpriced, steps, has_content, prompt, completion,
+            replica)
         VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14, $p15, $p16, $p17, $p18,
-            $p19, $p20, $p21, $p22, $p23, $p24)
+            $p19, $p20, $p21, $p22, $p23, $p24, $p25)
         """;
 
-    private const int ColumnCount = 25;
+    private const int ColumnCount = 26;
 
     /// <summary>Creates the table or migrates it to <see cref="Version"/>, inside the caller's transaction.</summary>
     /// <returns>The version found, for the log.</returns>
@@ -88,8 +95,20 @@ internal static class SqliteHistorySchema
             command.ExecuteNonQuery();
         }
 
-        command.CommandText = CreateTable;
-        command.ExecuteNonQuery();
+        // Each step brings the table from the version before it: an empty file and version 1 start from version 2's
+        // table and take every later step; version 1's rows are copied into the final table (with no replica).
+        if (version < 2)
+        {
+            command.CommandText = CreateTable;
+            command.ExecuteNonQuery();
+        }
+
+        if (version < 3)
+        {
+            command.CommandText = AddReplica;
+            command.ExecuteNonQuery();
+        }
+
         if (version == 1)
         {
             CopyVersion1(connection, transaction);
@@ -148,6 +167,7 @@ internal static class SqliteHistorySchema
         p[22].Value = record.Content is null ? 0 : 1;
         p[23].Value = OrNull(record.Content?.Prompt);
         p[24].Value = OrNull(record.Content?.Completion);
+        p[25].Value = OrNull(record.Replica);
     }
 
     /// <summary>Reads a row selected with <see cref="Columns"/>.</summary>
@@ -174,6 +194,7 @@ internal static class SqliteHistorySchema
             Unpriced = reader.GetInt64(20) != 0,
             Steps = ReadSteps(reader.GetString(21)),
             Content = reader.GetInt64(22) != 0 ? new LlmContentRecord(StringOrNull(reader, 23), StringOrNull(reader, 24)) : null,
+            Replica = StringOrNull(reader, 25),
         }.WithSeq(reader.GetInt64(0));
     }
 

@@ -215,7 +215,8 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
             && this.strings.TryIndex(record.Route, out slot.Route)
             && this.strings.TryIndexOrNull(record.Model, out slot.Model)
             && this.strings.TryIndexOrNull(record.Provider, out slot.Provider)
-            && this.strings.TryIndexOrNull(record.ErrorType, out slot.ErrorType)))
+            && this.strings.TryIndexOrNull(record.ErrorType, out slot.ErrorType)
+            && this.strings.TryIndexOrNull(record.Replica, out slot.Replica)))
         {
             return false;
         }
@@ -363,6 +364,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
                 ? LlmRequestRecord.Format(slot.ConversationHigh, slot.ConversationLow)
                 : null,
             ErrorType = this.strings.OrNull(slot.ErrorType),
+            Replica = this.strings.OrNull(slot.Replica),
             Usage = new LlmUsage(
                 slot.InputTokens,
                 slot.OutputTokens,
@@ -447,6 +449,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         public short Model;
         public short Provider;
         public short ErrorType;
+        public short Replica;
         public byte StepCount;
         public SlotFlags Flags;
     }

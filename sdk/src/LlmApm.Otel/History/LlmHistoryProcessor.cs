@@ -12,6 +12,7 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
     private const int MaxDepth = 32;
     private readonly LlmApmInstrumentation instrumentation;
     private readonly LlmOpenRequests open = new();
+    private string? replica;
 
     public LlmHistoryProcessor(LlmApmInstrumentation instrumentation)
     {
@@ -72,6 +73,9 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
             Model = request.Model,
             Provider = request.Provider,
             ConversationId = request.ConversationId,
+
+            // The provider's resource is final once it calls its processors: read once, on the first record.
+            Replica = this.replica ??= LlmReplica.Of(this.ParentProvider),
             ErrorType = request.ErrorType,
             ErrorMessage = request.ErrorMessage,
             Usage = usage,

@@ -135,6 +135,11 @@ public sealed class LlmRequestRecord
     /// <summary>Gets the conversation id.</summary>
     public string? ConversationId { get; init; }
 
+    /// <summary>Gets the replica that served the request: the OpenTelemetry resource's <c>service.instance.id</c>, or
+    /// when the resource has none, <c>host-pid</c> of the process (see docs/architecture.md). <c>null</c> for a record
+    /// written before replicas were kept.</summary>
+    public string? Replica { get; init; }
+
     /// <summary>Gets the status: <c>ok</c> or <c>error</c>.</summary>
     public required string Status { get; init; }
 
