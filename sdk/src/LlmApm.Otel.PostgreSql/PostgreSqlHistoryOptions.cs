@@ -7,8 +7,9 @@ public sealed class PostgreSqlHistoryOptions
     /// <summary>Gets or sets the Npgsql connection string. Default: <c>ConnectionStrings:LlmApmHistory</c>.</summary>
     public string? ConnectionString { get; set; }
 
-    /// <summary>Gets or sets the replica this process is, kept with every record it writes. Default: the
-    /// <c>service.instance.id</c> of <c>OTEL_RESOURCE_ATTRIBUTES</c>, else the host name and process id.</summary>
+    /// <summary>Gets or sets the replica kept with a record that does not name its own (LLM-APM's records carry the
+    /// OpenTelemetry resource's <c>service.instance.id</c>). Default: the <c>service.instance.id</c> of
+    /// <c>OTEL_RESOURCE_ATTRIBUTES</c>, else <c>host-pid</c>.</summary>
     public string? InstanceId { get; set; }
 
     /// <summary>Gets or sets a value indicating whether a database that cannot be reached or migrated at start-up

@@ -38,6 +38,7 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
     private int disposed;
     private volatile bool refused;
     private volatile bool migrated;
+    private volatile string? ownReplica;
 
     // What is wrong: the first one set is the store's health. Null when fine.
     private string? writeFailure;
@@ -63,6 +64,9 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
 
     /// <summary>Gets the replica this store writes as.</summary>
     internal string InstanceId { get; }
+
+    /// <summary>Whether <paramref name="replica"/> is this process: its own records reach its live stream directly.</summary>
+    internal bool IsOwn(string replica) => string.Equals(replica, this.InstanceId, StringComparison.Ordinal) || string.Equals(replica, this.ownReplica, StringComparison.Ordinal);
 
     /// <summary>Gets the number of records waiting to be written.</summary>
     internal long Pending => Interlocked.Read(ref this.pending);
@@ -129,6 +133,12 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
     {
         ArgumentNullException.ThrowIfNull(record);
         var seq = this.clock.Next();
+        if (record.Replica is { } replica && !ReferenceEquals(replica, this.ownReplica))
+        {
+            // The history processor gives every record the same instance: this runs once per process.
+            this.ownReplica = replica;
+        }
+
         if (this.refused || Volatile.Read(ref this.disposed) != 0)
         {
             // The schema is newer than this package writes: the health says so, and nothing will be written.
@@ -323,7 +333,7 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
             }
         }
 
-        return $"{Environment.MachineName}-{Environment.ProcessId}";
+        return LlmReplica.ProcessId;
     }
 
     private static string EscapeLike(string value)
@@ -497,31 +507,55 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
     {
         await using var connection = await this.dataSource!.OpenConnectionAsync(token).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(token).ConfigureAwait(false);
+        string? replica = null;
         var newest = 0L;
+        Dictionary<string, long>? others = null;
         await using (var importer = await connection.BeginBinaryImportAsync(PostgreSqlHistorySchema.Copy, token).ConfigureAwait(false))
         {
             foreach (var record in batch)
             {
-                await PostgreSqlHistorySchema.WriteAsync(importer, record, this.InstanceId, token).ConfigureAwait(false);
-                newest = Math.Max(newest, record.Seq);
+                var of = record.Replica ?? this.InstanceId;
+                await PostgreSqlHistorySchema.WriteAsync(importer, record, of, token).ConfigureAwait(false);
+                replica ??= of;
+                if (string.Equals(of, replica, StringComparison.Ordinal))
+                {
+                    newest = Math.Max(newest, record.Seq);
+                }
+                else
+                {
+                    // Records given by hand may name other replicas; each gets its own cursor.
+                    others ??= new Dictionary<string, long>(StringComparer.Ordinal);
+                    others[of] = Math.Max(others.GetValueOrDefault(of), record.Seq);
+                }
             }
 
             await importer.CompleteAsync(token).ConfigureAwait(false);
         }
 
         // In the same transaction: the live stream of other replicas sees the rows and the cursor together.
-        await using (var command = connection.CreateCommand())
+        if (replica is not null)
         {
-            command.CommandText = $"""
-                INSERT INTO {PostgreSqlHistorySchema.Replicas} (replica, last_seq, last_write) VALUES ($1, $2, now())
-                ON CONFLICT (replica) DO UPDATE SET last_seq = GREATEST({PostgreSqlHistorySchema.Replicas}.last_seq, EXCLUDED.last_seq), last_write = now()
-                """;
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = this.InstanceId });
-            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = newest });
-            await command.ExecuteNonQueryAsync(token).ConfigureAwait(false);
+            await UpdateCursorAsync(connection, replica, newest, token).ConfigureAwait(false);
+        }
+
+        foreach (var (other, last) in others ?? [])
+        {
+            await UpdateCursorAsync(connection, other, last, token).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(token).ConfigureAwait(false);
+    }
+
+    private static async Task UpdateCursorAsync(NpgsqlConnection connection, string replica, long newest, CancellationToken token)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            INSERT INTO {PostgreSqlHistorySchema.Replicas} (replica, last_seq, last_write) VALUES ($1, $2, now())
+            ON CONFLICT (replica) DO UPDATE SET last_seq = GREATEST({PostgreSqlHistorySchema.Replicas}.last_seq, EXCLUDED.last_seq), last_write = now()
+            """;
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = replica });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = newest });
+        await command.ExecuteNonQueryAsync(token).ConfigureAwait(false);
     }
 
     // Batched deletes, each its own short transaction, by one replica at a time (an advisory lock): no long lock on

@@ -33,6 +33,8 @@ public sealed class PostgreSqlLlmHistoryStoreTests(PostgresCluster cluster)
             Assert.Equal(0.0123m, page[0].CostUsd);
             Assert.Equal(8, store.Query(new LlmHistoryQuery { Status = "error", Limit = 500 }).Count);
             Assert.Equal("r07", store.Find("R07")!.Id);
+            Assert.Equal("replica-b", store.Find("r07")!.Replica);
+            Assert.Equal("replica-a", store.Find("r08")!.Replica);
             Assert.Equal(40, store.Since(DateTimeOffset.UtcNow.AddMinutes(-5)).Count);
         }
 

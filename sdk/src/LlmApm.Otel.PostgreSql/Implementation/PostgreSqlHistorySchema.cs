@@ -190,6 +190,7 @@ internal static class PostgreSqlHistorySchema
             Model = StringOrNull(reader, 9),
             Provider = StringOrNull(reader, 10),
             ConversationId = StringOrNull(reader, 11),
+            Replica = reader.GetString(1),
             Status = reader.GetString(12),
             ErrorType = StringOrNull(reader, 13),
             ErrorMessage = StringOrNull(reader, 14),

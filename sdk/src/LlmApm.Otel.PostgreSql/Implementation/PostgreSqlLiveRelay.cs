@@ -41,7 +41,7 @@ internal sealed class PostgreSqlLiveRelay(PostgreSqlLlmHistoryStore store, LlmHi
             var published = 0;
             foreach (var (replica, last) in store.ReadReplicaCursors())
             {
-                if (string.Equals(replica, store.InstanceId, StringComparison.Ordinal))
+                if (store.IsOwn(replica))
                 {
                     continue;
                 }
