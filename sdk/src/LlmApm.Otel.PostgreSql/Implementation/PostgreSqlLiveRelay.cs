@@ -11,6 +11,7 @@ internal sealed class PostgreSqlLiveRelay(PostgreSqlLlmHistoryStore store, LlmHi
 {
     private const int MostPerReplica = 1000;
     private readonly Dictionary<string, long> cursors = new(StringComparer.Ordinal);
+    private readonly long startedAt = SeqClock.AtOrAfter(DateTimeOffset.UtcNow) - 1;
 
     public async Task RunAsync(CancellationToken token)
     {
@@ -46,11 +47,17 @@ internal sealed class PostgreSqlLiveRelay(PostgreSqlLlmHistoryStore store, LlmHi
                     continue;
                 }
 
-                // A replica seen for the first time, or nobody watching: start from its newest, never replay history.
-                if (!this.cursors.TryGetValue(replica, out var seen) || feed.SubscriberCount == 0)
+                // Nobody watching: skip ahead, never replay history. A replica seen for the first time: from when this
+                // relay started (its numbers are times), so that a replica that starts later is streamed from its first.
+                if (feed.SubscriberCount == 0)
                 {
                     this.cursors[replica] = last;
                     continue;
+                }
+
+                if (!this.cursors.TryGetValue(replica, out var seen))
+                {
+                    seen = Math.Min(last, this.startedAt);
                 }
 
                 while (seen < last)
