@@ -44,6 +44,11 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
     private string? readFailure;
     private long droppedWhileFailing;
 
+    // The aggregates: fed by Add, and at open by the rows already in the database (up to this seq).
+    private readonly LlmHistoryRollups rollups = new();
+    private Task rollupsLoaded = Task.CompletedTask;
+    private long loadRollupsUpTo;
+
     /// <summary>Initializes a new instance of the <see cref="SqliteLlmHistoryStore"/> class. It touches no file:
     /// <see cref="Open"/> does.</summary>
     /// <param name="options">The store's options.</param>
@@ -132,6 +137,7 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
         }
 
         this.IsOpen = true;
+        this.rollupsLoaded = Task.Run(this.LoadRollups);
         this.writer = Task.Run(this.WriteLoopAsync);
     }
 
@@ -142,6 +148,7 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
         var seq = Interlocked.Increment(ref this.lastSeq);
         record = record.WithSeq(seq);
         this.recent.Put(record);
+        this.rollups.Add(record);
         if (!this.IsOpen || Volatile.Read(ref this.disposed) != 0)
         {
             // In memory only: the health says so; these records were never going to be written.
@@ -222,6 +229,12 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
                 command.Parameters.AddWithValue("$route", query.Route);
             }
 
+            if (query.Replica is not null)
+            {
+                sql.Append(" AND replica = $replica");
+                command.Parameters.AddWithValue("$replica", query.Replica);
+            }
+
             if (!string.IsNullOrEmpty(query.Q))
             {
                 sql.Append(" AND (id LIKE $q ESCAPE '\\' OR trace_id LIKE $q ESCAPE '\\')");
@@ -270,6 +283,17 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
             result.AddRange(inMemory);
             return result;
         });
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>From rollups kept in memory, fed by every record added and, once at open, by the rows of the last 25
+    /// hours already in the database (until that read is done, up to 30 seconds, this waits for it). They outlive
+    /// retention: a summary counts the requests of its window that retention has deleted.</remarks>
+    public IReadOnlyList<LlmHistoryCell> Aggregate(LlmHistoryAggregateQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        this.rollupsLoaded.Wait(TimeSpan.FromSeconds(30));
+        return this.rollups.Aggregate(query);
     }
 
     /// <summary>Waits until every record added so far is written, or <paramref name="timeout"/> passes.</summary>
@@ -364,6 +388,7 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
         }
 
         transaction.Commit();
+        this.loadRollupsUpTo = max;
         for (var i = newest.Count - 1; i >= 0; i--)
         {
             this.recent.Put(newest[i]);
@@ -374,6 +399,34 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
         while (seq < max && Interlocked.CompareExchange(ref this.lastSeq, max, seq) != seq)
         {
             seq = Interlocked.Read(ref this.lastSeq);
+        }
+    }
+
+    /// <summary>Feeds the rollups the rows that were in the database when it opened (later ones come through
+    /// <see cref="Add"/>): one read of the last 25 hours, off the start-up path.</summary>
+    private void LoadRollups()
+    {
+        try
+        {
+            using var connection = this.Connect();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT start_utc_ticks, duration_ms, route, model, replica, status, error_type, input_tokens, output_tokens,
+                    cached_input_tokens, reasoning_tokens, cost_usd, unpriced
+                FROM requests WHERE seq <= $upTo AND start_utc_ticks >= $from
+                """;
+            command.Parameters.AddWithValue("$upTo", this.loadRollupsUpTo);
+            command.Parameters.AddWithValue("$from", (DateTimeOffset.UtcNow - LlmHistoryRollups.Kept).UtcTicks);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                this.rollups.Add(SqliteHistorySchema.ReadFigures(reader));
+            }
+        }
+        catch (Exception ex) when (SqliteHistoryProblem.IsDatabaseProblem(ex))
+        {
+            // The summary then counts what was added since the start; reads of records say what is wrong.
+            SqliteHistoryEventSource.Log.Unavailable(System.IO.Path.GetFullPath(this.options.Path), ex.Message);
         }
     }
 

@@ -69,7 +69,9 @@ public class LlmApmEndpointRouteBuilderExtensionsTests(ITestOutputHelper testOut
         Assert.Equal("1m", root.GetProperty("window").GetString());
         var from = root.GetProperty("from").GetDateTimeOffset();
         var to = root.GetProperty("to").GetDateTimeOffset();
-        Assert.Equal(TimeSpan.FromMinutes(1), to - from);
+        // The window starts at a whole step (5 s) of the store's aggregates.
+        Assert.InRange(to - from, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(65));
+        Assert.Equal(0, from.UtcTicks % TimeSpan.FromSeconds(5).Ticks);
         Assert.Equal(2, root.GetProperty("count").GetInt64());
         Assert.Equal(1, root.GetProperty("errorCount").GetInt64());
         Assert.Equal(0.5, root.GetProperty("errorRate").GetDouble());

@@ -63,7 +63,7 @@ public class LlmHistoryAnalyticsTests
     {
         var now = DateTimeOffset.UtcNow;
 
-        var summary = LlmHistoryAnalytics.Summarize([], now.AddMinutes(-1), now);
+        var summary = LlmHistoryAnalytics.Summarize(Array.Empty<LlmRequestRecord>(), now.AddMinutes(-1), now);
 
         Assert.Equal(0, summary.Count);
         Assert.Null(summary.LatencyMs);

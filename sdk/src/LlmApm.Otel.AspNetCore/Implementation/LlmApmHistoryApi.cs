@@ -31,6 +31,7 @@ internal static class LlmApmHistoryApi
     public static void Map(IEndpointRouteBuilder api, LlmApmEndpointOptions options)
     {
         var info = (LlmApmInfo?)null;
+        var aggregates = new LlmApmAggregateCache(api.ServiceProvider.GetService<TimeProvider>() ?? TimeProvider.System);
 
         api.MapGet("/info", (HttpContext context) =>
             {
@@ -42,7 +43,7 @@ internal static class LlmApmHistoryApi
             .WithSummary("Service name, versions, features (the host's chat endpoint) and whether the history keeps what it is given.")
             .Produces<LlmApmInfo>();
 
-        api.MapGet("/summary", IResult (HttpContext context, string? window) =>
+        api.MapGet("/summary", IResult (HttpContext context, string? window, string? replica) =>
             {
                 if (!TryGetWindow(window, out var w))
                 {
@@ -50,19 +51,25 @@ internal static class LlmApmHistoryApi
                 }
 
                 var history = Instrumentation(context).History;
-                var to = Now(context);
-                var from = to - w.Length;
-                var summary = LlmHistoryAnalytics.Summarize(history.Since(from), from, to);
-                return TypedResults.Json(LlmApmSummary.Create(w.Name, summary), Json.LlmApmSummary);
+                var body = aggregates.Get($"summary|{w.Name}|{replica}", () =>
+                {
+                    // The window starts at a whole step of the store's aggregates (5 s up to 5 minutes, else a minute), and
+                    // says so in its 'from'.
+                    var to = Now(context);
+                    var from = LlmHistoryAnalytics.AlignDown(to - w.Length, w.Length <= TimeSpan.FromMinutes(5) ? TimeSpan.FromSeconds(5) : TimeSpan.FromMinutes(1));
+                    var cells = history.Aggregate(new LlmHistoryAggregateQuery { From = from, To = to, Bucket = to - from, Replica = NullIfEmpty(replica) });
+                    return LlmApmSummary.Create(w.Name, LlmHistoryAnalytics.SummarizeCells(cells, from, to));
+                });
+                return TypedResults.Json(body, Json.LlmApmSummary);
             })
             .AddEndpointFilter(HistoryUnavailableFilter)
             .WithName("LlmApmSummary")
-            .WithSummary("Count, error rate, latency, tokens and cost of the requests in a window (1m, 5m, 1h, 24h; default 5m).")
+            .WithSummary("Count, error rate, latency, tokens and cost of the requests in a window (1m, 5m, 1h, 24h; default 5m), of every replica or of one.")
             .Produces<LlmApmSummary>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        api.MapGet("/requests", IResult (HttpContext context, string? limit, string? before, string? status, string? model, string? route, string? q) =>
+        api.MapGet("/requests", IResult (HttpContext context, string? limit, string? before, string? status, string? model, string? route, string? replica, string? q) =>
             {
                 var size = DefaultLimit;
                 if (!string.IsNullOrEmpty(limit)
@@ -94,6 +101,7 @@ internal static class LlmApmHistoryApi
                     Status = NullIfEmpty(status),
                     Model = NullIfEmpty(model),
                     Route = NullIfEmpty(route),
+                    Replica = NullIfEmpty(replica),
                     Q = NullIfEmpty(q),
                 };
                 var found = Instrumentation(context).History.Query(query);
@@ -130,21 +138,27 @@ internal static class LlmApmHistoryApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        api.MapGet("/timeseries", IResult (HttpContext context, string? window) =>
+        api.MapGet("/timeseries", IResult (HttpContext context, string? window, string? replica) =>
             {
                 if (!TryGetWindow(window, out var w))
                 {
                     return BadWindow(context);
                 }
 
-                // Buckets aligned on their own length, the current (partial) one last, so that successive
-                // polls show the same buckets.
-                var now = Now(context);
-                var bucketTicks = w.Bucket.Ticks;
-                var to = new DateTimeOffset(((now.UtcTicks / bucketTicks) + 1) * bucketTicks, TimeSpan.Zero);
-                var from = to - w.Length;
-                var series = LlmHistoryAnalytics.TimeSeries(Instrumentation(context).History.Since(from), from, to, w.Bucket);
-                return TypedResults.Json(new LlmApmTimeSeries(w.Name, (int)w.Bucket.TotalSeconds, [.. series.Select(LlmApmWireBucket.From)]), Json.LlmApmTimeSeries);
+                var history = Instrumentation(context).History;
+                var body = aggregates.Get($"timeseries|{w.Name}|{replica}", () =>
+                {
+                    // Buckets aligned on their own length, the current (partial) one last, so that successive
+                    // polls show the same buckets.
+                    var now = Now(context);
+                    var bucketTicks = w.Bucket.Ticks;
+                    var to = new DateTimeOffset(((now.UtcTicks / bucketTicks) + 1) * bucketTicks, TimeSpan.Zero);
+                    var from = to - w.Length;
+                    var cells = history.Aggregate(new LlmHistoryAggregateQuery { From = from, To = to, Bucket = w.Bucket, Replica = NullIfEmpty(replica) });
+                    var series = LlmHistoryAnalytics.TimeSeriesOfCells(cells, from, to, w.Bucket);
+                    return new LlmApmTimeSeries(w.Name, (int)w.Bucket.TotalSeconds, [.. series.Select(LlmApmWireBucket.From)]);
+                });
+                return TypedResults.Json(body, Json.LlmApmTimeSeries);
             })
             .AddEndpointFilter(HistoryUnavailableFilter)
             .WithName("LlmApmTimeSeries")

@@ -198,6 +198,24 @@ internal static class SqliteHistorySchema
         }.WithSeq(reader.GetInt64(0));
     }
 
+    /// <summary>Reads the figures of a row for the rollups: start, duration, route, model, replica, status, error type,
+    /// the four token counts, cost and unpriced, in that order.</summary>
+    public static LlmRequestRecord ReadFigures(SqliteDataReader reader) => new()
+    {
+        Id = string.Empty,
+        TraceId = string.Empty,
+        StartTime = new DateTimeOffset(reader.GetInt64(0), TimeSpan.Zero),
+        DurationMs = reader.GetDouble(1),
+        Route = reader.GetString(2),
+        Model = StringOrNull(reader, 3),
+        Replica = StringOrNull(reader, 4),
+        Status = reader.GetString(5),
+        ErrorType = StringOrNull(reader, 6),
+        Usage = new LlmUsage(reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10)),
+        CostUsd = reader.IsDBNull(11) ? null : decimal.Parse(reader.GetString(11), NumberStyles.Number, CultureInfo.InvariantCulture),
+        Unpriced = reader.GetInt64(12) != 0,
+    };
+
     // Steps as [[name, offsetMs, durationMs, status, errorType, depth], ...]: a record has a handful, read as one.
     private static string WriteSteps(IReadOnlyList<LlmStepRecord> steps)
     {

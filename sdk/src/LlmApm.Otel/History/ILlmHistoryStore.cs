@@ -26,6 +26,19 @@ public interface ILlmHistoryStore
     /// <returns>The records.</returns>
     IReadOnlyList<LlmRequestRecord> Since(DateTimeOffset from);
 
+    /// <summary>Adds up the requests that started in a window, by model and bucket of time: what the history API's
+    /// summary, model rows and time series are made of. A store answers it where its data lives (rollups, SQL
+    /// aggregates), at a cost that does not grow with the records in the window; the default reads them all through
+    /// <see cref="Since"/>. Counts, tokens and cost are exact; latency is a histogram of <see cref="LlmLatencyBuckets"/>.
+    /// See docs/architecture.md.</summary>
+    /// <param name="query">The window, the bucket width and the filters.</param>
+    /// <returns>The cells that have requests, in any order.</returns>
+    IReadOnlyList<LlmHistoryCell> Aggregate(LlmHistoryAggregateQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return LlmHistoryAnalytics.Aggregate(this.Since(query.From), query);
+    }
+
     /// <summary>Gets whether the store keeps what it is given. A store that loses or cannot read records (a damaged or
     /// full database) says so here, for the health check, <c>api/info</c> and the dashboard's banner, while the
     /// service keeps running. Default: <see cref="LlmHistoryHealth.Healthy"/>.</summary>
@@ -53,6 +66,9 @@ public sealed class LlmHistoryQuery
     /// <summary>Gets or sets the exact route filter.</summary>
     public string? Route { get; set; }
 
+    /// <summary>Gets or sets the exact replica filter (<see cref="LlmRequestRecord.Replica"/>).</summary>
+    public string? Replica { get; set; }
+
     /// <summary>Gets or sets a prefix of the request id or of the trace id.</summary>
     public string? Q { get; set; }
 
@@ -65,6 +81,7 @@ public sealed class LlmHistoryQuery
         return (this.Status is null || string.Equals(record.Status, this.Status, StringComparison.Ordinal))
             && (this.Model is null || string.Equals(record.Model, this.Model, StringComparison.Ordinal))
             && (this.Route is null || string.Equals(record.Route, this.Route, StringComparison.Ordinal))
+            && (this.Replica is null || string.Equals(record.Replica, this.Replica, StringComparison.Ordinal))
             && (string.IsNullOrEmpty(this.Q)
                 || record.Id.StartsWith(this.Q, StringComparison.OrdinalIgnoreCase)
                 || record.TraceId.StartsWith(this.Q, StringComparison.OrdinalIgnoreCase));

@@ -30,6 +30,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     private readonly Slot[]?[] chunks;
     private readonly StepSlot[]?[] stepChunks;
     private readonly LlmStringTable strings = new(StringCapacity);
+    private readonly LlmHistoryRollups rollups = new();
     private long lastSeq;
 
     /// <summary>Initializes a new instance of the <see cref="InMemoryLlmHistoryStore"/> class.</summary>
@@ -69,6 +70,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         ArgumentNullException.ThrowIfNull(record);
         var seq = Interlocked.Increment(ref this.lastSeq);
         this.Write(seq, record);
+        this.rollups.Add(record);
         return seq;
     }
 
@@ -165,6 +167,11 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         result.Reverse();
         return result;
     }
+
+    /// <inheritdoc/>
+    /// <remarks>From the rollups, which outlive the ring: every request of the last 25 hours counts, also those the ring
+    /// no longer holds.</remarks>
+    public IReadOnlyList<LlmHistoryCell> Aggregate(LlmHistoryAggregateQuery query) => this.rollups.Aggregate(query);
 
     private void Write(long seq, LlmRequestRecord record)
     {
@@ -318,6 +325,11 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         }
 
         if (query.Model is { } model && (slot.Model < 0 || !string.Equals(this.strings[slot.Model], model, StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
+        if (query.Replica is { } replica && (slot.Replica < 0 || !string.Equals(this.strings[slot.Replica], replica, StringComparison.Ordinal)))
         {
             return false;
         }

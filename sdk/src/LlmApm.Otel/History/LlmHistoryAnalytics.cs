@@ -1,45 +1,77 @@
 namespace LlmApm.Otel.History;
 
-/// <summary>Summaries and time series over history records, as served by the history API.</summary>
+/// <summary>Summaries and time series as served by the history API, added up from the cells of
+/// <see cref="ILlmHistoryStore.Aggregate"/>; and those cells from records, for a store that keeps no aggregates.</summary>
 internal static class LlmHistoryAnalytics
 {
+    /// <summary>Groups the records that started in the query's window and pass its filters by model and bucket: the
+    /// default <see cref="ILlmHistoryStore.Aggregate"/>, which reads every record.</summary>
+    /// <param name="records">The records, in any order.</param>
+    /// <param name="query">The window, bucket and filters.</param>
+    /// <returns>The non-empty cells.</returns>
+    public static IReadOnlyList<LlmHistoryCell> Aggregate(IEnumerable<LlmRequestRecord> records, LlmHistoryAggregateQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentNullException.ThrowIfNull(query);
+        var bucketTicks = Math.Max(1, query.Bucket.Ticks);
+        var cells = new Dictionary<(long Bucket, string? Model), LlmHistoryFiguresBuilder>();
+        foreach (var record in records)
+        {
+            if (record.StartTime < query.From || record.StartTime >= query.To
+                || (query.Model is not null && !string.Equals(record.Model, query.Model, StringComparison.Ordinal))
+                || (query.Route is not null && !string.Equals(record.Route, query.Route, StringComparison.Ordinal))
+                || (query.Replica is not null && !string.Equals(record.Replica, query.Replica, StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            var key = ((record.StartTime.UtcTicks - query.From.UtcTicks) / bucketTicks, record.Model);
+            if (!cells.TryGetValue(key, out var figures))
+            {
+                cells[key] = figures = new LlmHistoryFiguresBuilder();
+            }
+
+            figures.Add(record);
+        }
+
+        return [.. cells.Select(pair => pair.Value.ToCell(query.From + TimeSpan.FromTicks(pair.Key.Bucket * bucketTicks), pair.Key.Model))];
+    }
+
     /// <summary>Summarises the records that started in [<paramref name="from"/>, <paramref name="to"/>).</summary>
     /// <param name="records">The records, in any order.</param>
     /// <param name="from">The window start.</param>
     /// <param name="to">The window end.</param>
     /// <returns>The summary.</returns>
     public static LlmHistorySummary Summarize(IEnumerable<LlmRequestRecord> records, DateTimeOffset from, DateTimeOffset to)
+        => SummarizeCells(Aggregate(records, new LlmHistoryAggregateQuery { From = from, To = to, Bucket = to - from }), from, to);
+
+    /// <summary>Summarises cells: the window's figures, and the same per model.</summary>
+    /// <param name="cells">The cells of the window, any bucket.</param>
+    /// <param name="from">The window start.</param>
+    /// <param name="to">The window end.</param>
+    /// <returns>The summary.</returns>
+    public static LlmHistorySummary SummarizeCells(IEnumerable<LlmHistoryCell> cells, DateTimeOffset from, DateTimeOffset to)
     {
-        ArgumentNullException.ThrowIfNull(records);
-        var all = new Aggregate();
-        var byModel = new Dictionary<string, Aggregate>(StringComparer.Ordinal);
-        var errorsByType = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        foreach (var record in records)
+        ArgumentNullException.ThrowIfNull(cells);
+        var all = new LlmHistoryFiguresBuilder();
+        var byModel = new Dictionary<string, LlmHistoryFiguresBuilder>(StringComparer.Ordinal);
+        foreach (var cell in cells)
         {
-            if (record.StartTime < from || record.StartTime >= to)
+            all.Add(cell);
+            var model = cell.Model ?? "unknown";
+            if (!byModel.TryGetValue(model, out var figures))
             {
-                continue;
+                byModel[model] = figures = new LlmHistoryFiguresBuilder();
             }
 
-            all.Add(record);
-            var model = record.Model ?? "unknown";
-            if (!byModel.TryGetValue(model, out var aggregate))
-            {
-                byModel[model] = aggregate = new Aggregate();
-            }
-
-            aggregate.Add(record);
-            if (record.ErrorType is { } type)
-            {
-                errorsByType[type] = errorsByType.GetValueOrDefault(type) + 1;
-            }
+            figures.Add(cell);
         }
 
         return all.Fill(new LlmHistorySummary
         {
             From = from,
             To = to,
-            ErrorsByType = errorsByType,
+            ErrorsByType = all.ErrorsByType(),
             ByModel = byModel
                 .OrderByDescending(pair => pair.Value.Count)
                 .ThenBy(pair => pair.Key, StringComparer.Ordinal)
@@ -57,43 +89,49 @@ internal static class LlmHistoryAnalytics
     /// <returns>The buckets.</returns>
     public static IReadOnlyList<LlmTimeBucket> TimeSeries(IEnumerable<LlmRequestRecord> records, DateTimeOffset from, DateTimeOffset to, TimeSpan bucket)
     {
-        ArgumentNullException.ThrowIfNull(records);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(bucket, TimeSpan.Zero);
-        var start = new DateTimeOffset(from.UtcTicks - (from.UtcTicks % bucket.Ticks), TimeSpan.Zero);
+        var start = AlignDown(from, bucket);
+        return TimeSeriesOfCells(Aggregate(records, new LlmHistoryAggregateQuery { From = start, To = to, Bucket = bucket }), start, to, bucket);
+    }
+
+    /// <summary>Buckets cells of <paramref name="bucket"/> width into a series over [<paramref name="from"/>,
+    /// <paramref name="to"/>), oldest first, empty buckets included.</summary>
+    /// <param name="cells">The cells, whose starts are <paramref name="from"/> aligned down plus whole buckets.</param>
+    /// <param name="from">The window start; aligned down to a whole bucket.</param>
+    /// <param name="to">The window end.</param>
+    /// <param name="bucket">The bucket width.</param>
+    /// <returns>The buckets.</returns>
+    public static IReadOnlyList<LlmTimeBucket> TimeSeriesOfCells(IEnumerable<LlmHistoryCell> cells, DateTimeOffset from, DateTimeOffset to, TimeSpan bucket)
+    {
+        ArgumentNullException.ThrowIfNull(cells);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(bucket, TimeSpan.Zero);
+        var start = AlignDown(from, bucket);
         var count = (int)Math.Ceiling((to - start) / bucket);
         count = Math.Clamp(count, 1, 10_000);
-        var aggregates = new Aggregate[count];
-        var errors = new SortedDictionary<string, long>[count];
+        var figures = new LlmHistoryFiguresBuilder[count];
         for (var i = 0; i < count; i++)
         {
-            aggregates[i] = new Aggregate();
-            errors[i] = new SortedDictionary<string, long>(StringComparer.Ordinal);
+            figures[i] = new LlmHistoryFiguresBuilder();
         }
 
-        foreach (var record in records)
+        foreach (var cell in cells)
         {
-            if (record.StartTime < start || record.StartTime >= to)
+            if (cell.Start < start || cell.Start >= to)
             {
                 continue;
             }
 
-            var index = (int)((record.StartTime - start) / bucket);
-            if (index < 0 || index >= count)
+            var index = (int)((cell.Start - start).Ticks / bucket.Ticks);
+            if (index >= 0 && index < count)
             {
-                continue;
-            }
-
-            aggregates[index].Add(record);
-            if (record.ErrorType is { } type)
-            {
-                errors[index][type] = errors[index].GetValueOrDefault(type) + 1;
+                figures[index].Add(cell);
             }
         }
 
         var result = new LlmTimeBucket[count];
         for (var i = 0; i < count; i++)
         {
-            result[i] = aggregates[i].Fill(new LlmTimeBucket { Start = start + (bucket * i), ErrorsByType = errors[i] });
+            result[i] = figures[i].Fill(new LlmTimeBucket { Start = start + (bucket * i), ErrorsByType = figures[i].ErrorsByType() });
         }
 
         return result;
@@ -111,74 +149,8 @@ internal static class LlmHistoryAnalytics
         return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
     }
 
-    private sealed class Aggregate
-    {
-        private readonly List<double> durations = [];
-        private double durationSum;
-
-        public long Count { get; private set; }
-
-        public long Errors { get; private set; }
-
-        public double ErrorRate => this.Count == 0 ? 0 : (double)this.Errors / this.Count;
-
-        public LlmTokenTotals Tokens { get; } = new();
-
-        public decimal Cost { get; private set; }
-
-        public long Unpriced { get; private set; }
-
-        public void Add(LlmRequestRecord record)
-        {
-            this.Count++;
-            if (!string.Equals(record.Status, "ok", StringComparison.Ordinal))
-            {
-                this.Errors++;
-            }
-
-            this.durations.Add(record.DurationMs);
-            this.durationSum += record.DurationMs;
-            this.Tokens.Input += record.Usage.InputTokens;
-            this.Tokens.Output += record.Usage.OutputTokens;
-            this.Tokens.CachedInput += record.Usage.CachedInputTokens;
-            this.Tokens.Reasoning += record.Usage.ReasoningTokens;
-            this.Cost += record.CostUsd ?? 0;
-            if (record.Unpriced)
-            {
-                this.Unpriced++;
-            }
-        }
-
-        public T Fill<T>(T figures)
-            where T : LlmHistoryFigures
-        {
-            figures.Count = this.Count;
-            figures.ErrorCount = this.Errors;
-            figures.ErrorRate = this.ErrorRate;
-            figures.LatencyMs = this.Latency();
-            figures.Tokens = this.Tokens;
-            figures.CostUsd = this.Cost;
-            figures.UnpricedCount = this.Unpriced;
-            return figures;
-        }
-
-        private LlmLatencySummary? Latency()
-        {
-            if (this.durations.Count == 0)
-            {
-                return null;
-            }
-
-            this.durations.Sort();
-            return new LlmLatencySummary
-            {
-                Avg = this.durationSum / this.durations.Count,
-                P50 = Percentile(this.durations, 0.50),
-                P95 = Percentile(this.durations, 0.95),
-                P99 = Percentile(this.durations, 0.99),
-            };
-        }
-    }
+    internal static DateTimeOffset AlignDown(DateTimeOffset time, TimeSpan step)
+        => new(time.UtcTicks - (time.UtcTicks % step.Ticks), TimeSpan.Zero);
 }
 
 /// <summary>The figures of a set of requests: counts, latency, tokens and cost.</summary>
@@ -241,7 +213,7 @@ internal sealed class LlmTimeBucket : LlmHistoryFigures
     public IDictionary<string, long> ErrorsByType { get; set; } = new SortedDictionary<string, long>();
 }
 
-/// <summary>Latency figures in milliseconds (nearest-rank percentiles).</summary>
+/// <summary>Latency figures in milliseconds: the exact mean, percentiles read from <see cref="LlmLatencyBuckets"/>.</summary>
 internal sealed class LlmLatencySummary
 {
     /// <summary>Gets or sets the mean.</summary>

@@ -1,0 +1,131 @@
+using System.Collections.Concurrent;
+
+namespace LlmApm.Otel.History;
+
+/// <summary>
+/// The history's aggregates kept as requests are added, so that <see cref="ILlmHistoryStore.Aggregate"/> costs the
+/// same with a thousand records in the window as with a million: per period of time (5 seconds for the last 12.5
+/// minutes, a minute for the last 25 hours), one cell per model, route and replica with its counts, tokens, exact cost
+/// and latency histogram.
+/// </summary>
+/// <remarks>
+/// A request counts in the period it started. The periods are rings indexed by time: a period is replaced when the
+/// ring comes round to it, so what is kept is bounded by time and by the distinct models, routes and replicas, never by
+/// the number of requests. Rollups outlive the records a store evicts: a summary counts every request of its window.
+/// Writers lock only the cell they add to, readers each cell as they read it.
+/// </remarks>
+internal sealed class LlmHistoryRollups
+{
+    /// <summary>The longest window the fine periods answer.</summary>
+    internal static readonly TimeSpan FineWindow = TimeSpan.FromMinutes(10);
+
+    private readonly Level fine = new(TimeSpan.FromSeconds(5), 150);
+    private readonly Level coarse = new(TimeSpan.FromMinutes(1), 1500);
+
+    /// <summary>Gets the span the coarse periods cover: records older than this are not in the rollups.</summary>
+    public static TimeSpan Kept => TimeSpan.FromHours(25);
+
+    public void Add(LlmRequestRecord record)
+    {
+        this.fine.Add(record);
+        this.coarse.Add(record);
+    }
+
+    /// <summary>The cells of a query: from the fine periods for a window of up to <see cref="FineWindow"/> whose start
+    /// and bucket are whole fine periods, else from the minutes (the start aligned down to a minute).</summary>
+    public IReadOnlyList<LlmHistoryCell> Aggregate(LlmHistoryAggregateQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var level = query.To - query.From <= FineWindow && this.fine.Fits(query) ? this.fine : this.coarse;
+        return level.Aggregate(query);
+    }
+
+    private readonly record struct Key(string? Model, string Route, string? Replica);
+
+    private sealed class Cell
+    {
+        public readonly Lock Gate = new();
+        public readonly LlmHistoryFiguresBuilder Figures = new();
+    }
+
+    private sealed class Period(long index)
+    {
+        public long Index { get; } = index;
+
+        public ConcurrentDictionary<Key, Cell> Cells { get; } = new();
+    }
+
+    private sealed class Level(TimeSpan resolution, int periods)
+    {
+        private readonly long ticks = resolution.Ticks;
+        private readonly Period?[] ring = new Period?[periods];
+
+        public bool Fits(LlmHistoryAggregateQuery query)
+            => query.From.UtcTicks % this.ticks == 0 && query.Bucket.Ticks % this.ticks == 0;
+
+        public void Add(LlmRequestRecord record)
+        {
+            var index = record.StartTime.UtcTicks / this.ticks;
+            ref var slot = ref this.ring[index % this.ring.Length];
+            var period = Volatile.Read(ref slot);
+            while (period is null || period.Index < index)
+            {
+                var created = new Period(index);
+                var found = Interlocked.CompareExchange(ref slot, created, period);
+                period = ReferenceEquals(found, period) ? created : found;
+            }
+
+            if (period.Index != index)
+            {
+                return; // older than this ring keeps
+            }
+
+            var cell = period.Cells.GetOrAdd(new Key(record.Model, record.Route, record.Replica), static _ => new Cell());
+            lock (cell.Gate)
+            {
+                cell.Figures.Add(record);
+            }
+        }
+
+        public IReadOnlyList<LlmHistoryCell> Aggregate(LlmHistoryAggregateQuery query)
+        {
+            var from = query.From.UtcTicks - (query.From.UtcTicks % this.ticks);
+            var bucketTicks = Math.Max(this.ticks, query.Bucket.Ticks);
+            var first = from / this.ticks;
+            var last = (query.To.UtcTicks - 1) / this.ticks;
+            var result = new Dictionary<(long Bucket, string? Model), LlmHistoryFiguresBuilder>();
+            for (var index = Math.Max(first, last - this.ring.Length + 1); index <= last; index++)
+            {
+                var period = Volatile.Read(ref this.ring[index % this.ring.Length]);
+                if (period is null || period.Index != index)
+                {
+                    continue;
+                }
+
+                var bucket = ((index * this.ticks) - from) / bucketTicks;
+                foreach (var (key, cell) in period.Cells)
+                {
+                    if ((query.Model is not null && !string.Equals(key.Model, query.Model, StringComparison.Ordinal))
+                        || (query.Route is not null && !string.Equals(key.Route, query.Route, StringComparison.Ordinal))
+                        || (query.Replica is not null && !string.Equals(key.Replica, query.Replica, StringComparison.Ordinal)))
+                    {
+                        continue;
+                    }
+
+                    if (!result.TryGetValue((bucket, key.Model), out var figures))
+                    {
+                        result[(bucket, key.Model)] = figures = new LlmHistoryFiguresBuilder();
+                    }
+
+                    lock (cell.Gate)
+                    {
+                        figures.Add(cell.Figures);
+                    }
+                }
+            }
+
+            var start = new DateTimeOffset(from, TimeSpan.Zero);
+            return [.. result.Select(pair => pair.Value.ToCell(start + TimeSpan.FromTicks(pair.Key.Bucket * bucketTicks), pair.Key.Model))];
+        }
+    }
+}

@@ -1,0 +1,161 @@
+using LlmApm.Otel.History;
+
+namespace LlmApm.Otel.Tests;
+
+/// <summary>The rollups answer what reading every record answers: counts, tokens, cost and errors exactly, percentiles
+/// within the latency buckets' bound, for every window and filter the history API asks.</summary>
+public class LlmHistoryRollupsTests
+{
+    private const double Bound = 1.0906; // one latency bucket: 2^(1/8)
+
+    // A whole minute, so that the coarse periods and the reference cover the same window.
+    private static readonly DateTimeOffset Now = new(2026, 11, 26, 20, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Aggregate_DayOfRequests_EqualsReadingEveryRecord()
+    {
+        var records = Generate(20_000, TimeSpan.FromHours(24), seed: 1);
+        var store = new InMemoryLlmHistoryStore(capacity: 500);
+        foreach (var record in records)
+        {
+            store.Add(record);
+        }
+
+        // The ring keeps 500; the rollups count all 20,000.
+        Assert.Equal(500, store.Query(new LlmHistoryQuery { Limit = 500 }).Count);
+        foreach (var query in Queries(Now.AddHours(-24), Now, TimeSpan.FromMinutes(30)))
+        {
+            AssertSameCells(LlmHistoryAnalytics.Aggregate(records, query), ((ILlmHistoryStore)store).Aggregate(query));
+        }
+
+        var summary = LlmHistoryAnalytics.SummarizeCells(
+            ((ILlmHistoryStore)store).Aggregate(new LlmHistoryAggregateQuery { From = Now.AddHours(-24), To = Now, Bucket = TimeSpan.FromHours(24) }),
+            Now.AddHours(-24),
+            Now);
+        Assert.Equal(records.Count, summary.Count);
+        var sorted = records.Select(r => r.DurationMs).Order().ToList();
+        Assert.Equal(sorted.Average(), summary.LatencyMs!.Avg, 6);
+        AssertWithinBound(LlmHistoryAnalytics.Percentile(sorted, 0.50), summary.LatencyMs.P50);
+        AssertWithinBound(LlmHistoryAnalytics.Percentile(sorted, 0.95), summary.LatencyMs.P95);
+        AssertWithinBound(LlmHistoryAnalytics.Percentile(sorted, 0.99), summary.LatencyMs.P99);
+        foreach (var model in summary.ByModel)
+        {
+            var ofModel = records.Where(r => (r.Model ?? "unknown") == model.Model).Select(r => r.DurationMs).Order().ToList();
+            Assert.Equal(ofModel.Count, model.Count);
+            AssertWithinBound(LlmHistoryAnalytics.Percentile(ofModel, 0.95), model.LatencyMs!.P95);
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 5)]
+    [InlineData(5, 15)]
+    public void Aggregate_RecentWindowOfFineBuckets_EqualsReadingEveryRecord(int minutes, int bucketSeconds)
+    {
+        var records = Generate(5_000, TimeSpan.FromMinutes(minutes), seed: minutes);
+        var store = new InMemoryLlmHistoryStore(capacity: 100);
+        foreach (var record in records)
+        {
+            store.Add(record);
+        }
+
+        foreach (var query in Queries(Now.AddMinutes(-minutes), Now, TimeSpan.FromSeconds(bucketSeconds)))
+        {
+            AssertSameCells(LlmHistoryAnalytics.Aggregate(records, query), ((ILlmHistoryStore)store).Aggregate(query));
+        }
+    }
+
+    [Fact]
+    public async Task Add_ConcurrentWriters_LoseNoCount()
+    {
+        var store = new InMemoryLlmHistoryStore(capacity: 64);
+        var records = Generate(40_000, TimeSpan.FromMinutes(3), seed: 7);
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(() =>
+        {
+            for (var i = w; i < records.Count; i += 4)
+            {
+                store.Add(records[i]);
+            }
+        })));
+
+        var query = new LlmHistoryAggregateQuery { From = Now.AddMinutes(-5), To = Now, Bucket = TimeSpan.FromMinutes(5) };
+        AssertSameCells(LlmHistoryAnalytics.Aggregate(records, query), ((ILlmHistoryStore)store).Aggregate(query));
+    }
+
+    [Fact]
+    public void IndexOf_ValueOnABound_IsInTheBucketItBounds()
+    {
+        for (var i = 0; i < LlmLatencyBuckets.Count - 1; i++)
+        {
+            var bound = LlmLatencyBuckets.UpperBound(i);
+            Assert.Equal(i, LlmLatencyBuckets.IndexOf(bound));
+            Assert.Equal(i + 1, LlmLatencyBuckets.IndexOf(bound * 1.000001));
+        }
+
+        Assert.Equal(0, LlmLatencyBuckets.IndexOf(0));
+        Assert.Equal(LlmLatencyBuckets.Count - 1, LlmLatencyBuckets.IndexOf(double.MaxValue));
+    }
+
+    /// <summary>Records spread over a window before <see cref="Now"/>: three models (one missing), two routes, three
+    /// replicas, errors of two types, latencies from 0.01 ms to 100 s, costs with twelve decimals, some unpriced.</summary>
+    internal static List<LlmRequestRecord> Generate(int count, TimeSpan window, int seed)
+    {
+        var random = new Random(seed);
+        string?[] models = ["gpt-4o", "gpt-4o-mini", null];
+        string[] routes = ["/api/chat", "/api/chat/stream"];
+        string[] replicas = ["replica-a", "replica-b", "replica-c"];
+        var records = new List<LlmRequestRecord>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var error = random.Next(20) == 0;
+            var unpriced = random.Next(10) == 0;
+            records.Add(new LlmRequestRecord
+            {
+                Id = $"{i:x32}",
+                TraceId = $"{i + 1:x32}",
+                StartTime = Now - TimeSpan.FromTicks((long)(random.NextDouble() * (window.Ticks - 1)) + 1),
+                DurationMs = Math.Exp((random.NextDouble() * 16) - 4.6), // 0.01 ms to 90 s, log-uniform
+                Route = routes[random.Next(routes.Length)],
+                Model = models[random.Next(models.Length)],
+                Replica = replicas[random.Next(replicas.Length)],
+                Status = error ? "error" : "ok",
+                ErrorType = error ? (random.Next(2) == 0 ? "timeout" : "rate_limited") : null,
+                Usage = new LlmUsage(random.Next(5000), random.Next(2000), random.Next(100), random.Next(50)),
+                CostUsd = unpriced ? null : random.Next(1, 1_000_000) / 1_000_000_000_000m,
+                Unpriced = unpriced,
+            });
+        }
+
+        return records;
+    }
+
+    private static IEnumerable<LlmHistoryAggregateQuery> Queries(DateTimeOffset from, DateTimeOffset to, TimeSpan bucket)
+    {
+        yield return new() { From = from, To = to, Bucket = to - from };
+        yield return new() { From = from, To = to, Bucket = bucket };
+        yield return new() { From = from, To = to, Bucket = bucket, Replica = "replica-b" };
+        yield return new() { From = from, To = to, Bucket = bucket, Model = "gpt-4o", Route = "/api/chat" };
+    }
+
+    private static void AssertSameCells(IReadOnlyList<LlmHistoryCell> expected, IReadOnlyList<LlmHistoryCell> actual)
+    {
+        Assert.Equal(expected.Sum(c => c.Count), actual.Sum(c => c.Count));
+        var byKey = actual.ToDictionary(c => (c.Start, c.Model));
+        Assert.Equal(expected.Count, actual.Count);
+        foreach (var want in expected)
+        {
+            var got = byKey[(want.Start, want.Model)];
+            Assert.Equal(want.Count, got.Count);
+            Assert.Equal(want.ErrorCount, got.ErrorCount);
+            Assert.Equal(want.Tokens, got.Tokens);
+            Assert.Equal(want.CostUsd, got.CostUsd);
+            Assert.Equal(want.UnpricedCount, got.UnpricedCount);
+            Assert.Equal(want.ErrorsByType.OrderBy(p => p.Key), got.ErrorsByType.OrderBy(p => p.Key));
+            Assert.Equal(want.LatencyCounts, got.LatencyCounts);
+            // Floating-point sums in another order: equal to a part in a billion.
+            Assert.Equal(want.DurationSumMs, got.DurationSumMs, tolerance: 1e-9 * want.DurationSumMs);
+        }
+    }
+
+    private static void AssertWithinBound(double exact, double estimate)
+        => Assert.InRange(estimate, Math.Min(exact / Bound, exact - 0.1), Math.Max(exact * Bound, exact + 0.1));
+}
