@@ -172,6 +172,82 @@ public sealed class SqliteLlmHistoryStoreTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Aggregate_AfterReopen_CountsTheDatabasesRowsAndNewRecordsOnce()
+    {
+        var path = Path.Combine(this.folder, "rollups.db");
+        var now = DateTimeOffset.UtcNow;
+        var random = new Random(3);
+        var records = Enumerable.Range(0, 3_000).Select(i => new LlmRequestRecord
+        {
+            Id = $"{i:x32}",
+            TraceId = $"{i:x32}",
+            StartTime = now - TimeSpan.FromSeconds(random.Next(1, 20 * 3600)),
+            DurationMs = random.NextDouble() * 5000,
+            Route = i % 2 == 0 ? "/api/chat" : "/api/chat/stream",
+            Model = i % 3 == 0 ? "gpt-4o" : "gpt-4o-mini",
+            Replica = $"replica-{i % 2}",
+            Status = i % 10 == 0 ? "error" : "ok",
+            ErrorType = i % 10 == 0 ? "timeout" : null,
+            Usage = new LlmUsage(i, 2 * i),
+            CostUsd = i % 7 == 0 ? null : i / 1_000_000_000m,
+            Unpriced = i % 7 == 0,
+        }).ToList();
+
+        await using (var store = Create(path, ringCapacity: 10))
+        {
+            foreach (var record in records.Take(2_000))
+            {
+                store.Add(record);
+            }
+
+            Assert.True(await store.FlushAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        // Reopened with a ring of ten: 2,000 rows come from the database, 1,000 more are added after it opened.
+        await using var reopened = Create(path, ringCapacity: 10);
+        foreach (var record in records.Skip(2_000))
+        {
+            reopened.Add(record);
+        }
+
+        var from = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero).AddHours(-24);
+        foreach (var replica in new[] { null, "replica-1" })
+        {
+            var query = new LlmHistoryAggregateQuery { From = from, To = now.AddMinutes(1), Bucket = TimeSpan.FromMinutes(30), Replica = replica };
+            var expected = LlmHistoryAnalytics.Aggregate(records, query).ToDictionary(c => (c.Start, c.Model));
+            var actual = reopened.Aggregate(query);
+            Assert.Equal(expected.Count, actual.Count);
+            foreach (var cell in actual)
+            {
+                var want = expected[(cell.Start, cell.Model)];
+                Assert.Equal(want.Count, cell.Count);
+                Assert.Equal(want.ErrorCount, cell.ErrorCount);
+                Assert.Equal(want.Tokens, cell.Tokens);
+                Assert.Equal(want.CostUsd, cell.CostUsd);
+                Assert.Equal(want.UnpricedCount, cell.UnpricedCount);
+                Assert.Equal(want.LatencyCounts, cell.LatencyCounts);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Query_ReplicaFilterBeyondMemory_ReadsTheDatabase()
+    {
+        var path = Path.Combine(this.folder, "replica.db");
+        await using var store = Create(path, ringCapacity: 5);
+        for (var i = 0; i < 40; i++)
+        {
+            store.Add(new LlmRequestRecord { Id = $"r{i}", TraceId = "t", Route = "/r", Status = "ok", Replica = i % 4 == 0 ? "one" : "other" });
+        }
+
+        Assert.True(await store.FlushAsync(TimeSpan.FromSeconds(10)));
+
+        var page = store.Query(new LlmHistoryQuery { Replica = "one", Limit = 500 });
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"r{36 - (4 * i)}"), page.Select(r => r.Id));
+        Assert.All(page, r => Assert.Equal("one", r.Replica));
+    }
+
     private static SqliteLlmHistoryStore Create(string path, int ringCapacity = 100, int queueCapacity = 10_000, TimeSpan? flushInterval = null, long retentionCount = 1_000_000, TimeSpan? retentionAge = null)
     {
         var store = new SqliteLlmHistoryStore(

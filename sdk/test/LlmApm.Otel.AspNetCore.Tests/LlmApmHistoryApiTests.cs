@@ -1,0 +1,151 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using LlmApm.Otel.History;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LlmApm.Otel.AspNetCore.Tests;
+
+/// <summary>The summary and time series come from the store's aggregates, not from its records: they count what the ring
+/// no longer holds, filter by replica, and concurrent dashboards share one computation.</summary>
+public sealed class LlmApmHistoryApiTests
+{
+    [Fact]
+    public async Task Summary_MoreRequestsThanTheRingKeeps_CountsEveryOneAndFiltersByReplica()
+    {
+        await using var app = await TestApp.StartAsync(configure: b => b.Services.Configure<LlmApmOptions>(o => o.HistoryCapacity = 10));
+        var now = DateTimeOffset.UtcNow;
+        for (var i = 0; i < 50; i++)
+        {
+            app.Instrumentation.History.Add(new LlmRequestRecord
+            {
+                Id = $"{i:x32}",
+                TraceId = $"{i:x32}",
+                StartTime = now.AddSeconds(-i),
+                DurationMs = 100 + i,
+                Route = "/api/chat",
+                Model = "gpt-4o-mini",
+                Replica = i % 2 == 0 ? "replica-a" : "replica-b",
+                Status = i % 5 == 0 ? "error" : "ok",
+                ErrorType = i % 5 == 0 ? "timeout" : null,
+                Usage = new LlmUsage(10, 1),
+                CostUsd = 0.001m,
+            });
+        }
+
+        var all = await app.Client.GetFromJsonAsync<JsonElement>("/llm-apm/api/summary?window=1h");
+        Assert.Equal(50, all.GetProperty("count").GetInt64());
+        Assert.Equal(10, all.GetProperty("errorsByType").GetProperty("timeout").GetInt64());
+        Assert.Equal(0.050m, all.GetProperty("costUsd").GetDecimal());
+        Assert.Equal(500, all.GetProperty("tokens").GetProperty("input").GetInt64());
+
+        var one = await app.Client.GetFromJsonAsync<JsonElement>("/llm-apm/api/summary?window=1h&replica=replica-a");
+        Assert.Equal(25, one.GetProperty("count").GetInt64());
+
+        var series = await app.Client.GetFromJsonAsync<JsonElement>("/llm-apm/api/timeseries?window=24h&replica=replica-b");
+        Assert.Equal(25, series.GetProperty("buckets").EnumerateArray().Sum(b => b.GetProperty("count").GetInt64()));
+
+        // The request list pages the records the ring keeps (the newest ten), filtered by replica.
+        var page = await app.Client.GetFromJsonAsync<JsonElement>("/llm-apm/api/requests?replica=replica-b");
+        var items = page.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(5, items.Count);
+        Assert.All(items, item => Assert.Equal("replica-b", item.GetProperty("replica").GetString()));
+    }
+
+    [Fact]
+    public async Task Summary_ConcurrentPollers_ShareOneComputationUntilItIsTwoSecondsOld()
+    {
+        var store = new CountingStore();
+        var time = new ManualTime(DateTimeOffset.UtcNow);
+        await using var app = await TestApp.StartAsync(configure: b =>
+        {
+            b.Services.AddSingleton<ILlmHistoryStore>(store);
+            b.Services.AddSingleton<TimeProvider>(time);
+        });
+
+        var polls = Enumerable.Range(0, 6).Select(_ => app.Client.GetAsync("/llm-apm/api/summary?window=24h")).ToList();
+        while (Volatile.Read(ref store.Calls) == 0)
+        {
+            await Task.Delay(10);
+        }
+
+        store.Release.Set();
+        foreach (var response in await Task.WhenAll(polls))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            response.Dispose();
+        }
+
+        Assert.Equal(1, store.Calls);
+
+        // Another window is another computation; the same one is computed again once the shared one is 2 s old.
+        using (await app.Client.GetAsync("/llm-apm/api/summary?window=1h"))
+        {
+        }
+
+        using (await app.Client.GetAsync("/llm-apm/api/summary?window=24h"))
+        {
+        }
+
+        Assert.Equal(2, store.Calls);
+        time.Now += TimeSpan.FromSeconds(2);
+        using (await app.Client.GetAsync("/llm-apm/api/summary?window=24h"))
+        {
+        }
+
+        Assert.Equal(3, store.Calls);
+    }
+
+    [Fact]
+    public async Task Summary_StoreFails_IsNotSharedWithTheNextPoll()
+    {
+        var store = new CountingStore { Fail = true };
+        store.Release.Set();
+        await using var app = await TestApp.StartAsync(configure: b => b.Services.AddSingleton<ILlmHistoryStore>(store));
+
+        using (var failed = await app.Client.GetAsync("/llm-apm/api/summary?window=5m"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        }
+
+        store.Fail = false;
+        using var worked = await app.Client.GetAsync("/llm-apm/api/summary?window=5m");
+        Assert.Equal(HttpStatusCode.OK, worked.StatusCode);
+        Assert.Equal(2, store.Calls);
+    }
+
+    private sealed class CountingStore : ILlmHistoryStore
+    {
+        public int Calls;
+
+        public ManualResetEventSlim Release { get; } = new();
+
+        public bool Fail { get; set; }
+
+        public long Add(LlmRequestRecord record) => 0;
+
+        public LlmRequestRecord? Find(string id) => null;
+
+        public IReadOnlyList<LlmRequestRecord> Query(LlmHistoryQuery query) => [];
+
+        public IReadOnlyList<LlmRequestRecord> Since(DateTimeOffset from) => throw new InvalidOperationException("the API must not read records");
+
+        public IReadOnlyList<LlmHistoryCell> Aggregate(LlmHistoryAggregateQuery query)
+        {
+            Interlocked.Increment(ref this.Calls);
+            this.Release.Wait(TimeSpan.FromSeconds(30));
+            return this.Fail ? throw new LlmHistoryUnavailableException("the store cannot read") : [];
+        }
+    }
+
+    private sealed class ManualTime(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override DateTimeOffset GetUtcNow() => this.Now;
+
+        public override long GetTimestamp() => this.Now.UtcTicks;
+    }
+}
