@@ -207,6 +207,11 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
                 Filter("route = $?", query.Route);
             }
 
+            if (query.Replica is not null)
+            {
+                Filter("replica = $?", query.Replica);
+            }
+
             if (!string.IsNullOrEmpty(query.Q))
             {
                 Filter("(lower(id) LIKE $? OR lower(trace_id) LIKE $?)", EscapeLike(query.Q.ToLowerInvariant()) + "%");
@@ -240,6 +245,102 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
 
         return result;
     });
+
+    /// <inheritdoc/>
+    /// <remarks>One SQL statement, one pass over the window's rows (by the start-time index), grouping sets for the
+    /// cells, their error types and their latency buckets: the rows never leave the database.</remarks>
+    /// <exception cref="LlmHistoryUnavailableException">The database cannot be read.</exception>
+    public IReadOnlyList<LlmHistoryCell> Aggregate(LlmHistoryAggregateQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var bucketTicks = Math.Max(TimeSpan.TicksPerMillisecond, query.Bucket.Ticks);
+        return this.Read(command =>
+        {
+            var filters = new StringBuilder();
+            command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = query.From.UtcDateTime });
+            command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = query.To.UtcDateTime });
+            command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = bucketTicks / (double)TimeSpan.TicksPerSecond });
+            foreach (var (column, value) in new[] { ("model", query.Model), ("route", query.Route), ("replica", query.Replica) })
+            {
+                if (value is not null)
+                {
+                    command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = value });
+                    filters.Append(" AND ").Append(column).Append(" = $").Append(command.Parameters.Count);
+                }
+            }
+
+            command.CommandText = $"""
+                SELECT floor(extract(epoch FROM start_time - $1) / $3)::bigint AS bucket, model,
+                    GROUPING(error_type) AS g_error, GROUPING(latency_bucket) AS g_latency, error_type, latency_bucket,
+                    count(*), count(*) FILTER (WHERE status <> 'ok'), sum(duration_ms),
+                    sum(input_tokens)::bigint, sum(output_tokens)::bigint, sum(cached_input_tokens)::bigint, sum(reasoning_tokens)::bigint,
+                    COALESCE(sum(cost_usd), 0), count(*) FILTER (WHERE unpriced)
+                FROM {PostgreSqlHistorySchema.Table}
+                WHERE start_time >= $1 AND start_time < $2{filters}
+                GROUP BY GROUPING SETS ((bucket, model), (bucket, model, error_type), (bucket, model, latency_bucket))
+                """;
+            var cells = new Dictionary<(long, string?), (LlmHistoryCell Cell, Dictionary<string, long> Errors, long[] Latency)>();
+            (LlmHistoryCell Cell, Dictionary<string, long> Errors, long[] Latency) CellOf(long bucket, string? model)
+            {
+                if (!cells.TryGetValue((bucket, model), out var cell))
+                {
+                    cells[(bucket, model)] = cell = (new LlmHistoryCell(), new Dictionary<string, long>(StringComparer.Ordinal), new long[LlmLatencyBuckets.Count]);
+                }
+
+                return cell;
+            }
+
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    var bucket = reader.GetInt64(0);
+                    var model = reader.IsDBNull(1) ? null : reader.GetString(1);
+                    var entry = CellOf(bucket, model);
+                    var count = reader.GetInt64(6);
+                    if (reader.GetInt32(2) == 0)
+                    {
+                        if (!reader.IsDBNull(4))
+                        {
+                            entry.Errors[reader.GetString(4)] = count;
+                        }
+                    }
+                    else if (reader.GetInt32(3) == 0)
+                    {
+                        entry.Latency[reader.GetInt16(5)] = count;
+                    }
+                    else
+                    {
+                        cells[(bucket, model)] = (new LlmHistoryCell
+                        {
+                            Start = query.From + TimeSpan.FromTicks(bucket * bucketTicks),
+                            Model = model,
+                            Count = count,
+                            ErrorCount = reader.GetInt64(7),
+                            DurationSumMs = reader.GetDouble(8),
+                            Tokens = new LlmUsage(reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12)),
+                            CostUsd = reader.GetDecimal(13),
+                            UnpricedCount = reader.GetInt64(14),
+                        }, entry.Errors, entry.Latency);
+                    }
+                }
+            }
+
+            return cells.Values.Select(c => new LlmHistoryCell
+            {
+                Start = c.Cell.Start,
+                Model = c.Cell.Model,
+                Count = c.Cell.Count,
+                ErrorCount = c.Cell.ErrorCount,
+                DurationSumMs = c.Cell.DurationSumMs,
+                Tokens = c.Cell.Tokens,
+                CostUsd = c.Cell.CostUsd,
+                UnpricedCount = c.Cell.UnpricedCount,
+                ErrorsByType = c.Errors,
+                LatencyCounts = c.Latency,
+            }).ToList();
+        });
+    }
 
     /// <summary>Waits until every record added so far is written, or <paramref name="timeout"/> passes.</summary>
     /// <param name="timeout">The longest wait.</param>

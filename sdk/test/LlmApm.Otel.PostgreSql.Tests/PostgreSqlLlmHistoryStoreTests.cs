@@ -127,7 +127,8 @@ public sealed class PostgreSqlLlmHistoryStoreTests(PostgresCluster cluster)
             """);
 
         await using var store = await StartAsync(database, "upgraded", required: true);
-        Assert.Equal(2, await ScalarAsync<int>(database, "SELECT version FROM llm_apm_schema"));
+        Assert.Equal(PostgreSqlHistorySchema.Version, await ScalarAsync<int>(database, "SELECT version FROM llm_apm_schema"));
+        Assert.Equal((short)LlmLatencyBuckets.IndexOf(1.5), await ScalarAsync<short>(database, $"SELECT latency_bucket FROM {PostgreSqlHistorySchema.Table} WHERE id = 'old-1'"));
         Assert.Equal(42L, await ScalarAsync<long>(database, $"SELECT last_seq FROM {PostgreSqlHistorySchema.Replicas} WHERE replica = 'old'"));
         Assert.Equal("old-1", store.Find("old-1")!.Id);
     }
@@ -144,7 +145,7 @@ public sealed class PostgreSqlLlmHistoryStoreTests(PostgresCluster cluster)
         await ExecuteAsync(database, "UPDATE llm_apm_schema SET version = 99");
         await using var required = Create(database, "strict", required: true);
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => required.StartAsync());
-        Assert.Contains("schema has version 99, newer than this version of LlmApm.Otel.PostgreSql writes (2)", error.Message, StringComparison.Ordinal);
+        Assert.Contains("schema has version 99, newer than this version of LlmApm.Otel.PostgreSql writes (3)", error.Message, StringComparison.Ordinal);
 
         await using var lenient = await StartAsync(database, "lenient");
         Assert.True(await WaitAsync(() => !lenient.Health.IsHealthy));
@@ -169,6 +170,75 @@ public sealed class PostgreSqlLlmHistoryStoreTests(PostgresCluster cluster)
         Assert.Null(store.Find("ancient"));
         Assert.Null(store.Find("n499"));
         Assert.NotNull(store.Find("n500"));
+    }
+
+    [Fact]
+    public async Task Aggregate_TwoReplicasTwoBuckets_SumsInSqlLikeTheRecords()
+    {
+        var database = await cluster.CreateDatabaseAsync();
+        await using var a = await StartAsync(database, "agg-a");
+        await using var b = await StartAsync(database, "agg-b");
+        var from = new DateTimeOffset(DateTime.UtcNow.Date.AddHours(-3), TimeSpan.Zero);
+        var records = new List<LlmRequestRecord>();
+        for (var i = 0; i < 40; i++)
+        {
+            var failed = i % 4 == 0;
+            records.Add(new LlmRequestRecord
+            {
+                Id = $"a{i}",
+                TraceId = "4bf92f3577b34da6a3ce929d0e0e4736",
+                Route = "/api/chat",
+                Status = failed ? "error" : "ok",
+                Model = i % 2 == 0 ? "m1" : "m2",
+                StartTime = from.AddMinutes(i % 4 < 2 ? 1 : 61).AddSeconds(i),
+                DurationMs = 10 * (i + 1),
+                ErrorType = failed ? (i % 8 == 0 ? "timeout" : "rate_limited") : null,
+                Usage = new LlmUsage(i, 2 * i, 1, 0),
+                CostUsd = i % 5 == 0 ? null : 0.001m * i,
+                Unpriced = i % 5 == 0,
+                Replica = i % 3 == 0 ? "agg-b" : null,
+            });
+        }
+
+        foreach (var record in records)
+        {
+            (record.Replica is null ? a : b).Add(record);
+        }
+
+        Assert.True(await a.FlushAsync(TimeSpan.FromSeconds(20)));
+        Assert.True(await b.FlushAsync(TimeSpan.FromSeconds(20)));
+
+        var cells = a.Aggregate(new LlmHistoryAggregateQuery { From = from, To = from.AddHours(2), Bucket = TimeSpan.FromHours(1) });
+        Assert.Equal(4, cells.Count);
+        foreach (var cell in cells)
+        {
+            var bucket = (int)((cell.Start - from).TotalHours);
+            var expected = records.Where(r => r.Model == cell.Model && (int)((r.StartTime - from).TotalHours) == bucket).ToList();
+            Assert.Equal(from.AddHours(bucket), cell.Start);
+            Assert.Equal(expected.Count, cell.Count);
+            Assert.Equal(expected.Count(r => r.Status != "ok"), cell.ErrorCount);
+            Assert.Equal(expected.Sum(r => r.DurationMs), cell.DurationSumMs, 6);
+            Assert.Equal(expected.Sum(r => r.Usage.OutputTokens), cell.Tokens.OutputTokens);
+            Assert.Equal(expected.Sum(r => r.CostUsd ?? 0), cell.CostUsd);
+            Assert.Equal(expected.Count(r => r.Unpriced), cell.UnpricedCount);
+            Assert.Equal(
+                expected.Where(r => r.ErrorType is not null).GroupBy(r => r.ErrorType!).ToDictionary(g => g.Key, g => (long)g.Count()),
+                cell.ErrorsByType.ToDictionary());
+            var latency = new long[LlmLatencyBuckets.Count];
+            foreach (var r in expected)
+            {
+                latency[LlmLatencyBuckets.IndexOf(r.DurationMs)]++;
+            }
+
+            Assert.Equal(latency, cell.LatencyCounts);
+        }
+
+        // Filters: a replica, a model.
+        var onlyB = a.Aggregate(new LlmHistoryAggregateQuery { From = from, To = from.AddHours(2), Bucket = TimeSpan.FromHours(2), Replica = "agg-b" });
+        Assert.Equal(records.Count(r => r.Replica == "agg-b"), onlyB.Sum(c => c.Count));
+        var onlyM1 = b.Aggregate(new LlmHistoryAggregateQuery { From = from, To = from.AddHours(2), Bucket = TimeSpan.FromHours(2), Model = "m1" });
+        Assert.Equal(20, Assert.Single(onlyM1).Count);
+        Assert.Equal(records.Count(r => r.Replica == "agg-b"), a.Query(new LlmHistoryQuery { Replica = "agg-b", Limit = 500 }).Count);
     }
 
     [Fact]

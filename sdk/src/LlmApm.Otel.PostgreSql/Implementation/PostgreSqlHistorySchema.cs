@@ -14,7 +14,7 @@ namespace LlmApm.Otel.PostgreSql.Implementation;
 /// replicas that start together migrate once.</summary>
 internal static class PostgreSqlHistorySchema
 {
-    public const int Version = 2;
+    public const int Version = 3;
 
     public const string Table = "llm_apm_requests";
 
@@ -27,7 +27,7 @@ internal static class PostgreSqlHistorySchema
         reasoning_tokens, tokens_estimated, cost_usd, unpriced, steps, has_content, prompt, completion
         """;
 
-    public const string Copy = $"COPY {Table} ({Columns}) FROM STDIN (FORMAT BINARY)";
+    public const string Copy = $"COPY {Table} ({Columns}, latency_bucket) FROM STDIN (FORMAT BINARY)";
 
     // Any 64-bit number: the advisory lock that serialises migrations and retention across replicas.
     private const long MigrationLock = 0x4c6c6d41706d0001;
@@ -88,6 +88,16 @@ internal static class PostgreSqlHistorySchema
         INSERT INTO {Replicas} (replica, last_seq, last_write)
             SELECT replica, MAX(seq), now() FROM {Table} GROUP BY replica;
         CREATE INDEX ix_{Table}_replica ON {Table} (replica, seq);
+        """,
+
+        // 3: the latency bucket of LlmLatencyBuckets, computed when written, so that aggregates group by it in SQL
+        // exactly as the other stores do in memory. Rows of version 2 get it from the same formula in SQL (a value on a
+        // bucket's bound may land one bucket off, within the buckets' stated error).
+        $"""
+        ALTER TABLE {Table} ADD COLUMN latency_bucket smallint;
+        UPDATE {Table} SET latency_bucket = CASE WHEN duration_ms <= 0.1 THEN 0
+            ELSE LEAST({LlmLatencyBuckets.Count - 1}, GREATEST(0, ceil(log(2.0, (duration_ms / 0.1)::numeric) * 8)))::smallint END;
+        ALTER TABLE {Table} ALTER COLUMN latency_bucket SET NOT NULL;
         """,
     ];
 
@@ -172,6 +182,7 @@ internal static class PostgreSqlHistorySchema
         importer.Write(record.Content is not null, NpgsqlDbType.Boolean);
         Text(importer, record.Content?.Prompt);
         Text(importer, record.Content?.Completion);
+        importer.Write((short)LlmLatencyBuckets.IndexOf(record.DurationMs), NpgsqlDbType.Smallint);
     }
 
     /// <summary>Reads a row selected with <see cref="Columns"/>.</summary>
