@@ -14,6 +14,7 @@ export interface RequestQuery {
   status?: 'ok' | 'error' | '';
   model?: string;
   route?: string;
+  replica?: string;
   q?: string;
 }
 
@@ -54,6 +55,7 @@ export class HistoryClient {
     if (query.status) params.set('status', query.status);
     if (query.model) params.set('model', query.model);
     if (query.route) params.set('route', query.route);
+    if (query.replica) params.set('replica', query.replica);
     if (query.q) params.set('q', query.q);
     return `requests?${params.toString()}`;
   }

@@ -1,12 +1,13 @@
 import type { RequestFilter, RequestRecord } from '../types/domain';
 
-export const emptyFilter: RequestFilter = { status: '', model: '', route: '', q: '' };
+export const emptyFilter: RequestFilter = { status: '', model: '', route: '', replica: '', q: '' };
 
 /** The same rules as the server's `api/requests` filters, for records that arrive on the live stream. */
 export function matchesFilter(record: RequestRecord, filter: RequestFilter): boolean {
   if (filter.status && record.status !== filter.status) return false;
   if (filter.model && record.model !== filter.model) return false;
   if (filter.route && record.route !== filter.route) return false;
+  if (filter.replica && record.replica !== filter.replica) return false;
   if (filter.q) {
     const q = filter.q.toLowerCase();
     if (!record.id.toLowerCase().startsWith(q) && !record.traceId.toLowerCase().startsWith(q)) return false;

@@ -88,5 +88,7 @@ export interface RequestFilter {
   status: '' | RequestStatus;
   model: string;
   route: string;
+  /** The replica (service.instance.id), or '' for all. */
+  replica: string;
   q: string;
 }

@@ -8,10 +8,13 @@ using LlmApm.Otel.Benchmarks;
 // dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- --filter '*'     BenchmarkDotNet (targets 1-3)
 // dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- history           target 4
 // dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- cardinality       target 5
+// dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- aggregates        issue 13: 24-hour summary and series
 switch (args.FirstOrDefault())
 {
     case "history":
         return HistoryMeasurement.Run(args.Skip(1).ToArray());
+    case "aggregates":
+        return await AggregateMeasurement.RunAsync(args.Skip(1).ToArray()).ConfigureAwait(false);
     case "cardinality":
         return await CardinalityMeasurement.RunAsync(args.Skip(1).ToArray()).ConfigureAwait(false);
     default:

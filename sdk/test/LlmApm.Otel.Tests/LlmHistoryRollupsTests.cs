@@ -65,6 +65,24 @@ public class LlmHistoryRollupsTests
     }
 
     [Fact]
+    public void Aggregate_SummaryOfFiveMinutesEndingNow_StartsAtItsFiveSecondStep()
+    {
+        // Records over six minutes; the summary's window starts 5 s past a minute and ends between two steps.
+        var records = Generate(3_000, TimeSpan.FromMinutes(6), seed: 11);
+        var store = new InMemoryLlmHistoryStore(capacity: 100);
+        foreach (var record in records)
+        {
+            store.Add(record);
+        }
+
+        var from = Now.AddMinutes(-5).AddSeconds(5);
+        var to = Now.AddSeconds(2.5); // nothing started after Now: the last period is whole
+        var query = new LlmHistoryAggregateQuery { From = from, To = to, Bucket = to - from };
+
+        AssertSameCells(LlmHistoryAnalytics.Aggregate(records, query), ((ILlmHistoryStore)store).Aggregate(query));
+    }
+
+    [Fact]
     public async Task Add_ConcurrentWriters_LoseNoCount()
     {
         var store = new InMemoryLlmHistoryStore(capacity: 64);

@@ -58,6 +58,8 @@ export function RequestDetails({ record }: { record: RequestRecord }) {
             <dd className="mono">{record.route}</dd>
             <dt>Model</dt>
             <dd className="mono">{record.model ?? '—'}{record.provider ? <span className="muted"> · {record.provider}</span> : null}</dd>
+            <dt>Replica</dt>
+            <dd className="mono selectable">{record.replica ?? '—'}</dd>
             <dt>Request id</dt>
             <dd className="mono selectable">{record.id}</dd>
             <dt>Trace id</dt>

@@ -1,4 +1,5 @@
 import { useId } from 'react';
+import { emptyFilter } from '../../model/requestFilter';
 import type { RequestFilter } from '../../types/domain';
 
 export interface RequestFiltersProps {
@@ -6,13 +7,14 @@ export interface RequestFiltersProps {
   onChange: (filter: RequestFilter) => void;
   models: string[];
   routes: string[];
+  replicas: string[];
 }
 
-/** Status, model and route filters and the request-id search; each change is applied at once. */
-export function RequestFilters({ value, onChange, models, routes }: RequestFiltersProps) {
+/** Status, model, route and replica filters and the request-id search; each change is applied at once. */
+export function RequestFilters({ value, onChange, models, routes, replicas }: RequestFiltersProps) {
   const id = useId();
   const set = <K extends keyof RequestFilter>(key: K, next: RequestFilter[K]) => onChange({ ...value, [key]: next });
-  const active = value.status !== '' || value.model !== '' || value.route !== '' || value.q !== '';
+  const active = value.status !== '' || value.model !== '' || value.route !== '' || value.replica !== '' || value.q !== '';
   return (
     <form className="filters" role="search" aria-label="Filter requests" onSubmit={(event) => event.preventDefault()}>
       <div className="field field-search">
@@ -61,8 +63,19 @@ export function RequestFilters({ value, onChange, models, routes }: RequestFilte
           ))}
         </select>
       </div>
+      <div className="field">
+        <label htmlFor={`${id}-replica`}>Replica</label>
+        <select id={`${id}-replica`} value={value.replica} onChange={(event) => set('replica', event.target.value)}>
+          <option value="">All</option>
+          {withCurrent(replicas, value.replica).map((replica) => (
+            <option key={replica} value={replica}>
+              {replica}
+            </option>
+          ))}
+        </select>
+      </div>
       {active ? (
-        <button type="button" className="button button-ghost" onClick={() => onChange({ status: '', model: '', route: '', q: '' })}>
+        <button type="button" className="button button-ghost" onClick={() => onChange(emptyFilter)}>
           Clear filters
         </button>
       ) : null}

@@ -51,6 +51,9 @@ export function RequestList({ items, expandedId, onToggle, hasMore, loadingMore,
           <span className="num">{formatCount(record.tokens.total)}</span>
           <span className={`num ${record.costUsd === null ? 'muted' : ''}`}>{formatCost(record.costUsd)}</span>
           <span className="mono muted truncate">{shortId(record.id)}</span>
+          <span className="mono muted truncate" title={record.replica ?? undefined}>
+            {record.replica ?? '—'}
+          </span>
         </button>
         {expanded ? (
           <div id={detailsId} className="request-expanded" role="region" aria-label={`Request ${record.id}`}>
@@ -76,6 +79,7 @@ export function RequestList({ items, expandedId, onToggle, hasMore, loadingMore,
         <span className="num">Tokens</span>
         <span className="num">Cost</span>
         <span>Request id</span>
+        <span>Replica</span>
       </div>
       <VirtualList
         items={items}

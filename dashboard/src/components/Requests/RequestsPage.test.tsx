@@ -42,6 +42,24 @@ describe('RequestsPage', () => {
     await waitFor(() => expect(calledPaths(fetchMock).at(-1)).toBe('requests?limit=100'));
   });
 
+  it('shows the replica of each request and filters by it', async () => {
+    const user = userEvent.setup();
+    const fetchMock = fakeFetch([
+      record({ id: 'aaa111', seq: 2, replica: 'chat-1' }),
+      record({ id: 'bbb222', seq: 1, replica: 'chat-2' }),
+    ]);
+    renderWithServices(<RequestsPage />, fetchMock as unknown as typeof fetch);
+
+    const row = await screen.findByRole('button', { name: /bbb222/ });
+    expect(within(row).getByText('chat-2')).toBeTruthy();
+
+    await user.selectOptions(screen.getByLabelText('Replica'), 'chat-2');
+    await waitFor(() => expect(calledPaths(fetchMock).at(-1)).toBe('requests?limit=100&replica=chat-2'));
+
+    await user.click(screen.getByRole('button', { name: 'Clear filters' }));
+    await waitFor(() => expect(calledPaths(fetchMock).at(-1)).toBe('requests?limit=100'));
+  });
+
   it('expands a row from the keyboard into its details', async () => {
     const user = userEvent.setup();
     renderWithServices(<RequestsPage />, fakeFetch() as unknown as typeof fetch);

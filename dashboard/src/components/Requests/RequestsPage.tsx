@@ -21,7 +21,11 @@ export function RequestsPage() {
 
   // Filter choices: the models of the last 24 hours plus whatever the list has shown.
   const day = useResource('summary:24h', (signal) => client.summary('24h', signal));
-  const [seen, setSeen] = useState<{ models: Set<string>; routes: Set<string> }>({ models: new Set(), routes: new Set() });
+  const [seen, setSeen] = useState<{ models: Set<string>; routes: Set<string>; replicas: Set<string> }>({
+    models: new Set(),
+    routes: new Set(),
+    replicas: new Set(),
+  });
   const models = useMemo(() => {
     const set = new Set(seen.models);
     for (const model of day.data?.byModel ?? []) set.add(model.model);
@@ -33,15 +37,25 @@ export function RequestsPage() {
     for (const record of history.items) set.add(record.route);
     return [...set];
   }, [seen.routes, history.items]);
+  const replicas = useMemo(() => {
+    const set = new Set(seen.replicas);
+    for (const record of history.items) if (record.replica) set.add(record.replica);
+    return [...set];
+  }, [seen.replicas, history.items]);
   const onFilterChange = useCallback(
     (next: RequestFilter) => {
-      setSeen({ models: new Set(models), routes: new Set(routes) });
+      setSeen({ models: new Set(models), routes: new Set(routes), replicas: new Set(replicas) });
       setFilter(next);
     },
-    [models, routes],
+    [models, routes, replicas],
   );
 
-  const filtered = appliedFilter.status !== '' || appliedFilter.model !== '' || appliedFilter.route !== '' || appliedFilter.q !== '';
+  const filtered =
+    appliedFilter.status !== '' ||
+    appliedFilter.model !== '' ||
+    appliedFilter.route !== '' ||
+    appliedFilter.replica !== '' ||
+    appliedFilter.q !== '';
 
   return (
     <div className="page page-fill">
@@ -58,7 +72,7 @@ export function RequestsPage() {
           </p>
         </div>
       </header>
-      <RequestFilters value={filter} onChange={onFilterChange} models={models} routes={routes} />
+      <RequestFilters value={filter} onChange={onFilterChange} models={models} routes={routes} replicas={replicas} />
       {history.error && history.items.length === 0 ? (
         <ErrorState title="The request history could not be loaded" error={history.error} onRetry={history.reload} />
       ) : history.loading && history.items.length === 0 ? (

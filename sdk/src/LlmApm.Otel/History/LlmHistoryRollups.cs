@@ -12,9 +12,10 @@ namespace LlmApm.Otel.History;
 /// A request counts in the period it started. The periods are rings indexed by time: a period is replaced when the
 /// ring comes round to it, so what is kept is bounded by time and by the distinct models, routes and replicas, never by
 /// the number of requests. Rollups outlive the records a store evicts: a summary counts every request of its window.
-/// Writers lock only the cell they add to, readers each cell as they read it.
+/// Writers lock only the cell they add to, readers each cell as they read it. A store of a host's own can keep one to
+/// answer <see cref="ILlmHistoryStore.Aggregate"/>, as the built-in stores do.
 /// </remarks>
-internal sealed class LlmHistoryRollups
+public sealed class LlmHistoryRollups
 {
     /// <summary>The longest window the fine periods answer.</summary>
     internal static readonly TimeSpan FineWindow = TimeSpan.FromMinutes(10);
@@ -22,17 +23,23 @@ internal sealed class LlmHistoryRollups
     private readonly Level fine = new(TimeSpan.FromSeconds(5), 150);
     private readonly Level coarse = new(TimeSpan.FromMinutes(1), 1500);
 
-    /// <summary>Gets the span the coarse periods cover: records older than this are not in the rollups.</summary>
+    /// <summary>Gets the span the rollups cover: a record that started longer ago than this before the newest is not
+    /// in them.</summary>
     public static TimeSpan Kept => TimeSpan.FromHours(25);
 
+    /// <summary>Adds a record to the periods it started in. Thread-safe; never throws for a valid record.</summary>
+    /// <param name="record">The record.</param>
     public void Add(LlmRequestRecord record)
     {
+        ArgumentNullException.ThrowIfNull(record);
         this.fine.Add(record);
         this.coarse.Add(record);
     }
 
-    /// <summary>The cells of a query: from the fine periods for a window of up to <see cref="FineWindow"/> whose start
-    /// and bucket are whole fine periods, else from the minutes (the start aligned down to a minute).</summary>
+    /// <summary>The cells of a query: from the 5-second periods for a window of up to 10 minutes whose start and bucket
+    /// are whole periods, else from the minutes (the start aligned down to a minute).</summary>
+    /// <param name="query">The window, bucket and filters.</param>
+    /// <returns>The cells that have requests.</returns>
     public IReadOnlyList<LlmHistoryCell> Aggregate(LlmHistoryAggregateQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
@@ -60,8 +67,10 @@ internal sealed class LlmHistoryRollups
         private readonly long ticks = resolution.Ticks;
         private readonly Period?[] ring = new Period?[periods];
 
+        // A bucket as long as the window (a summary) need not be a whole number of periods: there is only one.
         public bool Fits(LlmHistoryAggregateQuery query)
-            => query.From.UtcTicks % this.ticks == 0 && query.Bucket.Ticks % this.ticks == 0;
+            => query.From.UtcTicks % this.ticks == 0
+                && (query.Bucket.Ticks % this.ticks == 0 || query.Bucket >= query.To - query.From);
 
         public void Add(LlmRequestRecord record)
         {
