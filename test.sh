@@ -3,7 +3,7 @@
 # code style, a native AOT build, the READMEs' C# blocks, a short soak of the chat service,
 # dashboard type checks, lint, unit and browser end-to-end tests, and the Prometheus, Grafana and compose checks
 # against a real Prometheus. Installs what it needs (npm packages; Debian's prometheus, chromium, docker-compose,
-# clang and zlib1g-dev when missing and running as root) and fails loudly when a tool is missing.
+# clang, zlib1g-dev and postgresql when missing and running as root) and fails loudly when a tool is missing.
 #
 #   ./test.sh           everything
 #   ./test.sh --quick   .NET and dashboard unit tests only
@@ -54,6 +54,8 @@ install_debian() {
 need_tool dotnet "install the .NET 10 SDK"
 need_tool node "install Node.js 20 or later"
 need_tool npm "install npm"
+# The PostgreSQL history tests (also in --quick) start a throwaway cluster from the server binaries.
+install_debian '/usr/lib/postgresql/*/bin/pg_ctl:postgresql'
 if [[ $QUICK -eq 0 ]]; then
   install_debian promtool:prometheus prometheus:prometheus chromium:chromium docker-compose:docker-compose amtool:prometheus-alertmanager \
     clang:clang '/usr/lib/*/libz.so:zlib1g-dev'

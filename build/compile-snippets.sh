@@ -32,7 +32,7 @@ CACHE="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
 if [[ -z "${LLMAPM_SNIPPET_NOPACK:-}" ]]; then
   rm -rf "$FEED" && mkdir -p "$FEED"
   echo "snippets.$(date +%Y%m%d%H%M%S).$$" > "$FEED/suffix"
-  for project in LlmApm.Otel LlmApm.Otel.AspNetCore LlmApm.Otel.Sqlite; do
+  for project in LlmApm.Otel LlmApm.Otel.AspNetCore LlmApm.Otel.Sqlite LlmApm.Otel.PostgreSql; do
     dotnet pack "sdk/src/$project" -c Release -o "$FEED" --nologo -v quiet -p:VersionSuffix="$(cat "$FEED/suffix")" \
       ${LLMAPM_PACK_ARGS:-} >/dev/null || fail "dotnet pack sdk/src/$project failed"
   done
@@ -78,8 +78,8 @@ XML
   )
 }
 
-new_project web "$work/web" LlmApm.Otel.AspNetCore LlmApm.Otel.Sqlite Microsoft.Extensions.AI.OpenAI Azure.AI.OpenAI Azure.Identity
-new_project console "$work/console" LlmApm.Otel LlmApm.Otel.Sqlite Microsoft.Extensions.Hosting Microsoft.Extensions.AI.OpenAI Azure.AI.OpenAI Azure.Identity
+new_project web "$work/web" LlmApm.Otel.AspNetCore LlmApm.Otel.Sqlite LlmApm.Otel.PostgreSql Microsoft.Extensions.AI.OpenAI Azure.AI.OpenAI Azure.Identity
+new_project console "$work/console" LlmApm.Otel LlmApm.Otel.Sqlite LlmApm.Otel.PostgreSql Microsoft.Extensions.Hosting Microsoft.Extensions.AI.OpenAI Azure.AI.OpenAI Azure.Identity
 
 # 3. Each block, compiled on its own.
 passed=0

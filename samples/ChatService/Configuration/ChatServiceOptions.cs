@@ -25,6 +25,11 @@ public sealed class ChatServiceOptions
     /// restarts) rather than in memory only. Default: <c>true</c>.</summary>
     public bool DurableHistory { get; set; } = true;
 
+    /// <summary>Gets or sets where a durable history lives: <c>sqlite</c> (a file in <see cref="DataPath"/>, one
+    /// replica) or <c>postgresql</c> (one database shared by every replica, <c>ConnectionStrings:LlmApmHistory</c>).
+    /// Default: <c>sqlite</c>.</summary>
+    public string HistoryStore { get; set; } = "sqlite";
+
     /// <summary>Gets or sets the service's data folder, relative to the content root; the history database is
     /// <c>llm-apm-history.db</c> in it unless <c>LlmApm:Sqlite:Path</c> names another file. Default: <c>data</c>.</summary>
     public string DataPath { get; set; } = "data";

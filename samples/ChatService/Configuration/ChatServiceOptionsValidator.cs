@@ -28,6 +28,12 @@ internal sealed class ChatServiceOptionsValidator : IValidateOptions<ChatService
             failures.Add("ChatService:MaxConversations must be at least 1.");
         }
 
+        if (!string.Equals(options.HistoryStore, "sqlite", StringComparison.OrdinalIgnoreCase)
+            && !string.Equals(options.HistoryStore, "postgresql", StringComparison.OrdinalIgnoreCase))
+        {
+            failures.Add($"ChatService:HistoryStore must be sqlite or postgresql, not '{options.HistoryStore}'.");
+        }
+
         if (options.DurableHistory && string.IsNullOrWhiteSpace(options.DataPath))
         {
             failures.Add("ChatService:DataPath must name a folder (or set ChatService:DurableHistory=false).");

@@ -8,7 +8,8 @@ namespace ChatService.Hosting;
 /// before a restart. <c>LlmApm:Sqlite:Path</c> names another file (relative to the content root);
 /// <c>ChatService:DurableHistory=false</c> keeps the history in memory only. When neither path was configured and the
 /// default folder cannot be written (a read-only container image), the history stays in memory and the start-up log
-/// says why. A configured database that cannot be opened (damaged, not writable, locked, newer schema) leaves the
+/// says why. <c>ChatService:HistoryStore=postgresql</c> keeps it in the PostgreSQL database of
+/// <c>ConnectionStrings:LlmApmHistory</c>, shared by every replica. A configured database that cannot be opened (damaged, not writable, locked, newer schema) leaves the
 /// service running on the in-memory history with <c>/health</c> Degraded, unless <c>LlmApm:Sqlite:Required=true</c>.
 /// </summary>
 internal sealed record HistoryStorage(string? DatabasePath, string? Problem)
@@ -22,6 +23,13 @@ internal sealed record HistoryStorage(string? DatabasePath, string? Problem)
         if (!section.GetValue(nameof(ChatServiceOptions.DurableHistory), defaultValue: true))
         {
             return Register(builder, new HistoryStorage(null, null));
+        }
+
+        if (string.Equals(section[nameof(ChatServiceOptions.HistoryStore)], "postgresql", StringComparison.OrdinalIgnoreCase))
+        {
+            // Shared by every replica; a database that is down does not hold the start (records wait, then are written).
+            builder.AddLlmApmPostgreSqlHistory();
+            return Register(builder, new HistoryStorage("PostgreSQL (ConnectionStrings:" + LlmApmPostgreSqlServiceCollectionExtensions.ConnectionStringName + ")", null));
         }
 
         var contentRoot = builder.Environment.ContentRootPath;

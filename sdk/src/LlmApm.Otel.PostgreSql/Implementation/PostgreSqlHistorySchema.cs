@@ -1,0 +1,282 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using LlmApm.Otel.History;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace LlmApm.Otel.PostgreSql.Implementation;
+
+/// <summary>The store's own row and its migrations. One column per field of <see cref="LlmRequestRecord"/> (steps as
+/// a compact JSON array in text), the replica beside them, and an index for every filter of the history API. The
+/// version is in <c>llm_apm_schema</c>; each migration runs once, in one transaction, under an advisory lock, so
+/// replicas that start together migrate once.</summary>
+internal static class PostgreSqlHistorySchema
+{
+    public const int Version = 3;
+
+    public const string Table = "llm_apm_requests";
+
+    public const string Replicas = "llm_apm_replicas";
+
+    /// <summary>The columns a read selects, in the order <see cref="Read"/> expects.</summary>
+    public const string Columns = """
+        seq, replica, id, trace_id, span_id, start_time, start_offset_minutes, duration_ms, route, model, provider,
+        conversation_id, status, error_type, error_message, input_tokens, output_tokens, cached_input_tokens,
+        reasoning_tokens, tokens_estimated, cost_usd, unpriced, steps, has_content, prompt, completion
+        """;
+
+    public const string Copy = $"COPY {Table} ({Columns}, latency_bucket) FROM STDIN (FORMAT BINARY)";
+
+    // Any 64-bit number: the advisory lock that serialises migrations and retention across replicas.
+    private const long MigrationLock = 0x4c6c6d41706d0001;
+
+    /// <summary>Migration n takes the schema from version n - 1 to n.</summary>
+    private static readonly string[] Migrations =
+    [
+        string.Empty,
+
+        // 1: the requests, with an index per filter. seq orders pages; lower(id)/lower(trace_id) with
+        // text_pattern_ops serve both the exact id lookup and the q= prefix search.
+        $"""
+        CREATE TABLE {Table} (
+            seq bigint NOT NULL,
+            replica text NOT NULL,
+            id text NOT NULL,
+            trace_id text NOT NULL,
+            span_id text,
+            start_time timestamptz NOT NULL,
+            start_offset_minutes smallint NOT NULL,
+            duration_ms double precision NOT NULL,
+            route text NOT NULL,
+            model text,
+            provider text,
+            conversation_id text,
+            status text NOT NULL,
+            error_type text,
+            error_message text,
+            input_tokens bigint NOT NULL,
+            output_tokens bigint NOT NULL,
+            cached_input_tokens bigint NOT NULL,
+            reasoning_tokens bigint NOT NULL,
+            tokens_estimated boolean NOT NULL,
+            cost_usd numeric,
+            unpriced boolean NOT NULL,
+            steps text NOT NULL,
+            has_content boolean NOT NULL,
+            prompt text,
+            completion text
+        );
+        CREATE INDEX ix_{Table}_seq ON {Table} (seq);
+        CREATE INDEX ix_{Table}_start ON {Table} (start_time);
+        CREATE INDEX ix_{Table}_id ON {Table} (lower(id) text_pattern_ops);
+        CREATE INDEX ix_{Table}_trace ON {Table} (lower(trace_id) text_pattern_ops);
+        CREATE INDEX ix_{Table}_status ON {Table} (status, seq);
+        CREATE INDEX ix_{Table}_model ON {Table} (model, seq);
+        CREATE INDEX ix_{Table}_route ON {Table} (route, seq);
+        """,
+
+        // 2: the replicas and the newest number each has written, which the live stream reads to find other
+        // replicas' new records without scanning; and the replica filter.
+        $"""
+        CREATE TABLE {Replicas} (
+            replica text PRIMARY KEY,
+            last_seq bigint NOT NULL,
+            last_write timestamptz NOT NULL
+        );
+        INSERT INTO {Replicas} (replica, last_seq, last_write)
+            SELECT replica, MAX(seq), now() FROM {Table} GROUP BY replica;
+        CREATE INDEX ix_{Table}_replica ON {Table} (replica, seq);
+        """,
+
+        // 3: the latency bucket of LlmLatencyBuckets, computed when written, so that aggregates group by it in SQL
+        // exactly as the other stores do in memory. Rows of version 2 get it from the same formula in SQL (a value on a
+        // bucket's bound may land one bucket off, within the buckets' stated error).
+        $"""
+        ALTER TABLE {Table} ADD COLUMN latency_bucket smallint;
+        UPDATE {Table} SET latency_bucket = CASE WHEN duration_ms <= 0.1 THEN 0
+            ELSE LEAST({LlmLatencyBuckets.Count - 1}, GREATEST(0, ceil(log(2.0, (duration_ms / 0.1)::numeric) * 8)))::smallint END;
+        ALTER TABLE {Table} ALTER COLUMN latency_bucket SET NOT NULL;
+        """,
+    ];
+
+    /// <summary>Creates the tables or migrates them to <paramref name="target"/> (tests stop at an older one).</summary>
+    /// <returns>The version found.</returns>
+    /// <exception cref="NewerSchemaException">The database was written by a newer version of this package.</exception>
+    public static async Task<int> MigrateAsync(NpgsqlDataSource dataSource, int target = Version, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"""
+            SELECT pg_advisory_xact_lock({MigrationLock});
+            CREATE TABLE IF NOT EXISTS llm_apm_schema (version integer NOT NULL);
+            SELECT COALESCE(MAX(version), 0) FROM llm_apm_schema;
+            """;
+        int found;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            found = reader.GetInt32(0);
+        }
+
+        if (found > Version)
+        {
+            throw new NewerSchemaException(found);
+        }
+
+        for (var version = found + 1; version <= target; version++)
+        {
+            command.CommandText = Migrations[version];
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (target > found)
+        {
+            command.CommandText = $"DELETE FROM llm_apm_schema; INSERT INTO llm_apm_schema (version) VALUES ({target.ToString(CultureInfo.InvariantCulture)});";
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return found;
+    }
+
+    /// <summary>Writes one row of a binary COPY opened with <see cref="Copy"/>.</summary>
+    public static async Task WriteAsync(NpgsqlBinaryImporter importer, LlmRequestRecord record, string replica, CancellationToken cancellationToken)
+    {
+        await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+        importer.Write(record.Seq, NpgsqlDbType.Bigint);
+        importer.Write(replica, NpgsqlDbType.Text);
+        importer.Write(record.Id, NpgsqlDbType.Text);
+        importer.Write(record.TraceId, NpgsqlDbType.Text);
+        Text(importer, record.SpanId);
+        importer.Write(record.StartTime.UtcDateTime, NpgsqlDbType.TimestampTz);
+        importer.Write((short)record.StartTime.Offset.TotalMinutes, NpgsqlDbType.Smallint);
+        importer.Write(record.DurationMs, NpgsqlDbType.Double);
+        importer.Write(record.Route, NpgsqlDbType.Text);
+        Text(importer, record.Model);
+        Text(importer, record.Provider);
+        Text(importer, record.ConversationId);
+        importer.Write(record.Status, NpgsqlDbType.Text);
+        Text(importer, record.ErrorType);
+        Text(importer, record.ErrorMessage);
+        importer.Write(record.Usage.InputTokens, NpgsqlDbType.Bigint);
+        importer.Write(record.Usage.OutputTokens, NpgsqlDbType.Bigint);
+        importer.Write(record.Usage.CachedInputTokens, NpgsqlDbType.Bigint);
+        importer.Write(record.Usage.ReasoningTokens, NpgsqlDbType.Bigint);
+        importer.Write(record.Usage.Estimated, NpgsqlDbType.Boolean);
+        if (record.CostUsd is { } cost)
+        {
+            importer.Write(cost, NpgsqlDbType.Numeric);
+        }
+        else
+        {
+            importer.WriteNull();
+        }
+
+        importer.Write(record.Unpriced, NpgsqlDbType.Boolean);
+        importer.Write(WriteSteps(record.Steps), NpgsqlDbType.Text);
+        importer.Write(record.Content is not null, NpgsqlDbType.Boolean);
+        Text(importer, record.Content?.Prompt);
+        Text(importer, record.Content?.Completion);
+        importer.Write((short)LlmLatencyBuckets.IndexOf(record.DurationMs), NpgsqlDbType.Smallint);
+    }
+
+    /// <summary>Reads a row selected with <see cref="Columns"/>.</summary>
+    public static LlmRequestRecord Read(NpgsqlDataReader reader)
+    {
+        var utc = reader.GetFieldValue<DateTime>(5);
+        var offset = TimeSpan.FromMinutes(reader.GetInt16(6));
+        return new LlmRequestRecord
+        {
+            Id = reader.GetString(2),
+            TraceId = reader.GetString(3),
+            SpanId = StringOrNull(reader, 4),
+            StartTime = new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Unspecified) + offset, offset),
+            DurationMs = reader.GetDouble(7),
+            Route = reader.GetString(8),
+            Model = StringOrNull(reader, 9),
+            Provider = StringOrNull(reader, 10),
+            ConversationId = StringOrNull(reader, 11),
+            Replica = reader.GetString(1),
+            Status = reader.GetString(12),
+            ErrorType = StringOrNull(reader, 13),
+            ErrorMessage = StringOrNull(reader, 14),
+            Usage = new LlmUsage(reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17), reader.GetInt64(18), reader.GetBoolean(19)),
+            CostUsd = reader.IsDBNull(20) ? null : reader.GetDecimal(20),
+            Unpriced = reader.GetBoolean(21),
+            Steps = ReadSteps(reader.GetString(22)),
+            Content = reader.GetBoolean(23) ? new LlmContentRecord(StringOrNull(reader, 24), StringOrNull(reader, 25)) : null,
+        }.WithSeq(reader.GetInt64(0));
+    }
+
+    private static void Text(NpgsqlBinaryImporter importer, string? value)
+    {
+        if (value is null)
+        {
+            importer.WriteNull();
+        }
+        else
+        {
+            importer.Write(value, NpgsqlDbType.Text);
+        }
+    }
+
+    private static string? StringOrNull(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    // Steps as [[name, offsetMs, durationMs, status, errorType, depth], ...], as the SQLite store keeps them.
+    private static string WriteSteps(IReadOnlyList<LlmStepRecord> steps)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64 + (steps.Count * 64));
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var step in steps)
+            {
+                json.WriteStartArray();
+                json.WriteStringValue(step.Name);
+                json.WriteNumberValue(step.OffsetMs);
+                json.WriteNumberValue(step.DurationMs);
+                json.WriteStringValue(step.Status);
+                if (step.ErrorType is null)
+                {
+                    json.WriteNullValue();
+                }
+                else
+                {
+                    json.WriteStringValue(step.ErrorType);
+                }
+
+                json.WriteNumberValue(step.Depth);
+                json.WriteEndArray();
+            }
+
+            json.WriteEndArray();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static LlmStepRecord[] ReadSteps(string text)
+    {
+        using var document = JsonDocument.Parse(text);
+        var steps = new LlmStepRecord[document.RootElement.GetArrayLength()];
+        var i = 0;
+        foreach (var step in document.RootElement.EnumerateArray())
+        {
+            steps[i++] = new LlmStepRecord(step[0].GetString()!, step[1].GetDouble(), step[2].GetDouble(), step[3].GetString()!, step[4].GetString(), step[5].GetInt32());
+        }
+
+        return steps;
+    }
+}
+
+/// <summary>The database was written by a newer version of this package.</summary>
+internal sealed class NewerSchemaException(int version)
+    : Exception($"its history schema has version {version}, newer than this version of LlmApm.Otel.PostgreSql writes ({PostgreSqlHistorySchema.Version}); upgrade the package on every replica, or point ConnectionStrings:LlmApmHistory at another database")
+{
+    public int FoundVersion { get; } = version;
+}
