@@ -35,7 +35,23 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
         var metadata = innerClient.GetService<ChatClientMetadata>();
         this.providerName = metadata?.ProviderName ?? "unknown";
         this.defaultModel = metadata?.DefaultModelId;
+
+        // UseLlmApm().UseFunctionInvocation(): the function invocation below cannot find LLM-APM's source, so its tool
+        // invocations get their spans from a wrapper of its invoker.
+        if (innerClient.GetService<FunctionInvokingChatClient>() is { } functionInvocation)
+        {
+            LlmApmToolInvoker.Attach(functionInvocation, instrumentation);
+        }
     }
+
+    /// <inheritdoc/>
+    /// <remarks>Answers LLM-APM's <see cref="ActivitySource"/>: a <see cref="FunctionInvokingChatClient"/> above this
+    /// client (<c>UseFunctionInvocation().UseLlmApm()</c>) asks for it and makes its <c>execute_tool</c> spans on it, so
+    /// that they are steps of the request.</remarks>
+    public override object? GetService(Type serviceType, object? serviceKey = null)
+        => serviceKey is null && serviceType == typeof(ActivitySource)
+            ? LlmApmInstruments.Source
+            : base.GetService(serviceType, serviceKey);
 
     /// <inheritdoc/>
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)

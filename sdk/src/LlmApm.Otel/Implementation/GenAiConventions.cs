@@ -9,6 +9,23 @@ internal static class GenAiConventions
     /// <summary>The value of <see cref="OperationName"/> for a chat completion.</summary>
     public const string ChatOperation = "chat";
 
+    /// <summary>The value of <see cref="OperationName"/> for a tool invocation.</summary>
+    public const string ExecuteToolOperation = "execute_tool";
+
+    /// <summary>The value of <see cref="OperationName"/> for an embedding call.</summary>
+    public const string EmbeddingsOperation = "embeddings";
+
+    public const string ToolName = "gen_ai.tool.name";
+    public const string ToolType = "gen_ai.tool.type";
+    public const string ToolTypeFunction = "function";
+    public const string ToolDescription = "gen_ai.tool.description";
+    public const string ToolCallId = "gen_ai.tool.call.id";
+    public const string ToolCallArguments = "gen_ai.tool.call.arguments";
+    public const string ToolCallResult = "gen_ai.tool.call.result";
+
+    public const string EmbeddingsDimensionCount = "gen_ai.embeddings.dimension.count";
+    public const string RequestEncodingFormats = "gen_ai.request.encoding_formats";
+
     public const string OperationName = "gen_ai.operation.name";
     public const string ProviderName = "gen_ai.provider.name";
     public const string ConversationId = "gen_ai.conversation.id";
