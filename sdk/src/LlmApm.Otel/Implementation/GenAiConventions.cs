@@ -57,4 +57,17 @@ internal static class GenAiConventions
     public const string OperationDurationMetric = "gen_ai.client.operation.duration";
     public const string TokenUsageMetric = "gen_ai.client.token.usage";
     public const string TimeToFirstChunkMetric = "gen_ai.client.operation.time_to_first_chunk";
+
+    public const string ServerAddress = "server.address";
+    public const string ServerPort = "server.port";
+
+    /// <summary>Tags <c>server.address</c> and <c>server.port</c> from a client's endpoint, when it reports one.</summary>
+    public static void TagServer(System.Diagnostics.Activity activity, Uri? endpoint)
+    {
+        if (endpoint is { IsAbsoluteUri: true } uri && !string.IsNullOrEmpty(uri.Host))
+        {
+            activity.SetTag(ServerAddress, uri.Host);
+            activity.SetTag(ServerPort, uri.Port);
+        }
+    }
 }
