@@ -16,11 +16,13 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
     private static readonly string[] FinishReasonLength = [ChatFinishReason.Length.Value];
     private static readonly string[] FinishReasonToolCalls = [ChatFinishReason.ToolCalls.Value];
     private static readonly string[] FinishReasonContentFilter = [ChatFinishReason.ContentFilter.Value];
+    private static readonly string[] CacheCreationKeys = ["CacheCreationInputTokens", "cache_creation_input_tokens", "gen_ai.usage.cache_creation.input_tokens"];
     private static readonly Lazy<LlmApmInstrumentation> Fallback = new(LlmApmInstrumentationFactory.CreateDefault);
 
     private readonly LlmApmInstrumentation? configured;
     private readonly string providerName;
     private readonly string? defaultModel;
+    private readonly Uri? providerUri;
     private SpanName? lastSpanName;
     private object? lastMaxTokens;
     private object? lastTemperature;
@@ -35,6 +37,7 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
         var metadata = innerClient.GetService<ChatClientMetadata>();
         this.providerName = metadata?.ProviderName ?? "unknown";
         this.defaultModel = metadata?.DefaultModelId;
+        this.providerUri = metadata?.ProviderUri;
 
         // UseLlmApm().UseFunctionInvocation(): the function invocation below cannot find LLM-APM's source, so its tool
         // invocations get their spans from a wrapper of its invoker.
@@ -119,10 +122,7 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
                     throw;
                 }
 
-                if (stream.Observe(update))
-                {
-                    call.FirstChunk();
-                }
+                call.Chunk(stream.Observe(update));
 
                 yield return update;
             }
@@ -170,13 +170,85 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
                 activity.SetTag(GenAiConventions.RequestTemperature, Box(ref this.lastTemperature, (double)temperature));
             }
 
-            if (request?.ConversationId is { } conversationId)
+            if ((options?.ConversationId ?? request?.ConversationId) is { } conversationId)
             {
                 activity.SetTag(GenAiConventions.ConversationId, conversationId);
+            }
+
+            GenAiConventions.TagServer(activity, this.providerUri);
+            if (options is not null)
+            {
+                TagOptions(activity, options);
+            }
+
+            // Recorded before the call, so that a call that fails keeps what it was asked.
+            if (instrumentation.Options.CaptureMessageContent)
+            {
+                CaptureInput(activity, messages, options, instrumentation);
             }
         }
 
         return new CallScope(instrumentation, request, step, messages, model, this.providerName, streaming);
+    }
+
+    /// <summary>The conventions' request attributes that a call sets rarely: each only when the options carry it.</summary>
+    private static void TagOptions(Activity activity, ChatOptions options)
+    {
+        if (options.TopP is { } topP)
+        {
+            activity.SetTag(GenAiConventions.RequestTopP, (double)topP);
+        }
+
+        if (options.TopK is { } topK)
+        {
+            activity.SetTag(GenAiConventions.RequestTopK, topK);
+        }
+
+        if (options.FrequencyPenalty is { } frequencyPenalty)
+        {
+            activity.SetTag(GenAiConventions.RequestFrequencyPenalty, (double)frequencyPenalty);
+        }
+
+        if (options.PresencePenalty is { } presencePenalty)
+        {
+            activity.SetTag(GenAiConventions.RequestPresencePenalty, (double)presencePenalty);
+        }
+
+        if (options.Seed is { } seed)
+        {
+            activity.SetTag(GenAiConventions.RequestSeed, seed);
+        }
+
+        if (options.StopSequences is { Count: > 0 } stop)
+        {
+            activity.SetTag(GenAiConventions.RequestStopSequences, stop.ToArray());
+        }
+
+        switch (options.ResponseFormat)
+        {
+            case ChatResponseFormatText:
+                activity.SetTag(GenAiConventions.OutputType, "text");
+                break;
+            case ChatResponseFormatJson:
+                activity.SetTag(GenAiConventions.OutputType, "json");
+                break;
+        }
+    }
+
+    /// <summary>The opt-in content of a call, redacted: its input messages, system instructions and tool definitions.</summary>
+    private static void CaptureInput(Activity activity, IEnumerable<ChatMessage> messages, ChatOptions? options, LlmApmInstrumentation instrumentation)
+    {
+        try
+        {
+            var redact = instrumentation.Redact;
+            activity.SetTag(GenAiConventions.InputMessages, GenAiContentJson.Messages(messages, redact));
+            activity.SetTag(GenAiConventions.SystemInstructions, GenAiContentJson.SystemInstructions(messages, options?.Instructions, redact));
+            activity.SetTag(GenAiConventions.ToolDefinitions, GenAiContentJson.ToolDefinitions(options?.Tools));
+        }
+        catch (Exception ex)
+        {
+            LlmApmEventSource.Log.CallbackFailed("capture the input", ex);
+        }
     }
 
     /// <summary>The boxed value of a request attribute (<c>gen_ai.request.max_tokens</c>, <c>gen_ai.request.temperature</c>):
@@ -237,6 +309,9 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
         public Completion(StringBuilder streamed) => this.streamed = streamed;
 
         public bool IsEmpty => this.response is null && this.streamed is not { Length: > 0 };
+
+        /// <summary>Gets the messages of a response that was not streamed; <c>null</c> for a stream.</summary>
+        public IList<ChatMessage>? Messages => this.response?.Messages;
 
         public override string ToString() => this.response?.Text ?? this.streamed?.ToString() ?? string.Empty;
     }
@@ -313,6 +388,8 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
         // The call's clock when it has no span; with a span, the span's start and end are the call's.
         private readonly long start;
         private bool firstChunk;
+        private bool firstText;
+        private long lastChunk;
 
         public CallScope(
             LlmApmInstrumentation instrumentation, LlmRequest? request, LlmStep step, IEnumerable<ChatMessage> messages,
@@ -331,32 +408,53 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
 
         public bool Active { get; }
 
-        public void FirstChunk()
+        /// <summary>A streamed update arrived: the conventions' time to first chunk at the first update, whatever it
+        /// carries, then the time per output chunk; LLM-APM's time to first token at the first text.</summary>
+        public void Chunk(bool hasText)
         {
-            if (this.firstChunk || !this.streaming)
+            if (!this.streaming)
             {
                 return;
             }
 
-            this.firstChunk = true;
-            var activity = this.step.Activity;
-            var seconds = activity is null
-                ? Stopwatch.GetElapsedTime(this.start).TotalSeconds
-                : (DateTime.UtcNow - activity.StartTimeUtc).TotalSeconds;
-            activity?.SetTag(GenAiConventions.ResponseTimeToFirstChunk, seconds);
-            var modelTag = this.instrumentation.Models.Tag(this.request?.Model ?? this.requestModel);
-            LlmApmInstruments.TimeToFirstToken.Record(seconds, new TagList
+            var now = Stopwatch.GetTimestamp();
+            if (!this.firstChunk)
             {
-                { LlmApmTelemetry.Attributes.TagRoute, this.request?.RouteTag ?? LlmApmInstruments.NoRoute },
-                { LlmApmTelemetry.Attributes.TagModel, modelTag },
-            });
-            LlmApmInstruments.GenAiTimeToFirstChunk.Record(seconds, new TagList
+                this.firstChunk = true;
+                var activity = this.step.Activity;
+                var seconds = activity is null
+                    ? Stopwatch.GetElapsedTime(this.start, now).TotalSeconds
+                    : (DateTime.UtcNow - activity.StartTimeUtc).TotalSeconds;
+                activity?.SetTag(GenAiConventions.ResponseTimeToFirstChunk, seconds);
+                LlmApmInstruments.GenAiTimeToFirstChunk.Record(seconds, this.GenAiStreamTags());
+            }
+            else if (LlmApmInstruments.GenAiTimePerOutputChunk.Enabled)
             {
-                { GenAiConventions.OperationName, GenAiConventions.ChatOperation },
-                { GenAiConventions.ProviderName, this.provider },
-                { GenAiConventions.RequestModel, modelTag },
-            });
+                LlmApmInstruments.GenAiTimePerOutputChunk.Record(Stopwatch.GetElapsedTime(this.lastChunk, now).TotalSeconds, this.GenAiStreamTags());
+            }
+
+            this.lastChunk = now;
+            if (hasText && !this.firstText)
+            {
+                this.firstText = true;
+                var activity = this.step.Activity;
+                var seconds = activity is null
+                    ? Stopwatch.GetElapsedTime(this.start, now).TotalSeconds
+                    : (DateTime.UtcNow - activity.StartTimeUtc).TotalSeconds;
+                LlmApmInstruments.TimeToFirstToken.Record(seconds, new TagList
+                {
+                    { LlmApmTelemetry.Attributes.TagRoute, this.request?.RouteTag ?? LlmApmInstruments.NoRoute },
+                    { LlmApmTelemetry.Attributes.TagModel, this.instrumentation.Models.Tag(this.request?.Model ?? this.requestModel) },
+                });
+            }
         }
+
+        private readonly TagList GenAiStreamTags() => new()
+        {
+            { GenAiConventions.OperationName, GenAiConventions.ChatOperation },
+            { GenAiConventions.ProviderName, this.provider },
+            { GenAiConventions.RequestModel, this.instrumentation.Models.Tag(this.requestModel) },
+        };
 
         /// <summary>Ends the call, whichever way it ended: the one place that stops its clock, records its usage and
         /// cost, tags its span, makes the one call into the request, fails the step and records the GenAI metrics.</summary>
@@ -378,7 +476,7 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
             string? prompt = null, completion = null;
             if (this.step.Activity is { IsAllDataRequested: true } activity)
             {
-                TagUsage(activity, usage);
+                TagUsage(activity, usage, result.Usage);
                 if (result.Succeeded)
                 {
                     activity.SetTag(GenAiConventions.ResponseModel, result.ResponseModel);
@@ -387,9 +485,13 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
                     {
                         activity.SetTag(GenAiConventions.ResponseFinishReasons, FinishReasons(reason));
                     }
-
-                    (prompt, completion) = this.Capture(activity, result.Completion);
                 }
+            }
+
+            // The history keeps the prompt of a call that failed too; the completion only of one that answered.
+            if (this.instrumentation.Options.CaptureMessageContent)
+            {
+                (prompt, completion) = this.Capture(this.step.Activity, result);
             }
 
             this.request?.RecordCall(model, this.provider, usage, cost, prompt, completion);
@@ -417,7 +519,7 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
             this.step.Dispose();
         }
 
-        private static void TagUsage(Activity activity, LlmUsage? usage)
+        private static void TagUsage(Activity activity, LlmUsage? usage, UsageDetails? reported)
         {
             if (usage is not { } u)
             {
@@ -431,10 +533,40 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
                 activity.SetTag(GenAiConventions.UsageCacheReadInputTokens, u.CachedInputTokens);
             }
 
+            if (u.ReasoningTokens > 0)
+            {
+                activity.SetTag(GenAiConventions.UsageReasoningOutputTokens, u.ReasoningTokens);
+            }
+
+            if (CacheCreationTokens(reported) is { } created)
+            {
+                activity.SetTag(GenAiConventions.UsageCacheCreationInputTokens, created);
+            }
+
             if (u.Estimated)
             {
                 activity.SetTag(LlmApmTelemetry.Attributes.UsageEstimated, true);
             }
+        }
+
+        /// <summary>Tokens written to the provider's prompt cache: Microsoft.Extensions.AI has no property for them, so a
+        /// provider adapter reports them among its additional counts (Anthropic's name, or the conventions').</summary>
+        private static long? CacheCreationTokens(UsageDetails? reported)
+        {
+            if (reported?.AdditionalCounts is not { Count: > 0 } counts)
+            {
+                return null;
+            }
+
+            foreach (var key in CacheCreationKeys)
+            {
+                if (counts.TryGetValue(key, out var value))
+                {
+                    return value;
+                }
+            }
+
+            return null;
         }
 
         /// <summary>Ends the call's clock and returns its duration in seconds. With a span, the call's end is the
@@ -475,7 +607,9 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
             }
 
             LlmApmInstruments.GenAiOperationDuration.Record(seconds, tags);
-            if (usage is { } u && errorType is null)
+
+            // The conventions' token usage is the provider's count; an estimate goes there only when the host asks.
+            if (usage is { } u && errorType is null && (!u.Estimated || this.instrumentation.Options.EstimateGenAiTokenUsage))
             {
                 // TagList is a value: each copy of the three operation tags gets its own token type.
                 var input = tags;
@@ -487,16 +621,11 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
             }
         }
 
-        /// <summary>Tags the span with the redacted messages when content capture is on, and returns the redacted
-        /// prompt and completion for the history.</summary>
-        private readonly (string? Prompt, string? Completion) Capture(Activity activity, Completion completion)
+        /// <summary>With content capture on: tags the span with the redacted output messages (the input was tagged at
+        /// the call's start), and returns the redacted prompt and, for a call that answered, completion for the history.</summary>
+        private readonly (string? Prompt, string? Completion) Capture(Activity? activity, in CallResult result)
         {
             var instrumentation = this.instrumentation;
-            if (!instrumentation.Options.CaptureMessageContent)
-            {
-                return (null, null);
-            }
-
             var prompt = new StringBuilder();
             foreach (var message in this.messages)
             {
@@ -509,13 +638,23 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
             }
 
             var redactedPrompt = instrumentation.Redact(prompt.ToString());
-            var redactedCompletion = instrumentation.Redact(completion.ToString());
-            activity.SetTag(GenAiConventions.InputMessages, ToMessagesJson(this.messages, instrumentation));
-            activity.SetTag(GenAiConventions.OutputMessages, LlmApmJsonContext.SerializeMessages([GenAiMessage.Text("assistant", redactedCompletion)]));
+            if (!result.Succeeded)
+            {
+                return (redactedPrompt, null);
+            }
+
+            var redactedCompletion = instrumentation.Redact(result.Completion.ToString());
+            if (activity is { IsAllDataRequested: true })
+            {
+                var finishReason = result.FinishReason?.Value;
+                activity.SetTag(
+                    GenAiConventions.OutputMessages,
+                    result.Completion.Messages is { } messages
+                        ? GenAiContentJson.Messages(messages, instrumentation.Redact, finishReason)
+                        : GenAiContentJson.Messages([new ChatMessage(ChatRole.Assistant, result.Completion.ToString())], instrumentation.Redact, finishReason));
+            }
+
             return (redactedPrompt, redactedCompletion);
         }
-
-        private static string ToMessagesJson(IEnumerable<ChatMessage> messages, LlmApmInstrumentation instrumentation)
-            => LlmApmJsonContext.SerializeMessages([.. messages.Select(m => GenAiMessage.Text(m.Role.Value, instrumentation.Redact(m.Text)))]);
     }
 }

@@ -33,6 +33,15 @@ internal static class GenAiConventions
     public const string RequestModel = "gen_ai.request.model";
     public const string RequestMaxTokens = "gen_ai.request.max_tokens";
     public const string RequestTemperature = "gen_ai.request.temperature";
+    public const string RequestTopP = "gen_ai.request.top_p";
+    public const string RequestTopK = "gen_ai.request.top_k";
+    public const string RequestFrequencyPenalty = "gen_ai.request.frequency_penalty";
+    public const string RequestPresencePenalty = "gen_ai.request.presence_penalty";
+    public const string RequestSeed = "gen_ai.request.seed";
+    public const string RequestStopSequences = "gen_ai.request.stop_sequences";
+    public const string OutputType = "gen_ai.output.type";
+    public const string SystemInstructions = "gen_ai.system_instructions";
+    public const string ToolDefinitions = "gen_ai.tool.definitions";
 
     public const string ResponseModel = "gen_ai.response.model";
     public const string ResponseId = "gen_ai.response.id";
@@ -42,6 +51,8 @@ internal static class GenAiConventions
     public const string UsageInputTokens = "gen_ai.usage.input_tokens";
     public const string UsageOutputTokens = "gen_ai.usage.output_tokens";
     public const string UsageCacheReadInputTokens = "gen_ai.usage.cache_read.input_tokens";
+    public const string UsageCacheCreationInputTokens = "gen_ai.usage.cache_creation.input_tokens";
+    public const string UsageReasoningOutputTokens = "gen_ai.usage.reasoning.output_tokens";
 
     public const string InputMessages = "gen_ai.input.messages";
     public const string OutputMessages = "gen_ai.output.messages";
@@ -57,6 +68,7 @@ internal static class GenAiConventions
     public const string OperationDurationMetric = "gen_ai.client.operation.duration";
     public const string TokenUsageMetric = "gen_ai.client.token.usage";
     public const string TimeToFirstChunkMetric = "gen_ai.client.operation.time_to_first_chunk";
+    public const string TimePerOutputChunkMetric = "gen_ai.client.operation.time_per_output_chunk";
 
     public const string ServerAddress = "server.address";
     public const string ServerPort = "server.port";
