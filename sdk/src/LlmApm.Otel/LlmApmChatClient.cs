@@ -23,6 +23,7 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
     private readonly string providerName;
     private readonly string? defaultModel;
     private readonly Uri? providerUri;
+    private readonly bool openTelemetryInside;
     private SpanName? lastSpanName;
     private object? lastMaxTokens;
     private object? lastTemperature;
@@ -45,6 +46,8 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
         {
             LlmApmToolInvoker.Attach(functionInvocation, instrumentation);
         }
+
+        this.openTelemetryInside = innerClient.GetService<OpenTelemetryChatClient>() is not null;
     }
 
     /// <inheritdoc/>
@@ -154,8 +157,14 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
         }
 
         var model = options?.ModelId ?? this.defaultModel;
-        var step = LlmStep.Start(LlmApmTelemetry.Steps.LlmApiCall, ActivityKind.Client, this.GetSpanName(model), request);
-        if (step.Activity is { IsAllDataRequested: true } activity)
+
+        // Beside Microsoft.Extensions.AI's UseOpenTelemetry() (inside this client, or outside with its chat span current),
+        // that client makes the conventions' chat span and gen_ai metrics: this one's span is then only the step.
+        var genAi = !this.openTelemetryInside && !InsideGenAiChatSpan();
+        var step = genAi
+            ? LlmStep.Start(LlmApmTelemetry.Steps.LlmApiCall, ActivityKind.Client, this.GetSpanName(model), request)
+            : LlmStep.Start(LlmApmTelemetry.Steps.LlmApiCall, ActivityKind.Internal, spanName: null, request);
+        if (genAi && step.Activity is { IsAllDataRequested: true } activity)
         {
             activity.SetTag(GenAiConventions.OperationName, GenAiConventions.ChatOperation);
             activity.SetTag(GenAiConventions.ProviderName, this.providerName);
@@ -188,8 +197,15 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
             }
         }
 
-        return new CallScope(instrumentation, request, step, messages, model, this.providerName, streaming);
+        return new CallScope(instrumentation, request, step, messages, model, this.providerName, streaming, genAi);
     }
+
+    /// <summary>Whether the current span is another instrumentation's GenAI chat span: Microsoft.Extensions.AI's
+    /// <c>UseOpenTelemetry()</c> outside this client.</summary>
+    private static bool InsideGenAiChatSpan()
+        => Activity.Current is { } current
+            && !ReferenceEquals(current.Source, LlmApmInstruments.Source)
+            && current.GetTagItem(GenAiConventions.OperationName) is GenAiConventions.ChatOperation;
 
     /// <summary>The conventions' request attributes that a call sets rarely: each only when the options carry it.</summary>
     private static void TagOptions(Activity activity, ChatOptions options)
@@ -384,6 +400,7 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
         private readonly string? requestModel;
         private readonly string provider;
         private readonly bool streaming;
+        private readonly bool genAi;
 
         // The call's clock when it has no span; with a span, the span's start and end are the call's.
         private readonly long start;
@@ -393,8 +410,9 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
 
         public CallScope(
             LlmApmInstrumentation instrumentation, LlmRequest? request, LlmStep step, IEnumerable<ChatMessage> messages,
-            string? requestModel, string provider, bool streaming)
+            string? requestModel, string provider, bool streaming, bool genAi)
         {
+            this.genAi = genAi;
             this.instrumentation = instrumentation;
             this.request = request;
             this.step = step;
@@ -425,10 +443,13 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
                 var seconds = activity is null
                     ? Stopwatch.GetElapsedTime(this.start, now).TotalSeconds
                     : (DateTime.UtcNow - activity.StartTimeUtc).TotalSeconds;
-                activity?.SetTag(GenAiConventions.ResponseTimeToFirstChunk, seconds);
-                LlmApmInstruments.GenAiTimeToFirstChunk.Record(seconds, this.GenAiStreamTags());
+                if (this.genAi)
+                {
+                    activity?.SetTag(GenAiConventions.ResponseTimeToFirstChunk, seconds);
+                    LlmApmInstruments.GenAiTimeToFirstChunk.Record(seconds, this.GenAiStreamTags());
+                }
             }
-            else if (LlmApmInstruments.GenAiTimePerOutputChunk.Enabled)
+            else if (this.genAi && LlmApmInstruments.GenAiTimePerOutputChunk.Enabled)
             {
                 LlmApmInstruments.GenAiTimePerOutputChunk.Record(Stopwatch.GetElapsedTime(this.lastChunk, now).TotalSeconds, this.GenAiStreamTags());
             }
@@ -474,7 +495,7 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
             }
 
             string? prompt = null, completion = null;
-            if (this.step.Activity is { IsAllDataRequested: true } activity)
+            if (this.genAi && this.step.Activity is { IsAllDataRequested: true } activity)
             {
                 TagUsage(activity, usage, result.Usage);
                 if (result.Succeeded)
@@ -491,7 +512,7 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
             // The history keeps the prompt of a call that failed too; the completion only of one that answered.
             if (this.instrumentation.Options.CaptureMessageContent)
             {
-                (prompt, completion) = this.Capture(this.step.Activity, result);
+                (prompt, completion) = this.Capture(this.genAi ? this.step.Activity : null, result);
             }
 
             this.request?.RecordCall(model, this.provider, usage, cost, prompt, completion);
@@ -515,7 +536,11 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
 
             // The span ends after its exception event.
             var seconds = this.Stop();
-            this.RecordOperation(seconds, resolved, usage, errorType);
+            if (this.genAi)
+            {
+                this.RecordOperation(seconds, resolved, usage, errorType);
+            }
+
             this.step.Dispose();
         }
 

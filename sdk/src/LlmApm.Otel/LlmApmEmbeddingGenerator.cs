@@ -18,6 +18,7 @@ internal sealed class LlmApmEmbeddingGenerator : DelegatingEmbeddingGenerator<st
     private readonly string? defaultModel;
     private readonly int? defaultDimensions;
     private readonly Uri? providerUri;
+    private readonly bool openTelemetryInside;
 
     /// <summary>Initializes a new instance of the <see cref="LlmApmEmbeddingGenerator"/> class.</summary>
     /// <param name="innerGenerator">The generator to instrument.</param>
@@ -31,6 +32,7 @@ internal sealed class LlmApmEmbeddingGenerator : DelegatingEmbeddingGenerator<st
         this.defaultModel = metadata?.DefaultModelId;
         this.defaultDimensions = metadata?.DefaultModelDimensions;
         this.providerUri = metadata?.ProviderUri;
+        this.openTelemetryInside = innerGenerator.GetService<OpenTelemetryEmbeddingGenerator<string, Embedding<float>>>() is not null;
     }
 
     /// <inheritdoc/>
@@ -46,12 +48,18 @@ internal sealed class LlmApmEmbeddingGenerator : DelegatingEmbeddingGenerator<st
 
         var model = options?.ModelId ?? this.defaultModel;
         var start = Stopwatch.GetTimestamp();
-        var step = LlmStep.Start(
-            LlmApmTelemetry.Steps.EmbeddingCall,
-            ActivityKind.Client,
-            model is null ? GenAiConventions.EmbeddingsOperation : string.Concat(GenAiConventions.EmbeddingsOperation, " ", model),
-            request);
-        if (step.Activity is { IsAllDataRequested: true } activity)
+        // Beside Microsoft.Extensions.AI's UseOpenTelemetry(), that generator makes the conventions' span and metrics.
+        var genAi = !this.openTelemetryInside
+            && !(Activity.Current is { } current && !ReferenceEquals(current.Source, LlmApmInstruments.Source)
+                && current.GetTagItem(GenAiConventions.OperationName) is GenAiConventions.EmbeddingsOperation);
+        var step = genAi
+            ? LlmStep.Start(
+                LlmApmTelemetry.Steps.EmbeddingCall,
+                ActivityKind.Client,
+                model is null ? GenAiConventions.EmbeddingsOperation : string.Concat(GenAiConventions.EmbeddingsOperation, " ", model),
+                request)
+            : LlmStep.Start(LlmApmTelemetry.Steps.EmbeddingCall, ActivityKind.Internal, spanName: null, request);
+        if (genAi && step.Activity is { IsAllDataRequested: true } activity)
         {
             activity.SetTag(GenAiConventions.OperationName, GenAiConventions.EmbeddingsOperation);
             activity.SetTag(GenAiConventions.ProviderName, this.providerName);
@@ -71,7 +79,7 @@ internal sealed class LlmApmEmbeddingGenerator : DelegatingEmbeddingGenerator<st
         catch (Exception ex)
         {
             step.Fail(ex, cancellationToken);
-            this.RecordOperation(Stopwatch.GetElapsedTime(start).TotalSeconds, instrumentation.Models.Tag(model), usage: null, step.ErrorType ?? LlmErrorTypes.Other);
+            this.RecordOperation(genAi, Stopwatch.GetElapsedTime(start).TotalSeconds, instrumentation.Models.Tag(model), usage: null, step.ErrorType ?? LlmErrorTypes.Other);
             step.Dispose();
             throw;
         }
@@ -83,7 +91,7 @@ internal sealed class LlmApmEmbeddingGenerator : DelegatingEmbeddingGenerator<st
             : new LlmUsage(values.Sum(TokenEstimator.Count), 0, Estimated: true);
         var cost = instrumentation.RecordUsage(request?.RouteTag ?? LlmApmInstruments.NoRoute, resolved, usage);
         request?.AddUsage(usage, cost);
-        if (step.Activity is { IsAllDataRequested: true } done)
+        if (genAi && step.Activity is { IsAllDataRequested: true } done)
         {
             done.SetTag(GenAiConventions.ResponseModel, responseModel);
             done.SetTag(GenAiConventions.UsageInputTokens, usage.InputTokens);
@@ -98,15 +106,20 @@ internal sealed class LlmApmEmbeddingGenerator : DelegatingEmbeddingGenerator<st
             }
         }
 
-        this.RecordOperation(Stopwatch.GetElapsedTime(start).TotalSeconds, resolved.Tag, usage, errorType: null);
+        this.RecordOperation(genAi, Stopwatch.GetElapsedTime(start).TotalSeconds, resolved.Tag, usage, errorType: null);
         step.Dispose();
         return result;
     }
 
     /// <summary>The conventions' client metrics: the duration of every call, and the input tokens of a call that
     /// answered when the provider counted them (an estimate goes only to <c>llm.tokens</c>, flagged on the span).</summary>
-    private void RecordOperation(double seconds, string modelTag, LlmUsage? usage, string? errorType)
+    private void RecordOperation(bool genAi, double seconds, string modelTag, LlmUsage? usage, string? errorType)
     {
+        if (!genAi)
+        {
+            return;
+        }
+
         var tags = new TagList
         {
             { GenAiConventions.OperationName, GenAiConventions.EmbeddingsOperation },

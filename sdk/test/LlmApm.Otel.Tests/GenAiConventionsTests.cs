@@ -203,6 +203,35 @@ public sealed class GenAiConventionsTests
         await host.StopAsync();
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task GetResponseAsync_BesideUseOpenTelemetry_OneChatSpanAndNoGenAiSeriesFromLlmApm(bool openTelemetryOutside)
+    {
+        using var metrics = new MetricCollector();
+        using var host = TestHost.Start(build: b => b.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddSource("Experimental.Microsoft.Extensions.AI")));
+        var builder = new FakeChatClient().AsBuilder();
+        builder = openTelemetryOutside ? builder.UseOpenTelemetry().UseLlmApm() : builder.UseLlmApm().UseOpenTelemetry();
+        var client = builder.Build(host.Services);
+
+        using (host.Instrumentation.StartRequest("/api/both"))
+        {
+            await client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")]);
+        }
+
+        host.Flush();
+        var chat = Assert.Single(host.Exported, a => a.GetTagItem("gen_ai.operation.name") is "chat");
+        Assert.Equal("Experimental.Microsoft.Extensions.AI", chat.Source.Name);
+        Assert.Single(host.Exported, a => a.DisplayName == "llm_api_call" && a.Source.Name == LlmApmTelemetry.SourceName);
+        Assert.Empty(metrics.Of("gen_ai.client.operation.duration"));
+        Assert.Empty(metrics.Of("gen_ai.client.token.usage"));
+        Assert.Equal(10, metrics.Sum("llm.tokens", ("route", "/api/both"), ("type", "input")));
+
+        var record = Assert.Single(host.History.Query(new LlmHistoryQuery()));
+        Assert.Equal(LlmStepKinds.LlmCall, Assert.Single(record.Steps, s => s.Name == "llm_api_call").Kind);
+        Assert.Equal(10, record.Usage.InputTokens);
+    }
+
     private sealed class EmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
     {
         public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)

@@ -95,6 +95,26 @@ public sealed class LlmApmEmbeddingGeneratorTests
         Assert.Equal(LlmErrorTypes.Timeout, Assert.Single(metrics.Of("gen_ai.client.operation.duration")).Tag("error.type"));
     }
 
+    [Fact]
+    public async Task GenerateAsync_BesideUseOpenTelemetry_NoSecondEmbeddingsSpanOrGenAiSeries()
+    {
+        using var metrics = new MetricCollector();
+        using var host = TestHost.Start();
+        var generator = new FakeEmbeddingGenerator { InputTokens = 8 }.AsBuilder().UseLlmApm().UseOpenTelemetry().Build(host.Services);
+
+        using (host.Instrumentation.StartRequest("/api/search"))
+        {
+            await generator.GenerateAsync(["text"]);
+        }
+
+        host.Flush();
+        Assert.DoesNotContain(host.Exported, a => a.GetTagItem("gen_ai.operation.name") is not null);
+        Assert.Single(host.Exported, a => a.DisplayName == "embedding_call");
+        Assert.Empty(metrics.Of("gen_ai.client.operation.duration"));
+        Assert.Equal(LlmStepKinds.Embedding, Assert.Single(Assert.Single(host.History.Query(new LlmHistoryQuery())).Steps).Kind);
+        Assert.Equal(8, metrics.Sum("llm.tokens", ("route", "/api/search"), ("type", "input")));
+    }
+
     /// <summary>An embedding provider in process: three dimensions per value, with or without reported usage.</summary>
     private sealed class FakeEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
     {

@@ -39,7 +39,8 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
             }
 
             // A step: recorded for the nearest request span among its ancestors that is still open.
-            var kind = LlmStepKinds.FromOperation(data.GetTagItem(GenAiConventions.OperationName) as string);
+            var stepName = data.GetTagItem(LlmApmTelemetry.Attributes.StepName) as string;
+            var kind = LlmStepKinds.FromOperation(data.GetTagItem(GenAiConventions.OperationName) as string, stepName);
             var errorType = data.GetTagItem(LlmApmTelemetry.Attributes.ErrorType) as string;
             if (ReferenceEquals(kind, LlmStepKinds.Tool) && data.Status == ActivityStatusCode.Error)
             {
@@ -55,7 +56,7 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
                 {
                     owner = buffer;
                     buffer.Add(new LlmStepRecord(
-                        (data.GetTagItem(LlmApmTelemetry.Attributes.StepName) as string) ?? data.DisplayName,
+                        stepName ?? data.DisplayName,
                         (data.StartTimeUtc - parent.StartTimeUtc).TotalMilliseconds,
                         data.Duration.TotalMilliseconds,
                         data.Status == ActivityStatusCode.Error ? "error" : "ok",

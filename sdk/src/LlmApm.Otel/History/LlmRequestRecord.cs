@@ -293,10 +293,16 @@ public static class LlmStepKinds
     /// <summary><c>agent</c>: an agent's invocation or creation (<c>invoke_agent</c>, <c>create_agent</c>).</summary>
     public const string Agent = "agent";
 
-    /// <summary>The kind of a span from its <c>gen_ai.operation.name</c>; <see cref="Step"/> for a span without one.</summary>
-    internal static string FromOperation(string? operation) => operation switch
+    /// <summary>The kind of a span from its <c>gen_ai.operation.name</c>, else from LLM-APM's own step name (a model call
+    /// recorded beside Microsoft.Extensions.AI's instrumentation has no GenAI attributes); <see cref="Step"/> otherwise.</summary>
+    internal static string FromOperation(string? operation, string? stepName = null) => operation switch
     {
-        null => Step,
+        null => stepName switch
+        {
+            LlmApmTelemetry.Steps.LlmApiCall => LlmCall,
+            LlmApmTelemetry.Steps.EmbeddingCall => Embedding,
+            _ => Step,
+        },
         "chat" or "text_completion" or "generate_content" => LlmCall,
         "execute_tool" => Tool,
         "embeddings" => Embedding,
