@@ -11,6 +11,7 @@ namespace LlmApm.Otel.History;
 internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
 {
     private const int MaxDepth = 32;
+    private const string OrchestrateToolsSpan = "orchestrate_tools";
     private readonly LlmApmInstrumentation instrumentation;
     private readonly LlmOpenRequests open = new();
     private readonly ToolTagger tools = new();
@@ -39,6 +40,11 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
             }
 
             // A step: recorded for the nearest request span among its ancestors that is still open.
+            if (IsToolLoop(data))
+            {
+                return;
+            }
+
             var stepName = data.GetTagItem(LlmApmTelemetry.Attributes.StepName) as string;
             var kind = LlmStepKinds.FromOperation(data.GetTagItem(GenAiConventions.OperationName) as string, stepName);
             var errorType = data.GetTagItem(LlmApmTelemetry.Attributes.ErrorType) as string;
@@ -50,8 +56,14 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
 
             LlmStepBuffer? owner = null;
             var depth = 0;
-            for (var parent = data.Parent; parent is not null && depth < MaxDepth; parent = parent.Parent, depth++)
+            var walked = 0;
+            for (var parent = data.Parent; parent is not null && walked < MaxDepth; parent = parent.Parent, walked++)
             {
+                if (IsToolLoop(parent))
+                {
+                    continue;
+                }
+
                 if (this.open.TryGet(parent, out var buffer))
                 {
                     owner = buffer;
@@ -65,6 +77,8 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
                         kind));
                     break;
                 }
+
+                depth++;
             }
 
             if (ReferenceEquals(kind, LlmStepKinds.Tool))
@@ -77,6 +91,13 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
             LlmApmEventSource.Log.HistoryFailed("assemble a record", ex);
         }
     }
+
+    /// <summary>Microsoft.Extensions.AI's function invocation wraps every call, tools or not, in an <c>orchestrate_tools</c>
+    /// span (not a convention) on the source its inner client names, LLM-APM's: the history leaves it out, so that the
+    /// model calls and tools it groups are steps of the request as they would be without it.</summary>
+    private static bool IsToolLoop(Activity activity)
+        => ReferenceEquals(activity.Source, LlmApmInstruments.Source)
+            && string.Equals(activity.OperationName, OrchestrateToolsSpan, StringComparison.Ordinal);
 
     /// <summary>A tool span made by Microsoft.Extensions.AI on LLM-APM's source: with content capture on, its arguments,
     /// redacted, when that library did not add them (it adds them only with its own sensitive-data switch).</summary>
