@@ -200,12 +200,31 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
         return new CallScope(instrumentation, request, step, messages, model, this.providerName, streaming, genAi);
     }
 
-    /// <summary>Whether the current span is another instrumentation's GenAI chat span: Microsoft.Extensions.AI's
-    /// <c>UseOpenTelemetry()</c> outside this client.</summary>
+    /// <summary>Whether this call runs inside another instrumentation's GenAI chat span: Microsoft.Extensions.AI's
+    /// <c>UseOpenTelemetry()</c> outside this client, possibly with a function invocation's loop span between them.</summary>
     private static bool InsideGenAiChatSpan()
-        => Activity.Current is { } current
-            && !ReferenceEquals(current.Source, LlmApmInstruments.Source)
-            && current.GetTagItem(GenAiConventions.OperationName) is GenAiConventions.ChatOperation;
+    {
+        var walked = 0;
+        for (var current = Activity.Current; current is not null && walked < 8; current = current.Parent, walked++)
+        {
+            if (ReferenceEquals(current.Source, LlmApmInstruments.Source))
+            {
+                if (string.Equals(current.OperationName, GenAiConventions.OrchestrateToolsSpan, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                return false;
+            }
+
+            if (current.GetTagItem(GenAiConventions.OperationName) is GenAiConventions.ChatOperation)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>The conventions' request attributes that a call sets rarely: each only when the options carry it.</summary>
     private static void TagOptions(Activity activity, ChatOptions options)

@@ -204,14 +204,20 @@ public sealed class GenAiConventionsTests
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task GetResponseAsync_BesideUseOpenTelemetry_OneChatSpanAndNoGenAiSeriesFromLlmApm(bool openTelemetryOutside)
+    [InlineData("outside")]
+    [InlineData("inside")]
+    [InlineData("outside the function invocation")]
+    public async Task GetResponseAsync_BesideUseOpenTelemetry_OneChatSpanAndNoGenAiSeriesFromLlmApm(string where)
     {
         using var metrics = new MetricCollector();
         using var host = TestHost.Start(build: b => b.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddSource("Experimental.Microsoft.Extensions.AI")));
         var builder = new FakeChatClient().AsBuilder();
-        builder = openTelemetryOutside ? builder.UseOpenTelemetry().UseLlmApm() : builder.UseLlmApm().UseOpenTelemetry();
+        builder = where switch
+        {
+            "outside" => builder.UseOpenTelemetry().UseLlmApm(),
+            "inside" => builder.UseLlmApm().UseOpenTelemetry(),
+            _ => builder.UseOpenTelemetry().UseFunctionInvocation().UseLlmApm(),
+        };
         var client = builder.Build(host.Services);
 
         using (host.Instrumentation.StartRequest("/api/both"))

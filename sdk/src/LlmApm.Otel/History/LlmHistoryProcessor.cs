@@ -11,7 +11,6 @@ namespace LlmApm.Otel.History;
 internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
 {
     private const int MaxDepth = 32;
-    private const string OrchestrateToolsSpan = "orchestrate_tools";
     private readonly LlmApmInstrumentation instrumentation;
     private readonly LlmOpenRequests open = new();
     private readonly ToolTagger tools = new();
@@ -97,7 +96,7 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
     /// model calls and tools it groups are steps of the request as they would be without it.</summary>
     private static bool IsToolLoop(Activity activity)
         => ReferenceEquals(activity.Source, LlmApmInstruments.Source)
-            && string.Equals(activity.OperationName, OrchestrateToolsSpan, StringComparison.Ordinal);
+            && string.Equals(activity.OperationName, GenAiConventions.OrchestrateToolsSpan, StringComparison.Ordinal);
 
     /// <summary>A tool span made by Microsoft.Extensions.AI on LLM-APM's source: with content capture on, its arguments,
     /// redacted, when that library did not add them (it adds them only with its own sensitive-data switch).</summary>

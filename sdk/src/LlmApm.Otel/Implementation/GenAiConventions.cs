@@ -15,6 +15,9 @@ internal static class GenAiConventions
     /// <summary>The value of <see cref="OperationName"/> for an embedding call.</summary>
     public const string EmbeddingsOperation = "embeddings";
 
+    /// <summary>The span Microsoft.Extensions.AI's function invocation makes around each call's loop (not a convention).</summary>
+    public const string OrchestrateToolsSpan = "orchestrate_tools";
+
     public const string ToolName = "gen_ai.tool.name";
     public const string ToolType = "gen_ai.tool.type";
     public const string ToolTypeFunction = "function";
