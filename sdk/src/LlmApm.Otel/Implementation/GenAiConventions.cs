@@ -82,7 +82,12 @@ internal static class GenAiConventions
         if (endpoint is { IsAbsoluteUri: true } uri && !string.IsNullOrEmpty(uri.Host))
         {
             activity.SetTag(ServerAddress, uri.Host);
-            activity.SetTag(ServerPort, uri.Port);
+
+            // A scheme without a known port (a simulator's simulated://) has none to report.
+            if (uri.Port > 0)
+            {
+                activity.SetTag(ServerPort, uri.Port);
+            }
         }
     }
 }
