@@ -1,4 +1,4 @@
-import type { Step } from '../types/domain';
+import type { Step, StepKind } from '../types/domain';
 
 export interface WaterfallBar {
   step: Step;
@@ -6,6 +6,20 @@ export interface WaterfallBar {
   leftPct: number;
   /** Width of the bar, as a percentage of the timeline width. */
   widthPct: number;
+}
+
+/** The kinds drawn in a style of their own, with their label; any other kind is drawn as a plain step. */
+const kindStyles: Record<string, { className: string; label: string }> = {
+  llm_call: { className: 'bar-kind-llm_call', label: 'LLM' },
+  tool: { className: 'bar-kind-tool', label: 'tool' },
+  embedding: { className: 'bar-kind-embedding', label: 'embedding' },
+  agent: { className: 'bar-kind-agent', label: 'agent' },
+};
+
+/** The bar class and label of a step's kind, or null for a step drawn by its depth (the application's own, or an
+ * unknown kind). */
+export function kindStyle(kind: StepKind): { className: string; label: string } | null {
+  return Object.hasOwn(kindStyles, kind) ? kindStyles[kind] : null;
 }
 
 /** Bars narrower than this are widened so that a very short step stays visible. */

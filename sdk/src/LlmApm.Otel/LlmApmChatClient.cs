@@ -16,11 +16,14 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
     private static readonly string[] FinishReasonLength = [ChatFinishReason.Length.Value];
     private static readonly string[] FinishReasonToolCalls = [ChatFinishReason.ToolCalls.Value];
     private static readonly string[] FinishReasonContentFilter = [ChatFinishReason.ContentFilter.Value];
+    private static readonly string[] CacheCreationKeys = ["CacheCreationInputTokens", "cache_creation_input_tokens", "gen_ai.usage.cache_creation.input_tokens"];
     private static readonly Lazy<LlmApmInstrumentation> Fallback = new(LlmApmInstrumentationFactory.CreateDefault);
 
     private readonly LlmApmInstrumentation? configured;
     private readonly string providerName;
     private readonly string? defaultModel;
+    private readonly Uri? providerUri;
+    private readonly bool openTelemetryInside;
     private SpanName? lastSpanName;
     private object? lastMaxTokens;
     private object? lastTemperature;
@@ -35,7 +38,26 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
         var metadata = innerClient.GetService<ChatClientMetadata>();
         this.providerName = metadata?.ProviderName ?? "unknown";
         this.defaultModel = metadata?.DefaultModelId;
+        this.providerUri = metadata?.ProviderUri;
+
+        // UseLlmApm().UseFunctionInvocation(): the function invocation below cannot find LLM-APM's source, so its tool
+        // invocations get their spans from a wrapper of its invoker.
+        if (innerClient.GetService<FunctionInvokingChatClient>() is { } functionInvocation)
+        {
+            LlmApmToolInvoker.Attach(functionInvocation, instrumentation);
+        }
+
+        this.openTelemetryInside = innerClient.GetService<OpenTelemetryChatClient>() is not null;
     }
+
+    /// <inheritdoc/>
+    /// <remarks>Answers LLM-APM's <see cref="ActivitySource"/>: a <see cref="FunctionInvokingChatClient"/> above this
+    /// client (<c>UseFunctionInvocation().UseLlmApm()</c>) asks for it and makes its <c>execute_tool</c> spans on it, so
+    /// that they are steps of the request.</remarks>
+    public override object? GetService(Type serviceType, object? serviceKey = null)
+        => serviceKey is null && serviceType == typeof(ActivitySource)
+            ? LlmApmInstruments.Source
+            : base.GetService(serviceType, serviceKey);
 
     /// <inheritdoc/>
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
@@ -103,10 +125,7 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
                     throw;
                 }
 
-                if (stream.Observe(update))
-                {
-                    call.FirstChunk();
-                }
+                call.Chunk(stream.Observe(update));
 
                 yield return update;
             }
@@ -138,8 +157,14 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
         }
 
         var model = options?.ModelId ?? this.defaultModel;
-        var step = LlmStep.Start(LlmApmTelemetry.Steps.LlmApiCall, ActivityKind.Client, this.GetSpanName(model), request);
-        if (step.Activity is { IsAllDataRequested: true } activity)
+
+        // Beside Microsoft.Extensions.AI's UseOpenTelemetry() (inside this client, or outside with its chat span current),
+        // that client makes the conventions' chat span and gen_ai metrics: this one's span is then only the step.
+        var genAi = !this.openTelemetryInside && !InsideGenAiChatSpan();
+        var step = genAi
+            ? LlmStep.Start(LlmApmTelemetry.Steps.LlmApiCall, ActivityKind.Client, this.GetSpanName(model), request)
+            : LlmStep.Start(LlmApmTelemetry.Steps.LlmApiCall, ActivityKind.Internal, spanName: null, request);
+        if (genAi && step.Activity is { IsAllDataRequested: true } activity)
         {
             activity.SetTag(GenAiConventions.OperationName, GenAiConventions.ChatOperation);
             activity.SetTag(GenAiConventions.ProviderName, this.providerName);
@@ -154,13 +179,111 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
                 activity.SetTag(GenAiConventions.RequestTemperature, Box(ref this.lastTemperature, (double)temperature));
             }
 
-            if (request?.ConversationId is { } conversationId)
+            if ((options?.ConversationId ?? request?.ConversationId) is { } conversationId)
             {
                 activity.SetTag(GenAiConventions.ConversationId, conversationId);
             }
+
+            GenAiConventions.TagServer(activity, this.providerUri);
+            if (options is not null)
+            {
+                TagOptions(activity, options);
+            }
+
+            // Recorded before the call, so that a call that fails keeps what it was asked.
+            if (instrumentation.Options.CaptureMessageContent)
+            {
+                CaptureInput(activity, messages, options, instrumentation);
+            }
         }
 
-        return new CallScope(instrumentation, request, step, messages, model, this.providerName, streaming);
+        return new CallScope(instrumentation, request, step, messages, model, this.providerName, streaming, genAi);
+    }
+
+    /// <summary>Whether this call runs inside another instrumentation's GenAI chat span: Microsoft.Extensions.AI's
+    /// <c>UseOpenTelemetry()</c> outside this client, possibly with a function invocation's loop span between them.</summary>
+    private static bool InsideGenAiChatSpan()
+    {
+        var walked = 0;
+        for (var current = Activity.Current; current is not null && walked < 8; current = current.Parent, walked++)
+        {
+            if (ReferenceEquals(current.Source, LlmApmInstruments.Source))
+            {
+                if (string.Equals(current.OperationName, GenAiConventions.OrchestrateToolsSpan, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                return false;
+            }
+
+            if (current.GetTagItem(GenAiConventions.OperationName) is GenAiConventions.ChatOperation)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The conventions' request attributes that a call sets rarely: each only when the options carry it.</summary>
+    private static void TagOptions(Activity activity, ChatOptions options)
+    {
+        if (options.TopP is { } topP)
+        {
+            activity.SetTag(GenAiConventions.RequestTopP, (double)topP);
+        }
+
+        if (options.TopK is { } topK)
+        {
+            activity.SetTag(GenAiConventions.RequestTopK, topK);
+        }
+
+        if (options.FrequencyPenalty is { } frequencyPenalty)
+        {
+            activity.SetTag(GenAiConventions.RequestFrequencyPenalty, (double)frequencyPenalty);
+        }
+
+        if (options.PresencePenalty is { } presencePenalty)
+        {
+            activity.SetTag(GenAiConventions.RequestPresencePenalty, (double)presencePenalty);
+        }
+
+        if (options.Seed is { } seed)
+        {
+            activity.SetTag(GenAiConventions.RequestSeed, seed);
+        }
+
+        if (options.StopSequences is { Count: > 0 } stop)
+        {
+            activity.SetTag(GenAiConventions.RequestStopSequences, stop.ToArray());
+        }
+
+        switch (options.ResponseFormat)
+        {
+            case ChatResponseFormatText:
+                activity.SetTag(GenAiConventions.OutputType, "text");
+                break;
+            case ChatResponseFormatJson:
+                activity.SetTag(GenAiConventions.OutputType, "json");
+                break;
+        }
+    }
+
+    /// <summary>The opt-in content of a call, redacted: its input messages, system instructions and tool definitions.</summary>
+    private static void CaptureInput(Activity activity, IEnumerable<ChatMessage> messages, ChatOptions? options, LlmApmInstrumentation instrumentation)
+    {
+        try
+        {
+            var redact = instrumentation.Redact;
+            activity.SetTag(GenAiConventions.InputMessages, GenAiContentJson.Messages(messages, redact));
+            activity.SetTag(GenAiConventions.SystemInstructions, GenAiContentJson.SystemInstructions(messages, options?.Instructions, redact));
+            activity.SetTag(GenAiConventions.ToolDefinitions, GenAiContentJson.ToolDefinitions(options?.Tools));
+        }
+        catch (Exception ex)
+        {
+            LlmApmEventSource.Log.CallbackFailed("capture the input", ex);
+        }
     }
 
     /// <summary>The boxed value of a request attribute (<c>gen_ai.request.max_tokens</c>, <c>gen_ai.request.temperature</c>):
@@ -221,6 +344,9 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
         public Completion(StringBuilder streamed) => this.streamed = streamed;
 
         public bool IsEmpty => this.response is null && this.streamed is not { Length: > 0 };
+
+        /// <summary>Gets the messages of a response that was not streamed; <c>null</c> for a stream.</summary>
+        public IList<ChatMessage>? Messages => this.response?.Messages;
 
         public override string ToString() => this.response?.Text ?? this.streamed?.ToString() ?? string.Empty;
     }
@@ -293,15 +419,19 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
         private readonly string? requestModel;
         private readonly string provider;
         private readonly bool streaming;
+        private readonly bool genAi;
 
         // The call's clock when it has no span; with a span, the span's start and end are the call's.
         private readonly long start;
         private bool firstChunk;
+        private bool firstText;
+        private long lastChunk;
 
         public CallScope(
             LlmApmInstrumentation instrumentation, LlmRequest? request, LlmStep step, IEnumerable<ChatMessage> messages,
-            string? requestModel, string provider, bool streaming)
+            string? requestModel, string provider, bool streaming, bool genAi)
         {
+            this.genAi = genAi;
             this.instrumentation = instrumentation;
             this.request = request;
             this.step = step;
@@ -315,32 +445,56 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
 
         public bool Active { get; }
 
-        public void FirstChunk()
+        /// <summary>A streamed update arrived: the conventions' time to first chunk at the first update, whatever it
+        /// carries, then the time per output chunk; LLM-APM's time to first token at the first text.</summary>
+        public void Chunk(bool hasText)
         {
-            if (this.firstChunk || !this.streaming)
+            if (!this.streaming)
             {
                 return;
             }
 
-            this.firstChunk = true;
-            var activity = this.step.Activity;
-            var seconds = activity is null
-                ? Stopwatch.GetElapsedTime(this.start).TotalSeconds
-                : (DateTime.UtcNow - activity.StartTimeUtc).TotalSeconds;
-            activity?.SetTag(GenAiConventions.ResponseTimeToFirstChunk, seconds);
-            var modelTag = this.instrumentation.Models.Tag(this.request?.Model ?? this.requestModel);
-            LlmApmInstruments.TimeToFirstToken.Record(seconds, new TagList
+            var now = Stopwatch.GetTimestamp();
+            if (!this.firstChunk)
             {
-                { LlmApmTelemetry.Attributes.TagRoute, this.request?.RouteTag ?? LlmApmInstruments.NoRoute },
-                { LlmApmTelemetry.Attributes.TagModel, modelTag },
-            });
-            LlmApmInstruments.GenAiTimeToFirstChunk.Record(seconds, new TagList
+                this.firstChunk = true;
+                var activity = this.step.Activity;
+                var seconds = activity is null
+                    ? Stopwatch.GetElapsedTime(this.start, now).TotalSeconds
+                    : (DateTime.UtcNow - activity.StartTimeUtc).TotalSeconds;
+                if (this.genAi)
+                {
+                    activity?.SetTag(GenAiConventions.ResponseTimeToFirstChunk, seconds);
+                    LlmApmInstruments.GenAiTimeToFirstChunk.Record(seconds, this.GenAiStreamTags());
+                }
+            }
+            else if (this.genAi && LlmApmInstruments.GenAiTimePerOutputChunk.Enabled)
             {
-                { GenAiConventions.OperationName, GenAiConventions.ChatOperation },
-                { GenAiConventions.ProviderName, this.provider },
-                { GenAiConventions.RequestModel, modelTag },
-            });
+                LlmApmInstruments.GenAiTimePerOutputChunk.Record(Stopwatch.GetElapsedTime(this.lastChunk, now).TotalSeconds, this.GenAiStreamTags());
+            }
+
+            this.lastChunk = now;
+            if (hasText && !this.firstText)
+            {
+                this.firstText = true;
+                var activity = this.step.Activity;
+                var seconds = activity is null
+                    ? Stopwatch.GetElapsedTime(this.start, now).TotalSeconds
+                    : (DateTime.UtcNow - activity.StartTimeUtc).TotalSeconds;
+                LlmApmInstruments.TimeToFirstToken.Record(seconds, new TagList
+                {
+                    { LlmApmTelemetry.Attributes.TagRoute, this.request?.RouteTag ?? LlmApmInstruments.NoRoute },
+                    { LlmApmTelemetry.Attributes.TagModel, this.instrumentation.Models.Tag(this.request?.Model ?? this.requestModel) },
+                });
+            }
         }
+
+        private readonly TagList GenAiStreamTags() => new()
+        {
+            { GenAiConventions.OperationName, GenAiConventions.ChatOperation },
+            { GenAiConventions.ProviderName, this.provider },
+            { GenAiConventions.RequestModel, this.instrumentation.Models.Tag(this.requestModel) },
+        };
 
         /// <summary>Ends the call, whichever way it ended: the one place that stops its clock, records its usage and
         /// cost, tags its span, makes the one call into the request, fails the step and records the GenAI metrics.</summary>
@@ -360,9 +514,9 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
             }
 
             string? prompt = null, completion = null;
-            if (this.step.Activity is { IsAllDataRequested: true } activity)
+            if (this.genAi && this.step.Activity is { IsAllDataRequested: true } activity)
             {
-                TagUsage(activity, usage);
+                TagUsage(activity, usage, result.Usage);
                 if (result.Succeeded)
                 {
                     activity.SetTag(GenAiConventions.ResponseModel, result.ResponseModel);
@@ -371,9 +525,13 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
                     {
                         activity.SetTag(GenAiConventions.ResponseFinishReasons, FinishReasons(reason));
                     }
-
-                    (prompt, completion) = this.Capture(activity, result.Completion);
                 }
+            }
+
+            // The history keeps the prompt of a call that failed too; the completion only of one that answered.
+            if (this.instrumentation.Options.CaptureMessageContent)
+            {
+                (prompt, completion) = this.Capture(this.genAi ? this.step.Activity : null, result);
             }
 
             this.request?.RecordCall(model, this.provider, usage, cost, prompt, completion);
@@ -397,11 +555,15 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
 
             // The span ends after its exception event.
             var seconds = this.Stop();
-            this.RecordOperation(seconds, resolved, usage, errorType);
+            if (this.genAi)
+            {
+                this.RecordOperation(seconds, resolved, usage, errorType);
+            }
+
             this.step.Dispose();
         }
 
-        private static void TagUsage(Activity activity, LlmUsage? usage)
+        private static void TagUsage(Activity activity, LlmUsage? usage, UsageDetails? reported)
         {
             if (usage is not { } u)
             {
@@ -415,10 +577,40 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
                 activity.SetTag(GenAiConventions.UsageCacheReadInputTokens, u.CachedInputTokens);
             }
 
+            if (u.ReasoningTokens > 0)
+            {
+                activity.SetTag(GenAiConventions.UsageReasoningOutputTokens, u.ReasoningTokens);
+            }
+
+            if (CacheCreationTokens(reported) is { } created)
+            {
+                activity.SetTag(GenAiConventions.UsageCacheCreationInputTokens, created);
+            }
+
             if (u.Estimated)
             {
                 activity.SetTag(LlmApmTelemetry.Attributes.UsageEstimated, true);
             }
+        }
+
+        /// <summary>Tokens written to the provider's prompt cache: Microsoft.Extensions.AI has no property for them, so a
+        /// provider adapter reports them among its additional counts (Anthropic's name, or the conventions').</summary>
+        private static long? CacheCreationTokens(UsageDetails? reported)
+        {
+            if (reported?.AdditionalCounts is not { Count: > 0 } counts)
+            {
+                return null;
+            }
+
+            foreach (var key in CacheCreationKeys)
+            {
+                if (counts.TryGetValue(key, out var value))
+                {
+                    return value;
+                }
+            }
+
+            return null;
         }
 
         /// <summary>Ends the call's clock and returns its duration in seconds. With a span, the call's end is the
@@ -459,7 +651,9 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
             }
 
             LlmApmInstruments.GenAiOperationDuration.Record(seconds, tags);
-            if (usage is { } u && errorType is null)
+
+            // The conventions' token usage is the provider's count; an estimate goes there only when the host asks.
+            if (usage is { } u && errorType is null && (!u.Estimated || this.instrumentation.Options.EstimateGenAiTokenUsage))
             {
                 // TagList is a value: each copy of the three operation tags gets its own token type.
                 var input = tags;
@@ -471,16 +665,11 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
             }
         }
 
-        /// <summary>Tags the span with the redacted messages when content capture is on, and returns the redacted
-        /// prompt and completion for the history.</summary>
-        private readonly (string? Prompt, string? Completion) Capture(Activity activity, Completion completion)
+        /// <summary>With content capture on: tags the span with the redacted output messages (the input was tagged at
+        /// the call's start), and returns the redacted prompt and, for a call that answered, completion for the history.</summary>
+        private readonly (string? Prompt, string? Completion) Capture(Activity? activity, in CallResult result)
         {
             var instrumentation = this.instrumentation;
-            if (!instrumentation.Options.CaptureMessageContent)
-            {
-                return (null, null);
-            }
-
             var prompt = new StringBuilder();
             foreach (var message in this.messages)
             {
@@ -493,13 +682,23 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
             }
 
             var redactedPrompt = instrumentation.Redact(prompt.ToString());
-            var redactedCompletion = instrumentation.Redact(completion.ToString());
-            activity.SetTag(GenAiConventions.InputMessages, ToMessagesJson(this.messages, instrumentation));
-            activity.SetTag(GenAiConventions.OutputMessages, LlmApmJsonContext.SerializeMessages([GenAiMessage.Text("assistant", redactedCompletion)]));
+            if (!result.Succeeded)
+            {
+                return (redactedPrompt, null);
+            }
+
+            var redactedCompletion = instrumentation.Redact(result.Completion.ToString());
+            if (activity is { IsAllDataRequested: true })
+            {
+                var finishReason = result.FinishReason?.Value;
+                activity.SetTag(
+                    GenAiConventions.OutputMessages,
+                    result.Completion.Messages is { } messages
+                        ? GenAiContentJson.Messages(messages, instrumentation.Redact, finishReason)
+                        : GenAiContentJson.Messages([new ChatMessage(ChatRole.Assistant, result.Completion.ToString())], instrumentation.Redact, finishReason));
+            }
+
             return (redactedPrompt, redactedCompletion);
         }
-
-        private static string ToMessagesJson(IEnumerable<ChatMessage> messages, LlmApmInstrumentation instrumentation)
-            => LlmApmJsonContext.SerializeMessages([.. messages.Select(m => GenAiMessage.Text(m.Role.Value, instrumentation.Redact(m.Text)))]);
     }
 }

@@ -46,6 +46,11 @@ public sealed class LlmApmOptions
     /// host configured OTLP itself (<c>UseOtlpExporter()</c> or any <c>AddOtlpExporter()</c>).</summary>
     public bool? UseOtlpExporter { get; set; }
 
+    /// <summary>Gets or sets a value indicating whether <c>gen_ai.client.token.usage</c> also records token counts that
+    /// LLM-APM estimated because the provider reported none. Default: <c>false</c>, as the GenAI conventions ask (only
+    /// the provider's counts); the <c>llm.tokens</c> series keep estimates either way, flagged on the span and in the history.</summary>
+    public bool EstimateGenAiTokenUsage { get; set; }
+
     internal static bool IsCaptureEnvironmentOn()
         => bool.TryParse(Environment.GetEnvironmentVariable(CaptureMessageContentEnvironmentVariable), out var on) && on;
 }

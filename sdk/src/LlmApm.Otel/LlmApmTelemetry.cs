@@ -121,6 +121,9 @@ public static class LlmApmTelemetry
         /// <summary><c>llm_api_call</c>: the call to the model, made by <c>UseLlmApm()</c>.</summary>
         public const string LlmApiCall = "llm_api_call";
 
+        /// <summary><c>embedding_call</c>: the call to an embedding model, made by <c>UseLlmApm()</c> on an embedding generator.</summary>
+        public const string EmbeddingCall = "embedding_call";
+
         /// <summary><c>response_parsing</c>.</summary>
         public const string ResponseParsing = "response_parsing";
     }

@@ -84,6 +84,31 @@ public sealed class SqliteHistorySchemaTests : IDisposable
     }
 
     [Fact]
+    public async Task Read_StepsWrittenBeforeKinds_ReadAsKindStep()
+    {
+        var path = Path.Combine(this.folder, "six-items.db");
+        await using (var store = Open(path))
+        {
+            store.Add(Full());
+            store.Add(new LlmRequestRecord { Id = "newer", TraceId = "t", Route = "/r", Status = "ok" });
+            Assert.True(await store.FlushAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        // A row as the schema wrote it before steps had a kind: six items per step.
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """UPDATE requests SET steps = '[["llm_api_call",1,10,"error","timeout",0]]' WHERE id = $id""";
+            command.Parameters.AddWithValue("$id", Full().Id);
+            Assert.Equal(1, command.ExecuteNonQuery());
+        }
+
+        await using var reopened = Open(path);
+        Assert.Equal([new LlmStepRecord("llm_api_call", 1, 10, "error", "timeout", 0, LlmStepKinds.Step)], reopened.Find(Full().Id)!.Steps);
+    }
+
+    [Fact]
     public async Task Open_Version2Database_AddsTheReplicaColumnAndIndex()
     {
         var path = Path.Combine(this.folder, "v2.db");

@@ -38,8 +38,22 @@ internal sealed class FakeChatClient : IChatClient
     /// <summary>Gets what the client says about its provider and default model; null for nothing.</summary>
     public ChatClientMetadata? Metadata { get; init; } = new("fake", null, DefaultModel);
 
+    /// <summary>Gets the tool call the provider asks for while the conversation has no tool result yet; null for none.</summary>
+    public FunctionCallContent? ToolCall { get; init; }
+
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
+        if (this.ToolCall is { } call && !messages.Any(m => m.Contents.OfType<FunctionResultContent>().Any()))
+        {
+            return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, [call]))
+            {
+                ModelId = this.Model,
+                ResponseId = "resp-tool",
+                FinishReason = ChatFinishReason.ToolCalls,
+                Usage = this.Usage,
+            });
+        }
+
         if (this.Failure is null && this.Delay == TimeSpan.Zero)
         {
             return this.responseTask ??= Task.FromResult(this.Response());

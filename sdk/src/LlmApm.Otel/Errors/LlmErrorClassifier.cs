@@ -56,6 +56,21 @@ internal sealed class LlmErrorClassifier
         return ClassifyBuiltIn(exception, callerToken);
     }
 
+    /// <summary>Classifies a failure known only by its <c>error.type</c>: a span of another instrumentation (such as
+    /// Microsoft.Extensions.AI's tool spans) names the exception's type; a value without a dot is already a class.</summary>
+    internal static string ClassifyTypeName(string? errorType) => errorType switch
+    {
+        null or "" => LlmErrorTypes.Other,
+        "System.TimeoutException" => LlmErrorTypes.Timeout,
+        "System.OperationCanceledException" or "System.Threading.Tasks.TaskCanceledException" => LlmErrorTypes.Cancelled,
+        "System.Net.Http.HttpRequestException" or "System.Net.Sockets.SocketException" or "System.IO.IOException" => LlmErrorTypes.Network,
+        "System.ArgumentException" or "System.ArgumentNullException" or "System.ArgumentOutOfRangeException"
+            or "System.FormatException" or "System.Text.Json.JsonException" => LlmErrorTypes.InvalidRequest,
+        "System.UnauthorizedAccessException" => LlmErrorTypes.Authentication,
+        _ when errorType.Contains('.', StringComparison.Ordinal) => LlmErrorTypes.Other,
+        _ => errorType,
+    };
+
     internal static string ClassifyBuiltIn(Exception exception, CancellationToken callerToken)
     {
         switch (exception)

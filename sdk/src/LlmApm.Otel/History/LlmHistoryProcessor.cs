@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.AI;
 using OpenTelemetry;
 
 namespace LlmApm.Otel.History;
@@ -13,6 +14,7 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
     private readonly LlmApmInstrumentation instrumentation;
     private readonly LlmOpenRequests open = new();
     private string? replica;
+    private readonly ToolTagger tools = new();
 
     public LlmHistoryProcessor(LlmApmInstrumentation instrumentation)
     {
@@ -38,26 +40,105 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
             }
 
             // A step: recorded for the nearest request span among its ancestors that is still open.
-            var depth = 0;
-            for (var parent = data.Parent; parent is not null && depth < MaxDepth; parent = parent.Parent, depth++)
+            if (IsToolLoop(data))
             {
+                return;
+            }
+
+            var stepName = data.GetTagItem(LlmApmTelemetry.Attributes.StepName) as string;
+            var kind = LlmStepKinds.FromOperation(data.GetTagItem(GenAiConventions.OperationName) as string, stepName);
+            var errorType = data.GetTagItem(LlmApmTelemetry.Attributes.ErrorType) as string;
+            if (ReferenceEquals(kind, LlmStepKinds.Tool) && data.Status == ActivityStatusCode.Error)
+            {
+                // Microsoft.Extensions.AI names the exception's type; the history keeps its class.
+                errorType = LlmErrorClassifier.ClassifyTypeName(errorType);
+            }
+
+            LlmStepBuffer? owner = null;
+            var depth = 0;
+            var walked = 0;
+            for (var parent = data.Parent; parent is not null && walked < MaxDepth; parent = parent.Parent, walked++)
+            {
+                if (IsToolLoop(parent))
+                {
+                    continue;
+                }
+
                 if (this.open.TryGet(parent, out var buffer))
                 {
+                    owner = buffer;
                     buffer.Add(new LlmStepRecord(
-                        (data.GetTagItem(LlmApmTelemetry.Attributes.StepName) as string) ?? data.DisplayName,
+                        stepName ?? data.DisplayName,
                         (data.StartTimeUtc - parent.StartTimeUtc).TotalMilliseconds,
                         data.Duration.TotalMilliseconds,
                         data.Status == ActivityStatusCode.Error ? "error" : "ok",
-                        data.GetTagItem(LlmApmTelemetry.Attributes.ErrorType) as string,
-                        depth));
-                    return;
+                        errorType,
+                        depth,
+                        kind));
+                    break;
                 }
+
+                depth++;
+            }
+
+            if (ReferenceEquals(kind, LlmStepKinds.Tool))
+            {
+                this.RecordTool(data, owner?.Request, errorType);
             }
         }
         catch (Exception ex)
         {
             LlmApmEventSource.Log.HistoryFailed("assemble a record", ex);
         }
+    }
+
+    /// <summary>Microsoft.Extensions.AI's function invocation wraps every call, tools or not, in an <c>orchestrate_tools</c>
+    /// span (not a convention) on the source its inner client names, LLM-APM's: the history leaves it out, so that the
+    /// model calls and tools it groups are steps of the request as they would be without it.</summary>
+    private static bool IsToolLoop(Activity activity)
+        => ReferenceEquals(activity.Source, LlmApmInstruments.Source)
+            && string.Equals(activity.OperationName, GenAiConventions.OrchestrateToolsSpan, StringComparison.Ordinal);
+
+    /// <summary>A tool span made by Microsoft.Extensions.AI on LLM-APM's source: with content capture on, its arguments,
+    /// redacted, when that library did not add them (it adds them only with its own sensitive-data switch).</summary>
+    public override void OnStart(Activity data)
+    {
+        if (!ReferenceEquals(data.Source, LlmApmInstruments.Source)
+            || !this.instrumentation.Options.CaptureMessageContent
+            || !data.IsAllDataRequested
+            || FunctionInvokingChatClient.CurrentContext is not { } context
+            || !string.Equals(data.GetTagItem(GenAiConventions.OperationName) as string, GenAiConventions.ExecuteToolOperation, StringComparison.Ordinal)
+            || data.GetTagItem(GenAiConventions.ToolCallArguments) is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            data.SetTag(GenAiConventions.ToolCallArguments, LlmApmToolInvoker.CaptureJson(this.instrumentation, context.Arguments, context.Function.JsonSerializerOptions));
+        }
+        catch (Exception ex)
+        {
+            LlmApmEventSource.Log.HistoryFailed("capture a tool's arguments", ex);
+        }
+    }
+
+    /// <summary>The <c>llm.step.latency</c> of a tool, whoever made its span: the step is <c>execute_tool {tool}</c>,
+    /// the tool's name bounded as models are.</summary>
+    private void RecordTool(Activity data, LlmRequest? request, string? errorType)
+    {
+        if (!LlmApmInstruments.StepLatency.Enabled)
+        {
+            return;
+        }
+
+        var tool = this.tools.Tag(data.GetTagItem(GenAiConventions.ToolName) as string);
+        LlmApmInstruments.StepLatency.Record(data.Duration.TotalSeconds, new TagList
+        {
+            { LlmApmTelemetry.Attributes.TagRoute, request?.RouteTag ?? LlmApmInstruments.NoRoute },
+            { LlmApmTelemetry.Attributes.TagStep, this.tools.StepName(tool) },
+            { LlmApmTelemetry.Attributes.TagStatus, errorType is null && data.Status != ActivityStatusCode.Error ? LlmApmInstruments.StatusOk : LlmApmInstruments.StatusError },
+        });
     }
 
     private void Finish(LlmStepBuffer buffer, Activity activity)

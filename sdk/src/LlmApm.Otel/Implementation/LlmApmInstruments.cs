@@ -22,7 +22,6 @@ internal static class LlmApmInstruments
     // The GenAI semantic conventions' advice.
     internal static readonly double[] GenAiDurationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
     internal static readonly long[] GenAiTokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
-    internal static readonly double[] GenAiTimeToFirstChunkBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
 
     internal static readonly string Version = GetVersion();
 
@@ -74,7 +73,12 @@ internal static class LlmApmInstruments
 
     internal static readonly Histogram<double> GenAiTimeToFirstChunk = Meter.CreateHistogram(
         GenAiConventions.TimeToFirstChunkMetric, "s", "Time to receive the first chunk of a streamed GenAI response.",
-        tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = GenAiTimeToFirstChunkBuckets });
+        tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = GenAiDurationBuckets });
+
+    // The conventions advise the operation duration's boundaries for both chunk histograms.
+    internal static readonly Histogram<double> GenAiTimePerOutputChunk = Meter.CreateHistogram(
+        GenAiConventions.TimePerOutputChunkMetric, "s", "Time between consecutive chunks of a streamed GenAI response, after the first.",
+        tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = GenAiDurationBuckets });
 
     /// <summary>Counts a failure in <c>llm.errors</c>, once per exception however many steps and requests it fails
     /// on its way out; a failure without an exception always counts.</summary>
