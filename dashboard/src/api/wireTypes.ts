@@ -118,6 +118,13 @@ export interface WireRequestPage {
 export interface WireBucket extends WireFigures {
   start: string;
   errorsByType: Record<string, number>;
+  /** The bucket's slowest request; null without requests. */
+  slowest: WireSlowest | null;
+}
+
+export interface WireSlowest {
+  requestId: string;
+  durationMs: number;
 }
 
 export interface WireTimeseries {

@@ -75,6 +75,7 @@ function bucketFromWire(wire: WireBucket) {
     start: new Date(wire.start),
     ...figuresFromWire(wire),
     errorsByType: { ...(wire.errorsByType ?? {}) },
+    slowest: wire.slowest ? { requestId: wire.slowest.requestId, durationMs: wire.slowest.durationMs } : null,
   };
 }
 

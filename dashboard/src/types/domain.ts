@@ -75,6 +75,8 @@ export interface Summary extends Figures {
 export interface TimeBucket extends Figures {
   start: Date;
   errorsByType: Record<string, number>;
+  /** The bucket's slowest request, which the latency chart links to; null without requests. */
+  slowest: { requestId: string; durationMs: number } | null;
 }
 
 export interface Timeseries {

@@ -93,7 +93,7 @@ internal static class LlmHistoryAnalytics
         var result = new LlmTimeBucket[count];
         for (var i = 0; i < count; i++)
         {
-            result[i] = aggregates[i].Fill(new LlmTimeBucket { Start = start + (bucket * i), ErrorsByType = errors[i] });
+            result[i] = aggregates[i].Fill(new LlmTimeBucket { Start = start + (bucket * i), ErrorsByType = errors[i], Slowest = aggregates[i].Slowest });
         }
 
         return result;
@@ -128,9 +128,17 @@ internal static class LlmHistoryAnalytics
 
         public long Unpriced { get; private set; }
 
+        /// <summary>Gets the slowest request added, the first of equals; <see langword="null"/> without requests.</summary>
+        public LlmSlowestRequest? Slowest { get; private set; }
+
         public void Add(LlmRequestRecord record)
         {
             this.Count++;
+            if (this.Slowest is null || record.DurationMs > this.Slowest.DurationMs)
+            {
+                this.Slowest = new LlmSlowestRequest(record.Id, record.DurationMs);
+            }
+
             if (!string.Equals(record.Status, "ok", StringComparison.Ordinal))
             {
                 this.Errors++;
@@ -239,7 +247,16 @@ internal sealed class LlmTimeBucket : LlmHistoryFigures
 
     /// <summary>Gets or sets the failed requests by error type.</summary>
     public IDictionary<string, long> ErrorsByType { get; set; } = new SortedDictionary<string, long>();
+
+    /// <summary>Gets or sets the bucket's slowest request, which a latency chart links to; <see langword="null"/>
+    /// without requests.</summary>
+    public LlmSlowestRequest? Slowest { get; set; }
 }
+
+/// <summary>The slowest request of a bucket: its id and duration.</summary>
+/// <param name="RequestId">The request id.</param>
+/// <param name="DurationMs">The duration in milliseconds.</param>
+internal sealed record LlmSlowestRequest(string RequestId, double DurationMs);
 
 /// <summary>Latency figures in milliseconds (nearest-rank percentiles).</summary>
 internal sealed class LlmLatencySummary
