@@ -77,6 +77,8 @@ export interface WireStep {
   status: WireStatus;
   errorType: string | null;
   depth: number;
+  /** llm_call, tool, embedding, agent, step, or another source's kind (http, db, ...). */
+  kind: string;
 }
 
 export interface WireRequestRecord {

@@ -54,6 +54,7 @@ export function requestFromWire(wire: WireRequestRecord): RequestRecord {
       status: step.status === 'error' ? 'error' : 'ok',
       errorType: step.errorType ?? null,
       depth: step.depth ?? 0,
+      kind: step.kind ?? 'step',
     })),
     content: wire.content ?? null,
   };

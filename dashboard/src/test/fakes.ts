@@ -71,9 +71,9 @@ export function record(overrides: Partial<WireRequestRecord> = {}): WireRequestR
     costUsd: 0.000045,
     unpriced: false,
     steps: [
-      { name: 'preprocessing', offsetMs: 0, durationMs: 100, status: 'ok', errorType: null, depth: 0 },
-      { name: 'llm_api_call', offsetMs: 100, durationMs: 800, status: 'ok', errorType: null, depth: 0 },
-      { name: 'response_parsing', offsetMs: 900, durationMs: 50, status: 'ok', errorType: null, depth: 0 },
+      { name: 'preprocessing', offsetMs: 0, durationMs: 100, status: 'ok', errorType: null, depth: 0, kind: 'step' },
+      { name: 'llm_api_call', offsetMs: 100, durationMs: 800, status: 'ok', errorType: null, depth: 0, kind: 'llm_call' },
+      { name: 'response_parsing', offsetMs: 900, durationMs: 50, status: 'ok', errorType: null, depth: 0, kind: 'step' },
     ],
     content: null,
     ...overrides,

@@ -10,6 +10,9 @@ export interface TokenCounts {
   total: number;
 }
 
+/** What a step is: LLM-APM's kinds, or another source's (http, db, ...) kept as given. */
+export type StepKind = 'llm_call' | 'tool' | 'embedding' | 'agent' | 'step' | (string & {});
+
 export interface Step {
   name: string;
   offsetMs: number;
@@ -17,6 +20,7 @@ export interface Step {
   status: RequestStatus;
   errorType: string | null;
   depth: number;
+  kind: StepKind;
 }
 
 export interface RequestRecord {

@@ -128,8 +128,8 @@ public sealed class LlmRequestRecordRoundTripTests : IDisposable
         Unpriced = true,
         Steps =
         [
-            new LlmStepRecord("step-one", 0.25, 1.5, "ok", null, 0),
-            new LlmStepRecord("step-two", 2.125, 700.5, "error", "step-error", 1),
+            new LlmStepRecord("step-one", 0.25, 1.5, "ok", null, 0, LlmStepKinds.Tool),
+            new LlmStepRecord("step-two", 2.125, 700.5, "error", "step-error", 1, "kind-k"),
         ],
         Content = full ? new LlmContentRecord("prompt-p", "completion-c") : null,
     };

@@ -83,6 +83,31 @@ public sealed class SqliteHistorySchemaTests : IDisposable
         Assert.Equal(8, store.Find("next")!.Seq);
     }
 
+    [Fact]
+    public async Task Read_StepsWrittenBeforeKinds_ReadAsKindStep()
+    {
+        var path = Path.Combine(this.folder, "six-items.db");
+        await using (var store = Open(path))
+        {
+            store.Add(Full());
+            store.Add(new LlmRequestRecord { Id = "newer", TraceId = "t", Route = "/r", Status = "ok" });
+            Assert.True(await store.FlushAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        // A row as the schema wrote it before steps had a kind: six items per step.
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """UPDATE requests SET steps = '[["llm_api_call",1,10,"error","timeout",0]]' WHERE id = $id""";
+            command.Parameters.AddWithValue("$id", Full().Id);
+            Assert.Equal(1, command.ExecuteNonQuery());
+        }
+
+        await using var reopened = Open(path);
+        Assert.Equal([new LlmStepRecord("llm_api_call", 1, 10, "error", "timeout", 0, LlmStepKinds.Step)], reopened.Find(Full().Id)!.Steps);
+    }
+
     private static SqliteLlmHistoryStore Open(string path)
     {
         var store = new SqliteLlmHistoryStore(
@@ -113,7 +138,8 @@ public sealed class SqliteHistorySchemaTests : IDisposable
         Steps =
         [
             new LlmStepRecord("preprocessing", 0, 1.25, "ok", null, 0),
-            new LlmStepRecord("llm_api_call", 1.25, 900.123456789, "error", "rate_limited", 1),
+            new LlmStepRecord("execute_tool get_time", 1, 2, "ok", null, 1, LlmStepKinds.Tool),
+            new LlmStepRecord("llm_api_call", 1.25, 900.123456789, "error", "rate_limited", 1, LlmStepKinds.LlmCall),
         ],
         Content = new LlmContentRecord("the prompt", null),
     };

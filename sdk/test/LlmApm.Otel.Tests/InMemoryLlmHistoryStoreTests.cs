@@ -253,8 +253,8 @@ public class InMemoryLlmHistoryStoreTests
     private static readonly LlmStepRecord[] DefaultSteps =
     [
         new LlmStepRecord("preprocessing", 0.25, 1.5, "ok", null, 0),
-        new LlmStepRecord("llm_api_call", 2, 1000.125, "error", LlmErrorTypes.Timeout, 0),
-        new LlmStepRecord("chat gpt-4o-mini", 2.5, 999, "error", LlmErrorTypes.Timeout, 1),
+        new LlmStepRecord("llm_api_call", 2, 1000.125, "error", LlmErrorTypes.Timeout, 0, LlmStepKinds.LlmCall),
+        new LlmStepRecord("chat gpt-4o-mini", 2.5, 999, "error", LlmErrorTypes.Timeout, 1, "http"),
     ];
 
     private static LlmRequestRecord Full(

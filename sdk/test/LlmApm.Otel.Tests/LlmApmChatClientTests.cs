@@ -52,7 +52,8 @@ public class LlmApmChatClientTests
         Assert.False(record.Usage.Estimated);
         Assert.Equal((1000 * 0.15m + 200 * 0.075m + 300 * 0.60m) / 1_000_000m, record.CostUsd);
         Assert.Null(record.Content);
-        Assert.Equal("llm_api_call", Assert.Single(record.Steps).Name);
+        var step = Assert.Single(record.Steps);
+        Assert.Equal(("llm_api_call", LlmStepKinds.LlmCall), (step.Name, step.Kind));
 
         Assert.Equal(1200, metrics.Sum("llm.tokens", ("route", "/api/chat"), ("model", "gpt-4o-mini"), ("type", "input")));
         Assert.Equal(200, metrics.Sum("llm.tokens", ("type", "cached_input")));

@@ -32,7 +32,7 @@ public class LlmStepTests
         Assert.Equal("inner", inner.GetTagItem("llm.step.name"));
 
         var record = Assert.Single(host.History.Query(new LlmHistoryQuery()));
-        Assert.Equal([("outer", 0), ("inner", 1)], record.Steps.Select(s => (s.Name, s.Depth)));
+        Assert.Equal([("outer", 0, LlmStepKinds.Step), ("inner", 1, LlmStepKinds.Step)], record.Steps.Select(s => (s.Name, s.Depth, s.Kind)));
         var outerStep = record.Steps[0];
         var innerStep = record.Steps[1];
         Assert.True(innerStep.OffsetMs >= outerStep.OffsetMs);

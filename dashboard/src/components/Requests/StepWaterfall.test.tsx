@@ -4,9 +4,9 @@ import type { Step } from '../../types/domain';
 import { StepWaterfall } from './StepWaterfall';
 
 const steps: Step[] = [
-  { name: 'preprocessing', offsetMs: 0, durationMs: 50, status: 'ok', errorType: null, depth: 0 },
-  { name: 'load_conversation', offsetMs: 10, durationMs: 20, status: 'ok', errorType: null, depth: 1 },
-  { name: 'llm_api_call', offsetMs: 50, durationMs: 150, status: 'error', errorType: 'rate_limited', depth: 0 },
+  { name: 'preprocessing', offsetMs: 0, durationMs: 50, status: 'ok', errorType: null, depth: 0, kind: 'step' },
+  { name: 'load_conversation', offsetMs: 10, durationMs: 20, status: 'ok', errorType: null, depth: 1, kind: 'step' },
+  { name: 'llm_api_call', offsetMs: 50, durationMs: 150, status: 'error', errorType: 'rate_limited', depth: 0, kind: 'llm_call' },
 ];
 
 describe('StepWaterfall', () => {
@@ -40,7 +40,7 @@ describe('StepWaterfall', () => {
 describe('layoutWaterfall', () => {
   it('stretches the timeline when a step ends after the request span', () => {
     const { totalMs, bars } = layoutWaterfall(
-      [{ name: 'late', offsetMs: 50, durationMs: 150, status: 'ok', errorType: null, depth: 0 }],
+      [{ name: 'late', offsetMs: 50, durationMs: 150, status: 'ok', errorType: null, depth: 0, kind: 'step' }],
       100,
     );
     expect(totalMs).toBe(200);
@@ -50,8 +50,8 @@ describe('layoutWaterfall', () => {
   it('keeps a very short step visible and inside the track', () => {
     const { bars } = layoutWaterfall(
       [
-        { name: 'tiny', offsetMs: 0, durationMs: 0.01, status: 'ok', errorType: null, depth: 0 },
-        { name: 'last', offsetMs: 1000, durationMs: 0, status: 'ok', errorType: null, depth: 0 },
+        { name: 'tiny', offsetMs: 0, durationMs: 0.01, status: 'ok', errorType: null, depth: 0, kind: 'step' },
+        { name: 'last', offsetMs: 1000, durationMs: 0, status: 'ok', errorType: null, depth: 0, kind: 'step' },
       ],
       1000,
     );

@@ -177,7 +177,8 @@ internal static class SqliteHistorySchema
         }.WithSeq(reader.GetInt64(0));
     }
 
-    // Steps as [[name, offsetMs, durationMs, status, errorType, depth], ...]: a record has a handful, read as one.
+    // Steps as [[name, offsetMs, durationMs, status, errorType, depth, kind], ...]: a record has a handful, read as one.
+    // A row written before steps had a kind has six items: its steps read as the kind "step".
     private static string WriteSteps(IReadOnlyList<LlmStepRecord> steps)
     {
         var buffer = new ArrayBufferWriter<byte>(64 + (steps.Count * 64));
@@ -201,6 +202,7 @@ internal static class SqliteHistorySchema
                 }
 
                 json.WriteNumberValue(step.Depth);
+                json.WriteStringValue(step.Kind ?? LlmStepKinds.Step);
                 json.WriteEndArray();
             }
 
@@ -223,7 +225,8 @@ internal static class SqliteHistorySchema
                 step[2].GetDouble(),
                 step[3].GetString()!,
                 step[4].GetString(),
-                step[5].GetInt32());
+                step[5].GetInt32(),
+                step.GetArrayLength() > 6 ? step[6].GetString() ?? LlmStepKinds.Step : LlmStepKinds.Step);
         }
 
         return steps;
@@ -261,7 +264,8 @@ internal static class SqliteHistorySchema
                     Number(step, "durationMs"),
                     Text(step, "status") ?? "ok",
                     Text(step, "errorType"),
-                    (int)Number(step, "depth")));
+                    (int)Number(step, "depth"),
+                    Text(step, "kind") ?? LlmStepKinds.Step));
             }
         }
 

@@ -260,7 +260,8 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
             if (!TryStatus(step.Status, out var stepError)
                 || step.Depth is < 0 or > byte.MaxValue
                 || !this.strings.TryIndex(step.Name, out target.Name)
-                || !this.strings.TryIndexOrNull(step.ErrorType, out target.ErrorType))
+                || !this.strings.TryIndexOrNull(step.ErrorType, out target.ErrorType)
+                || !this.strings.TryIndex(step.Kind ?? LlmStepKinds.Step, out target.Kind))
             {
                 return false;
             }
@@ -342,7 +343,8 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
                 step.DurationMs,
                 step.Error ? "error" : "ok",
                 this.strings.OrNull(step.ErrorType),
-                step.Depth);
+                step.Depth,
+                this.strings[step.Kind]);
         }
 
         return new LlmRequestRecord(
@@ -458,6 +460,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         public double DurationMs;
         public short Name;
         public short ErrorType;
+        public short Kind;
         public bool Error;
         public byte Depth;
     }

@@ -48,7 +48,8 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
                         data.Duration.TotalMilliseconds,
                         data.Status == ActivityStatusCode.Error ? "error" : "ok",
                         data.GetTagItem(LlmApmTelemetry.Attributes.ErrorType) as string,
-                        depth));
+                        depth,
+                        LlmStepKinds.FromOperation(data.GetTagItem(GenAiConventions.OperationName) as string)));
                     return;
                 }
             }

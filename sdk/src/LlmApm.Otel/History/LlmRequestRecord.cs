@@ -271,7 +271,39 @@ public sealed class LlmRequestRecord
 /// <param name="Status"><c>ok</c> or <c>error</c>.</param>
 /// <param name="ErrorType">The error type, or <c>null</c>.</param>
 /// <param name="Depth">0 for a step directly under the request, 1 for a step inside a step, and so on.</param>
-public readonly record struct LlmStepRecord(string Name, double OffsetMs, double DurationMs, string Status, string? ErrorType, int Depth);
+/// <param name="Kind">What the step is, one of <see cref="LlmStepKinds"/> or another source's kind (such as <c>http</c>).</param>
+public readonly record struct LlmStepRecord(string Name, double OffsetMs, double DurationMs, string Status, string? ErrorType, int Depth, string Kind = LlmStepKinds.Step);
+
+/// <summary>The kinds of step LLM-APM records; the history keeps any other kind as given.</summary>
+public static class LlmStepKinds
+{
+    /// <summary><c>step</c>: a step of the application's own (<see cref="LlmStep"/>).</summary>
+    public const string Step = "step";
+
+    /// <summary><c>llm_call</c>: a call to a model (the GenAI operations <c>chat</c>, <c>text_completion</c>,
+    /// <c>generate_content</c>).</summary>
+    public const string LlmCall = "llm_call";
+
+    /// <summary><c>tool</c>: a tool invocation (<c>execute_tool</c>).</summary>
+    public const string Tool = "tool";
+
+    /// <summary><c>embedding</c>: a call to an embedding model (<c>embeddings</c>).</summary>
+    public const string Embedding = "embedding";
+
+    /// <summary><c>agent</c>: an agent's invocation or creation (<c>invoke_agent</c>, <c>create_agent</c>).</summary>
+    public const string Agent = "agent";
+
+    /// <summary>The kind of a span from its <c>gen_ai.operation.name</c>; <see cref="Step"/> for a span without one.</summary>
+    internal static string FromOperation(string? operation) => operation switch
+    {
+        null => Step,
+        "chat" or "text_completion" or "generate_content" => LlmCall,
+        "execute_tool" => Tool,
+        "embeddings" => Embedding,
+        "invoke_agent" or "create_agent" => Agent,
+        _ => Step,
+    };
+}
 
 /// <summary>Captured prompt and completion, after redaction.</summary>
 /// <param name="Prompt">The prompt.</param>
