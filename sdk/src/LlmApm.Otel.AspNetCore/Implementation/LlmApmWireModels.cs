@@ -49,6 +49,7 @@ internal sealed record LlmApmWireRequest(
     decimal? CostUsd,
     bool Unpriced,
     IReadOnlyList<LlmApmWireStep> Steps,
+    int DroppedSteps,
     LlmApmWireContent? Content)
 {
     public static LlmApmWireRequest From(LlmRequestRecord record)
@@ -79,6 +80,7 @@ internal sealed record LlmApmWireRequest(
             record.CostUsd,
             record.Unpriced,
             steps,
+            record.DroppedSteps,
             record.Content is { } content ? new(content.Prompt, content.Completion) : null);
     }
 }

@@ -12,10 +12,14 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
     private const int MaxDepth = 32;
     private readonly LlmApmInstrumentation instrumentation;
     private readonly LlmOpenRequests open = new();
+    private readonly LlmStepSources sources;
+    private readonly int maxSourceSteps;
 
     public LlmHistoryProcessor(LlmApmInstrumentation instrumentation)
     {
         this.instrumentation = instrumentation;
+        this.sources = new LlmStepSources(instrumentation.Options.StepSources);
+        this.maxSourceSteps = instrumentation.Options.MaxSourceStepsPerRequest;
 
         // From now on the instrumentation's requests open their entry here: the one path from request to processor.
         instrumentation.OpenRequests = this.open;
@@ -23,24 +27,43 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
 
     public override void OnEnd(Activity data)
     {
-        if (!ReferenceEquals(data.Source, LlmApmInstruments.Source))
+        var own = ReferenceEquals(data.Source, LlmApmInstruments.Source);
+        string? sourceKind = null;
+        if (!own && (data.Parent is null || (sourceKind = this.sources.KindOf(data.Source)) is null))
         {
+            // Another source's span is kept only inside a request, and only from a source of StepSources.
             return;
         }
 
         try
         {
-            if (this.open.TryTake(data, out var finished))
+            if (own && this.open.TryTake(data, out var finished))
             {
                 this.Finish(finished, data);
                 return;
             }
 
-            // A step: recorded for the nearest request span among its ancestors that is still open.
+            // A step: recorded for the nearest request span among its ancestors that is still open. Its depth counts
+            // the ancestors that are steps themselves, so that it nests under the step that made it.
             var depth = 0;
-            for (var parent = data.Parent; parent is not null && depth < MaxDepth; parent = parent.Parent, depth++)
+            var hops = 0;
+            for (var parent = data.Parent; parent is not null && hops < MaxDepth; parent = parent.Parent, hops++)
             {
-                if (this.open.TryGet(parent, out var buffer))
+                if (!this.open.TryGet(parent, out var buffer))
+                {
+                    if (ReferenceEquals(parent.Source, LlmApmInstruments.Source) || this.sources.KindOf(parent.Source) is not null)
+                    {
+                        depth++;
+                    }
+
+                    continue;
+                }
+
+                if (sourceKind is not null)
+                {
+                    buffer.AddFromSource(LlmStepSources.Step(data, sourceKind, (data.StartTimeUtc - parent.StartTimeUtc).TotalMilliseconds, depth), this.maxSourceSteps);
+                }
+                else
                 {
                     buffer.Add(new LlmStepRecord(
                         (data.GetTagItem(LlmApmTelemetry.Attributes.StepName) as string) ?? data.DisplayName,
@@ -50,8 +73,9 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
                         data.GetTagItem(LlmApmTelemetry.Attributes.ErrorType) as string,
                         depth,
                         LlmStepKinds.FromOperation(data.GetTagItem(GenAiConventions.OperationName) as string)));
-                    return;
                 }
+
+                return;
             }
         }
         catch (Exception ex)
@@ -79,6 +103,7 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
             CostUsd = request.CostUsd,
             Unpriced = request.Unpriced,
             Steps = steps,
+            DroppedSteps = buffer.DroppedSteps,
             Content = this.instrumentation.Options.CaptureMessageContent && (request.CapturedPrompt ?? request.CapturedCompletion) is not null
                 ? new LlmContentRecord(request.CapturedPrompt, request.CapturedCompletion)
                 : null,
