@@ -99,6 +99,8 @@ export interface WireRequestRecord {
   costUsd: number | null;
   unpriced: boolean;
   steps: WireStep[];
+  /** Other sources' spans of the request past the per-request bound: counted, not kept as steps. */
+  droppedSteps: number;
   content: WireContent | null;
 }
 

@@ -56,6 +56,7 @@ export function requestFromWire(wire: WireRequestRecord): RequestRecord {
       depth: step.depth ?? 0,
       kind: step.kind ?? 'step',
     })),
+    droppedSteps: wire.droppedSteps ?? 0,
     content: wire.content ?? null,
   };
 }

@@ -41,6 +41,8 @@ export interface RequestRecord {
   /** null when the model has no price: unknown, not zero. */
   costUsd: number | null;
   steps: Step[];
+  /** Other sources' spans past the per-request bound, counted but not kept. */
+  droppedSteps: number;
   content: { prompt: string | null; completion: string | null } | null;
 }
 
