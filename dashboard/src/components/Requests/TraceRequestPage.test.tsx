@@ -23,7 +23,9 @@ describe('TraceRequestPage', () => {
     renderWithServices(<TraceRequestPage traceId={TRACE.toUpperCase()} />, fetchMock as unknown as typeof fetch);
 
     expect(await screen.findByText('req-of-trace')).toBeTruthy();
-    expect(calledPaths(fetchMock)).toEqual([`requests?limit=5&q=${TRACE}`, 'requests/req-of-trace']);
+    const paths = calledPaths(fetchMock);
+    expect(paths[0]).toBe(`requests?limit=5&q=${TRACE}`);
+    expect(paths).toContain('requests/req-of-trace');
   });
 
   it('says so when no request of the history has the trace', async () => {
