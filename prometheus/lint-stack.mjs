@@ -55,6 +55,27 @@ for (const file of dashFiles) {
   }
 }
 
+// Exemplars: a target that asks for them reads raw series (a recording rule has none), and the Prometheus datasource
+// links their trace_id to the trace backend and to the dashboard's request page.
+for (const file of dashFiles) {
+  let d;
+  try { d = JSON.parse(readFileSync(join(dashDir, file), 'utf8')); } catch { continue; }
+  for (const p of (d.panels ?? []).flatMap((x) => [x, ...(x.panels ?? [])])) {
+    for (const t of p.targets ?? []) {
+      if (t.exemplar && /[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]+/.test(t.expr ?? '')) {
+        fail(`${file}: panel ${p.id} "${p.title}" ${t.refId}: exemplars asked of a recording rule, which has none`);
+      }
+    }
+  }
+}
+const datasources = readFileSync(join(root, 'grafana/provisioning/datasources/datasources.yml'), 'utf8');
+if (!/exemplarTraceIdDestinations:[\s\S]*name:\s*trace_id[\s\S]*datasourceUid:\s*jaeger/.test(datasources)) {
+  fail('grafana datasources: the Prometheus datasource does not link exemplar trace_id to the jaeger datasource');
+}
+if (!/exemplarTraceIdDestinations:[\s\S]*url:\s*\S*#\/traces\/\$\{__value\.raw\}/.test(datasources)) {
+  fail('grafana datasources: the Prometheus datasource does not link exemplar trace_id to the dashboard (#/traces/${__value.raw})');
+}
+
 // Alerts: labels, annotations and runbook anchors.
 const alertsText = readFileSync(join(root, 'prometheus/rules/alerts.yml'), 'utf8');
 const opsText = readFileSync(join(root, 'docs/operations.md'), 'utf8');

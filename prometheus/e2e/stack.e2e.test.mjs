@@ -15,6 +15,8 @@
 //     and no *_created series is; every recording rule returns data; every Grafana panel's query returns data
 //     (variables set to real values and to All); LlmHighErrorRatio becomes pending or firing under a burst of
 //     failures, and LlmUnpricedModelRequests fires for the unpriced model.
+//     With exemplar storage on, query_exemplars returns trace ids of the latency, cost and GenAI duration
+//     series, and each of them is the trace of a request in the chat service's history API.
 //  4. Starts a second instance exporting OTLP/HTTP (protobuf) to a receiver inside this test and asserts that a
 //     POST to /v1/traces carries the spans `llm.request /api/chat`, `preprocessing` and `llm_api_call`. The body
 //     is not decoded: protobuf stores strings as raw UTF-8 bytes, so a byte search for the span names is a
@@ -256,6 +258,7 @@ scrape_configs:
     `--config.file=${config}`,
     `--storage.tsdb.path=${join(tmp, 'data')}`,
     `--web.listen-address=${HOST}:${promPort}`,
+    '--enable-feature=exemplar-storage',
     '--log.level=warn',
   ], process.env);
   await waitFor('Prometheus /-/ready', () => httpOk(`${promUrl}/-/ready`), { timeoutMs: 30_000, entry: prometheus });
@@ -458,6 +461,40 @@ test('every Grafana panel query returns data', async () => {
     }
   }
   assert.ok(checked > 20, `panel queries checked: ${checked}`);
+  assert.deepEqual(problems, []);
+});
+
+async function promExemplars(expr, seconds) {
+  const end = Date.now() / 1000;
+  const u = new URL('/api/v1/query_exemplars', promUrl);
+  u.searchParams.set('query', expr);
+  u.searchParams.set('start', String(end - seconds));
+  u.searchParams.set('end', String(end));
+  const r = await fetch(u, { signal: AbortSignal.timeout(10_000) });
+  const body = await r.json();
+  if (body.status !== 'success') throw new Error(`exemplar query failed: ${expr}: ${body.error ?? r.status}`);
+  return body.data.flatMap((series) => series.exemplars.map((e) => ({ series: series.seriesLabels, ...e })));
+}
+
+test('exemplars: the latency, cost and GenAI duration series name traces that are in the history', { timeout: 60_000 }, async (t) => {
+  const series = ['llm_request_latency_seconds_bucket', 'llm_cost_usd_total', 'gen_ai_client_operation_duration_seconds_bucket'];
+  const problems = [];
+  for (const name of series) {
+    const exemplars = await promExemplars(`${name}{job="chat-service"}`, 600);
+    const traces = [...new Set(exemplars.map((e) => e.labels.trace_id).filter(Boolean))];
+    if (traces.length === 0) { problems.push(`${name}: no exemplar with a trace_id`); continue; }
+    if (!traces.every((id) => /^[0-9a-f]{32}$/.test(id))) problems.push(`${name}: malformed trace ids ${traces.slice(0, 3)}`);
+    // Each exemplar's trace is a request of the history (a few per series: each is one API call).
+    for (const traceId of traces.slice(0, 5)) {
+      const u = new URL('/llm-apm/api/requests', serviceUrl);
+      u.searchParams.set('q', traceId);
+      const r = await fetch(u, { signal: AbortSignal.timeout(10_000) });
+      const body = await r.json();
+      if (r.status !== 200) { problems.push(`${name}: history lookup of ${traceId}: ${r.status} ${JSON.stringify(body)}`); continue; }
+      if (!body.items.some((record) => record.traceId === traceId)) problems.push(`${name}: trace ${traceId} is not in the history`);
+    }
+    t.diagnostic(`${name}: ${exemplars.length} exemplars, ${traces.length} traces`);
+  }
   assert.deepEqual(problems, []);
 });
 

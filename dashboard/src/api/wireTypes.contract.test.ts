@@ -32,6 +32,7 @@ const interfaceOf: Record<string, string> = {
   LlmApmWireContent: 'WireContent',
   LlmApmTimeSeries: 'WireTimeseries',
   LlmApmWireBucket: 'WireBucket',
+  LlmApmWireSlowest: 'WireSlowest',
   ProblemDetails: 'WireProblem',
 };
 

@@ -100,6 +100,8 @@ export interface WireRequestRecord {
   costUsd: number | null;
   unpriced: boolean;
   steps: WireStep[];
+  /** Other sources' spans of the request past the per-request bound: counted, not kept as steps. */
+  droppedSteps: number;
   content: WireContent | null;
 }
 
@@ -121,6 +123,13 @@ export interface WireRequestPage {
 export interface WireBucket extends WireFigures {
   start: string;
   errorsByType: Record<string, number>;
+  /** The bucket's slowest request; null without requests. */
+  slowest: WireSlowest | null;
+}
+
+export interface WireSlowest {
+  requestId: string;
+  durationMs: number;
 }
 
 export interface WireTimeseries {

@@ -4,6 +4,7 @@ export type Route =
   | { page: 'overview' }
   | { page: 'requests' }
   | { page: 'request'; id: string }
+  | { page: 'trace'; traceId: string }
   | { page: 'chat' }
   | { page: 'not-found'; path: string };
 
@@ -14,6 +15,9 @@ export function parseHash(hash: string): Route {
   if (path === '/chat') return { page: 'chat' };
   const match = /^\/requests\/([^/]+)$/.exec(path);
   if (match?.[1]) return { page: 'request', id: decodeURIComponent(match[1]) };
+  // An exemplar's link from Grafana names a trace, not a request: the page finds the request of that trace.
+  const trace = /^\/traces\/([^/]+)$/.exec(path);
+  if (trace?.[1]) return { page: 'trace', traceId: decodeURIComponent(trace[1]) };
   return { page: 'not-found', path };
 }
 

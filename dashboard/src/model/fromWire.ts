@@ -57,6 +57,7 @@ export function requestFromWire(wire: WireRequestRecord): RequestRecord {
       depth: step.depth ?? 0,
       kind: step.kind ?? 'step',
     })),
+    droppedSteps: wire.droppedSteps ?? 0,
     content: wire.content ?? null,
   };
 }
@@ -77,6 +78,7 @@ function bucketFromWire(wire: WireBucket) {
     start: new Date(wire.start),
     ...figuresFromWire(wire),
     errorsByType: { ...(wire.errorsByType ?? {}) },
+    slowest: wire.slowest ? { requestId: wire.slowest.requestId, durationMs: wire.slowest.durationMs } : null,
   };
 }
 

@@ -76,6 +76,7 @@ export function record(overrides: Partial<WireRequestRecord> = {}): WireRequestR
       { name: 'llm_api_call', offsetMs: 100, durationMs: 800, status: 'ok', errorType: null, depth: 0, kind: 'llm_call' },
       { name: 'response_parsing', offsetMs: 900, durationMs: 50, status: 'ok', errorType: null, depth: 0, kind: 'step' },
     ],
+    droppedSteps: 0,
     content: null,
     ...overrides,
   };

@@ -43,6 +43,8 @@ export interface RequestRecord {
   /** null when the model has no price: unknown, not zero. */
   costUsd: number | null;
   steps: Step[];
+  /** Other sources' spans past the per-request bound, counted but not kept. */
+  droppedSteps: number;
   content: { prompt: string | null; completion: string | null } | null;
 }
 
@@ -81,6 +83,8 @@ export interface Summary extends Figures {
 export interface TimeBucket extends Figures {
   start: Date;
   errorsByType: Record<string, number>;
+  /** The bucket's slowest request, which the latency chart links to; null without requests. */
+  slowest: { requestId: string; durationMs: number } | null;
 }
 
 export interface Timeseries {

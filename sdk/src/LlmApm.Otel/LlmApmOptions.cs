@@ -41,6 +41,32 @@ public sealed class LlmApmOptions
     /// buffered for it. Default: 10 minutes.</summary>
     public TimeSpan OrphanTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Gets the other activity sources whose spans inside a request are kept in its history record as steps, each with
+    /// its step kind (<c>http</c>, <c>db</c>, <c>agent</c>, <c>other</c>, ...). A name ending in <c>*</c> matches every
+    /// source that starts with the rest; an empty kind leaves the source out. A span with a GenAI operation
+    /// (<c>gen_ai.operation.name</c>) takes that operation's kind (<c>agent</c>, <c>tool</c>, <c>llm_call</c>,
+    /// <c>embedding</c>). LLM-APM adds none of these sources to the tracer provider: the host's own tracing decides
+    /// which spans exist (for example <c>AddHttpClientInstrumentation()</c> or <c>AddSource("Npgsql")</c>). Default:
+    /// HttpClient (<c>http</c>); Npgsql, MySqlConnector and the SqlClient, Entity Framework Core and Redis
+    /// instrumentations (<c>db</c>); Microsoft.Extensions.AI's and Microsoft Agent Framework's sources.
+    /// </summary>
+    public IDictionary<string, string> StepSources { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["System.Net.Http"] = "http",
+        ["Npgsql"] = "db",
+        ["MySqlConnector"] = "db",
+        ["OpenTelemetry.Instrumentation.SqlClient"] = "db",
+        ["OpenTelemetry.Instrumentation.EntityFrameworkCore"] = "db",
+        ["OpenTelemetry.Instrumentation.StackExchangeRedis"] = "db",
+        ["Experimental.Microsoft.Extensions.AI"] = "other",
+        ["Experimental.Microsoft.Agents.AI"] = "agent",
+    };
+
+    /// <summary>Gets or sets how many spans of <see cref="StepSources"/> one request keeps as steps; past it, further
+    /// spans are only counted in the record's <c>DroppedSteps</c>. 0 keeps none. Default: 64.</summary>
+    public int MaxSourceStepsPerRequest { get; set; } = 64;
+
     /// <summary>Gets or sets a value indicating whether <c>AddLlmApm()</c> adds an OTLP exporter for traces and metrics.
     /// Default: <c>null</c>, which adds it when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is configured. Never added when the
     /// host configured OTLP itself (<c>UseOtlpExporter()</c> or any <c>AddOtlpExporter()</c>).</summary>

@@ -19,7 +19,8 @@ public static class LlmApmServiceCollectionExtensions
     /// Adds LLM-APM to the host's OpenTelemetry tracer and meter providers (the ones <c>AddOpenTelemetry()</c> shares
     /// with the host, before or after this call): <c>AddLlmApmInstrumentation()</c> on both, and an OTLP exporter
     /// only when <see cref="LlmApmOptions.UseOtlpExporter"/> asks for one and the host configured no OTLP exporter of
-    /// its own. Options are bound from the <c>LlmApm</c> section of the registered <c>IConfiguration</c>, if any, then
+    /// its own, and the trace-based exemplar filter on the meter provider unless the host sets a filter itself
+    /// (<c>SetExemplarFilter</c> or <c>OTEL_METRICS_EXEMPLAR_FILTER</c>). Options are bound from the <c>LlmApm</c> section of the registered <c>IConfiguration</c>, if any, then
     /// <paramref name="configure"/> runs; they are validated at start-up. Calling it again only applies
     /// <paramref name="configure"/>.
     /// </summary>
@@ -40,6 +41,8 @@ public static class LlmApmServiceCollectionExtensions
             return services;
         }
 
+        // Exemplars link a metric sample to its request's trace; set for the provider unless the host chose a filter.
+        LlmApmExemplarFilter.AddFirst(services);
         services.AddOpenTelemetry()
             .WithTracing(tracing => ((IDeferredTracerProviderBuilder)tracing.AddLlmApmInstrumentation()).Configure((sp, builder) =>
             {

@@ -270,10 +270,6 @@ public sealed class LlmRequest : IDisposable
                 activity.SetStatus(ActivityStatusCode.Error, this.errorMessage);
             }
 
-            activity.Stop();
-
-            // The processor took the request's entry as the span ended; a span that no processor saw leaves it here.
-            this.instrumentation.OpenRequests?.Close(activity);
         }
 
         var tags = new TagList
@@ -282,9 +278,31 @@ public sealed class LlmRequest : IDisposable
             { LlmApmTelemetry.Attributes.TagModel, modelTag },
             { LlmApmTelemetry.Attributes.TagStatus, status },
         };
+
+        // Recorded while the request's span is current and before it ends: a trace-based exemplar then names the
+        // request's trace, and the metrics count a request before its history record exists.
+        var current = Activity.Current;
+        var swap = this.Activity is { } open && !ReferenceEquals(current, open);
+        if (swap)
+        {
+            Activity.Current = this.Activity;
+        }
+
         LlmApmInstruments.Requests.Add(1, tags);
         LlmApmInstruments.RequestLatency.Record(elapsed, tags);
         LlmApmInstruments.RequestsActive.Add(-1, new KeyValuePair<string, object?>(LlmApmTelemetry.Attributes.TagRoute, this.RouteTag));
+        if (swap)
+        {
+            Activity.Current = current;
+        }
+
+        if (this.Activity is { } ended)
+        {
+            ended.Stop();
+
+            // The processor took the request's entry as the span ended; a span that no processor saw leaves it here.
+            this.instrumentation.OpenRequests?.Close(ended);
+        }
     }
 
     internal void MarkFailed(string type, string? message, Exception? exception, string? step)

@@ -177,7 +177,7 @@ public class LlmApmEndpointRouteBuilderExtensionsTests(ITestOutputHelper testOut
     {
         await using var app = await StartWithChatAsync();
         await ChatAsync(app, ok: true);
-        await app.WaitForHistoryAsync(1);
+        var record = Assert.Single(await app.WaitForHistoryAsync(1));
 
         using var json = await GetJsonAsync(app, $"/llm-apm/api/timeseries?window={window}");
         var root = json.RootElement;
@@ -194,9 +194,12 @@ public class LlmApmEndpointRouteBuilderExtensionsTests(ITestOutputHelper testOut
         Assert.All(list, b => Assert.Equal(JsonValueKind.Number, b.GetProperty("unpricedCount").ValueKind));
         var busy = Assert.Single(list, b => b.GetProperty("count").GetInt64() > 0);
         Assert.True(busy.GetProperty("latencyMs").GetProperty("p95").GetDouble() > 0);
+        Assert.Equal(record.Id, busy.GetProperty("slowest").GetProperty("requestId").GetString());
+        Assert.Equal(record.DurationMs, busy.GetProperty("slowest").GetProperty("durationMs").GetDouble());
 
         // An empty bucket has no latency (null), not a latency of 0: a chart draws a gap there.
         Assert.All(list.Where(b => b.GetProperty("count").GetInt64() == 0), b => Assert.Equal(JsonValueKind.Null, b.GetProperty("latencyMs").ValueKind));
+        Assert.All(list.Where(b => b.GetProperty("count").GetInt64() == 0), b => Assert.Equal(JsonValueKind.Null, b.GetProperty("slowest").ValueKind));
     }
 
     [Fact]

@@ -15,7 +15,7 @@ namespace LlmApm.Otel.AspNetCore.Tests;
 public sealed class LlmRequestRecordRoundTripTests : IDisposable
 {
     // The properties a record that fits a slot of the ring leaves unset: the ring keeps a record with either as an object.
-    private static readonly string[] NotInASlot = [nameof(LlmRequestRecord.ErrorMessage), nameof(LlmRequestRecord.Content)];
+    private static readonly string[] NotInASlot = [nameof(LlmRequestRecord.ErrorMessage), nameof(LlmRequestRecord.Content), nameof(LlmRequestRecord.DroppedSteps)];
 
     private readonly string folder = Directory.CreateTempSubdirectory("llm-apm-roundtrip-").FullName;
 
@@ -132,6 +132,7 @@ public sealed class LlmRequestRecordRoundTripTests : IDisposable
             new LlmStepRecord("step-one", 0.25, 1.5, "ok", null, 0, LlmStepKinds.Tool),
             new LlmStepRecord("step-two", 2.125, 700.5, "error", "step-error", 1, "kind-k"),
         ],
+        DroppedSteps = full ? 17 : 0,
         Content = full ? new LlmContentRecord("prompt-p", "completion-c") : null,
     };
 

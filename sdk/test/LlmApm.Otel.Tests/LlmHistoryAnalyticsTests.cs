@@ -59,6 +59,26 @@ public class LlmHistoryAnalyticsTests
     }
 
     [Fact]
+    public void TimeSeries_SeveralRequestsInABucket_NamesTheSlowest()
+    {
+        var start = new DateTimeOffset(2026, 11, 26, 20, 0, 0, TimeSpan.Zero);
+        LlmRequestRecord[] records =
+        [
+            Made("a", start.AddSeconds(1), 120),
+            Made("b", start.AddSeconds(2), 900),
+            Made("c", start.AddSeconds(3), 900),
+            Made("d", start.AddSeconds(16), 40),
+        ];
+
+        var buckets = LlmHistoryAnalytics.TimeSeries(records, start, start.AddSeconds(45), TimeSpan.FromSeconds(15));
+
+        Assert.Equal(3, buckets.Count);
+        Assert.Equal(new LlmSlowestRequest("b", 900), buckets[0].Slowest);
+        Assert.Equal(new LlmSlowestRequest("d", 40), buckets[1].Slowest);
+        Assert.Null(buckets[2].Slowest);
+    }
+
+    [Fact]
     public void Summarize_NoRequests_HasNoLatency()
     {
         var now = DateTimeOffset.UtcNow;
@@ -69,6 +89,9 @@ public class LlmHistoryAnalyticsTests
         Assert.Null(summary.LatencyMs);
         Assert.Equal(0, summary.UnpricedCount);
     }
+
+    private static LlmRequestRecord Made(string id, DateTimeOffset start, double durationMs)
+        => new() { Id = id, TraceId = "0af7651916cd43dd8448eb211c80319c", Route = "/api/chat", Status = "ok", StartTime = start, DurationMs = durationMs };
 
     private static void Record(TestHost host, string model, long input, long output)
     {

@@ -11,6 +11,7 @@ import { LiveIndicator } from '../Common/LiveIndicator';
 import { OverviewPage } from '../Overview/OverviewPage';
 import { RequestDetailPage } from '../Requests/RequestDetailPage';
 import { RequestsPage } from '../Requests/RequestsPage';
+import { TraceRequestPage } from '../Requests/TraceRequestPage';
 
 const navItems: { page: 'overview' | 'requests' | 'chat'; label: string; href: string }[] = [
   { page: 'overview', label: 'Overview', href: '#/overview' },
@@ -22,6 +23,7 @@ const pageTitles: Record<Route['page'], string> = {
   overview: 'Overview',
   requests: 'Requests',
   request: 'Request',
+  trace: 'Request',
   chat: 'Chat',
   'not-found': 'Not found',
 };
@@ -30,7 +32,7 @@ export function App() {
   const client = useHistoryClient();
   const route = useHashRoute();
   const info = useResource('info', (signal) => client.info(signal));
-  const current = route.page === 'request' ? 'requests' : route.page;
+  const current = route.page === 'request' || route.page === 'trace' ? 'requests' : route.page;
   // The Chat tab only for a host that announces a streaming chat endpoint (api/info `chat.streamEndpoint`).
   const chatEndpoint = info.data?.chat?.streamEndpoint ?? null;
   const pages = navItems.filter((item) => item.page !== 'chat' || chatEndpoint !== null);
@@ -82,6 +84,8 @@ function Page({ route, info }: { route: Route; info: Resource<WireInfo> }) {
       return <RequestsPage />;
     case 'request':
       return <RequestDetailPage key={route.id} id={route.id} />;
+    case 'trace':
+      return <TraceRequestPage key={route.traceId} traceId={route.traceId} />;
     case 'chat':
       return <ChatPage info={info} />;
     default:

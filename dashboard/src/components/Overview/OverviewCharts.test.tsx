@@ -17,6 +17,7 @@ function bucket(i: number, count: number, extra: Partial<WireBucket> = {}): Wire
     tokens: count > 0 ? tokens : { input: 0, output: 0, cachedInput: 0, reasoning: 0, total: 0 },
     costUsd: count > 0 ? 0.001 : 0,
     unpricedCount: 0,
+    slowest: count > 0 ? { requestId: `req-${i}`, durationMs: 1500 + i } : null,
     ...extra,
   };
 }
@@ -66,5 +67,19 @@ describe('lineRuns', () => {
       [6, 7],
     ]);
     expect(lineRuns([null, null])).toEqual([]);
+  });
+
+  it('links the slowest point of each bucket with requests to that request', () => {
+    const counts = [2, 0, 1];
+    const timeseries = timeseriesFromWire({ window: '5m', bucketSeconds: 15, buckets: counts.map((c, i) => bucket(i, c)) });
+
+    render(<OverviewCharts timeseries={timeseries} />);
+
+    const chart = screen.getByRole('img', { name: 'Latency over time' });
+    const links = [...chart.querySelectorAll('g[data-series="slowest"] a')];
+    expect(links.map((a) => a.getAttribute('href'))).toEqual(['#/requests/req-0', '#/requests/req-2']);
+    expect(links[0]?.getAttribute('aria-label')).toMatch(/^Slowest request at .+: 1\.50 s$/);
+    // The empty bucket has no point: nothing to open there.
+    expect(chart.querySelectorAll('g[data-series="slowest"] circle')).toHaveLength(2);
   });
 });

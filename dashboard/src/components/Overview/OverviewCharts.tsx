@@ -1,5 +1,6 @@
 import { errorTypeColor } from '../Common/errorColors';
-import { formatCost, formatCount, formatDuration, formatFiguresCost } from '../../model/format';
+import { requestHref } from '../../hooks/useHashRoute';
+import { formatCost, formatCount, formatDuration, formatFiguresCost, formatTime } from '../../model/format';
 import type { Timeseries } from '../../types/domain';
 import { TimeSeriesChart } from './TimeSeriesChart';
 
@@ -35,6 +36,20 @@ export function OverviewCharts({ timeseries }: { timeseries: Timeseries }) {
           // A bucket without requests has no latency (null on the wire): a gap, never a dive to 0.
           { key: 'p50', label: 'p50', color: 'var(--series-1)', values: buckets.map((b) => b.latencyMs?.p50 ?? null) },
           { key: 'p95', label: 'p95', color: 'var(--series-2)', values: buckets.map((b) => b.latencyMs?.p95 ?? null) },
+          {
+            // Each bucket's slowest request, a point that opens it: from a spike straight to the request behind it.
+            key: 'slowest',
+            label: 'slowest',
+            color: 'var(--series-5)',
+            points: true,
+            values: buckets.map((b) => b.slowest?.durationMs ?? null),
+            link: (i) => {
+              const b = buckets[i];
+              return b?.slowest
+                ? { href: requestHref(b.slowest.requestId), label: `Slowest request at ${formatTime(b.start)}: ${formatDuration(b.slowest.durationMs)}` }
+                : undefined;
+            },
+          },
         ]}
       />
       <TimeSeriesChart

@@ -11,6 +11,10 @@ export interface ChartSeries {
   values: (number | null)[];
   /** The read-out of a bucket when the value alone would mislead (e.g. a cost with unpriced requests). */
   describe?: (index: number) => string | undefined;
+  /** A line chart's series drawn as points only (no line), e.g. one request per bucket. */
+  points?: boolean;
+  /** A link per point: the point is drawn as a link to it (e.g. the request behind the value). */
+  link?: (index: number) => { href: string; label: string } | undefined;
 }
 
 /** The runs of consecutive non-null values of a line, as [start, end] indexes (inclusive). */
@@ -158,7 +162,24 @@ export function TimeSeriesChart({ title, times, series, kind, formatValue, empty
                   </g>
                 );
               })
-            : series.map((s) => (
+            : series.map((s) =>
+                s.points ? (
+                  <g key={s.key} data-series={s.key}>
+                    {s.values.map((value, i) => {
+                      if (value === null) return null;
+                      const link = s.link?.(i);
+                      const dot = <circle cx={xCenter(i)} cy={y(value)} r={3} className="chart-point" style={{ fill: s.color }} />;
+                      return link ? (
+                        <a key={i} href={link.href} aria-label={link.label} className="chart-point-link">
+                          <title>{link.label}</title>
+                          {dot}
+                        </a>
+                      ) : (
+                        <g key={i}>{dot}</g>
+                      );
+                    })}
+                  </g>
+                ) : (
                 // A bucket without a value is a gap: the line is drawn run by run, a lone value as a dot.
                 <g key={s.key} data-series={s.key}>
                   {lineRuns(s.values).map(([from, to]) =>
@@ -180,7 +201,8 @@ export function TimeSeriesChart({ title, times, series, kind, formatValue, empty
                     ),
                   )}
                 </g>
-              ))}
+                ),
+              )}
           {kind === 'line' && hover !== null
             ? series.map((s) => {
                 const value = s.values[hover];

@@ -12,7 +12,7 @@ export function RequestDetails({ record }: { record: RequestRecord }) {
         <h3 className="details-title">
           Steps <span className="muted">· {formatDuration(record.durationMs)} total</span>
         </h3>
-        <StepWaterfall steps={record.steps} durationMs={record.durationMs} />
+        <StepWaterfall steps={record.steps} durationMs={record.durationMs} droppedSteps={record.droppedSteps} />
       </section>
       <div className="details-grid">
         <section className="details-section" aria-label="Tokens">

@@ -4,8 +4,17 @@ import type { Step } from '../../types/domain';
 
 const depthClasses: Record<number, string> = { 0: 'bar-depth-0', 1: 'bar-depth-1' };
 
-/** The request's steps on one timeline: each bar at its offset, as wide as its duration. */
-export function StepWaterfall({ steps, durationMs }: { steps: Step[]; durationMs: number }) {
+/** The request's steps on one timeline: each bar at its offset, as wide as its duration; a step made inside another
+ * (its span's child, such as an HTTP call of a tool) is indented under it by its depth. */
+export function StepWaterfall({ steps, durationMs, droppedSteps = 0 }: { steps: Step[]; durationMs: number; droppedSteps?: number }) {
+  const dropped =
+    droppedSteps > 0 ? (
+      <p className="muted waterfall-dropped">
+        {droppedSteps} more {droppedSteps === 1 ? 'span' : 'spans'} of other sources not kept (the per-request bound,
+        LlmApm:MaxSourceStepsPerRequest): see the whole trace in the trace backend.
+      </p>
+    ) : null;
+  if (steps.length === 0 && dropped) return dropped;
   if (steps.length === 0) {
     return <p className="muted">No steps were recorded for this request.</p>;
   }
@@ -26,6 +35,7 @@ export function StepWaterfall({ steps, durationMs }: { steps: Step[]; durationMs
               key={`${step.name}-${index}`}
               className="waterfall-row"
               data-kind={step.kind}
+              data-depth={step.depth}
               aria-label={`${step.name}${kind ? ` (${kind.label})` : ''}: starts at ${formatDuration(step.offsetMs)}, takes ${formatDuration(step.durationMs)}${step.status === 'error' ? `, failed: ${step.errorType ?? 'error'}` : ''}`}
             >
               <span className={`waterfall-name depth-${Math.min(step.depth, 3)}`}>
@@ -49,6 +59,7 @@ export function StepWaterfall({ steps, durationMs }: { steps: Step[]; durationMs
           );
         })}
       </ol>
+      {dropped}
     </div>
   );
 }

@@ -50,6 +50,7 @@ internal sealed record LlmApmWireRequest(
     decimal? CostUsd,
     bool Unpriced,
     IReadOnlyList<LlmApmWireStep> Steps,
+    int DroppedSteps,
     LlmApmWireContent? Content)
 {
     public static LlmApmWireRequest From(LlmRequestRecord record)
@@ -81,6 +82,7 @@ internal sealed record LlmApmWireRequest(
             record.CostUsd,
             record.Unpriced,
             steps,
+            record.DroppedSteps,
             record.Content is { } content ? new(content.Prompt, content.Completion) : null);
     }
 }
@@ -150,11 +152,17 @@ internal sealed record LlmApmWireBucket(
     LlmApmWireLatency? LatencyMs,
     LlmApmWireTokenTotals Tokens,
     decimal CostUsd,
-    long UnpricedCount)
+    long UnpricedCount,
+    LlmApmWireSlowest? Slowest)
 {
     public static LlmApmWireBucket From(LlmTimeBucket b)
-        => new(b.Start, b.ErrorsByType, b.Count, b.ErrorCount, b.ErrorRate, LlmApmWireLatency.From(b.LatencyMs), LlmApmWireTokenTotals.From(b.Tokens), b.CostUsd, b.UnpricedCount);
+        => new(
+            b.Start, b.ErrorsByType, b.Count, b.ErrorCount, b.ErrorRate, LlmApmWireLatency.From(b.LatencyMs), LlmApmWireTokenTotals.From(b.Tokens), b.CostUsd, b.UnpricedCount,
+            b.Slowest is { } s ? new LlmApmWireSlowest(s.RequestId, s.DurationMs) : null);
 }
+
+/// <summary>The <c>slowest</c> request of a bucket, which the latency chart links to; <c>null</c> without requests.</summary>
+internal sealed record LlmApmWireSlowest(string RequestId, double DurationMs);
 
 /// <summary>The <c>latencyMs</c> of a summary, a model row or a bucket; <c>null</c> without requests.</summary>
 internal sealed record LlmApmWireLatency(double Avg, double P50, double P95, double P99)

@@ -163,7 +163,7 @@ internal static class SqliteHistorySchema
         // Text keeps a decimal exactly, scale included; REAL would round it.
         p[19].Value = record.CostUsd is { } cost ? cost.ToString(CultureInfo.InvariantCulture) : DBNull.Value;
         p[20].Value = record.Unpriced ? 1 : 0;
-        p[21].Value = WriteSteps(record.Steps);
+        p[21].Value = WriteSteps(record.Steps, record.DroppedSteps);
         p[22].Value = record.Content is null ? 0 : 1;
         p[23].Value = OrNull(record.Content?.Prompt);
         p[24].Value = OrNull(record.Content?.Completion);
@@ -192,7 +192,8 @@ internal static class SqliteHistorySchema
             Usage = new LlmUsage(reader.GetInt64(14), reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17), reader.GetInt64(18) != 0),
             CostUsd = reader.IsDBNull(19) ? null : decimal.Parse(reader.GetString(19), NumberStyles.Number, CultureInfo.InvariantCulture),
             Unpriced = reader.GetInt64(20) != 0,
-            Steps = ReadSteps(reader.GetString(21)),
+            Steps = ReadSteps(reader.GetString(21), out var droppedSteps),
+            DroppedSteps = droppedSteps,
             Content = reader.GetInt64(22) != 0 ? new LlmContentRecord(StringOrNull(reader, 23), StringOrNull(reader, 24)) : null,
             Replica = StringOrNull(reader, 25),
         }.WithSeq(reader.GetInt64(0));
@@ -217,8 +218,10 @@ internal static class SqliteHistorySchema
     };
 
     // Steps as [[name, offsetMs, durationMs, status, errorType, depth, kind], ...]: a record has a handful, read as one.
-    // A row written before steps had a kind has six items: its steps read as the kind "step".
-    private static string WriteSteps(IReadOnlyList<LlmStepRecord> steps)
+    // A row written before steps had a kind has six items: its steps read as the kind "step". The record's DroppedSteps,
+    // when not 0, is a number after the last step: it belongs with the steps, and needs no column (a row without it
+    // reads 0).
+    private static string WriteSteps(IReadOnlyList<LlmStepRecord> steps, int droppedSteps)
     {
         var buffer = new ArrayBufferWriter<byte>(64 + (steps.Count * 64));
         using (var json = new Utf8JsonWriter(buffer))
@@ -245,19 +248,32 @@ internal static class SqliteHistorySchema
                 json.WriteEndArray();
             }
 
+            if (droppedSteps != 0)
+            {
+                json.WriteNumberValue(droppedSteps);
+            }
+
             json.WriteEndArray();
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static LlmStepRecord[] ReadSteps(string text)
+    private static LlmStepRecord[] ReadSteps(string text, out int droppedSteps)
     {
         using var document = JsonDocument.Parse(text);
-        var steps = new LlmStepRecord[document.RootElement.GetArrayLength()];
+        var root = document.RootElement;
+        droppedSteps = 0;
+        var steps = new LlmStepRecord[root.GetArrayLength()];
         var i = 0;
-        foreach (var step in document.RootElement.EnumerateArray())
+        foreach (var step in root.EnumerateArray())
         {
+            if (step.ValueKind == JsonValueKind.Number)
+            {
+                droppedSteps = step.GetInt32();
+                continue;
+            }
+
             steps[i++] = new LlmStepRecord(
                 step[0].GetString()!,
                 step[1].GetDouble(),
@@ -268,7 +284,7 @@ internal static class SqliteHistorySchema
                 step.GetArrayLength() > 6 ? step[6].GetString() ?? LlmStepKinds.Step : LlmStepKinds.Step);
         }
 
-        return steps;
+        return i == steps.Length ? steps : steps[..i];
     }
 
     private static void CopyVersion1(SqliteConnection connection, SqliteTransaction transaction)

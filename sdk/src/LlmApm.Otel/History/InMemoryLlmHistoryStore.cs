@@ -217,6 +217,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
             && record.Content is null
             && record.StartTime.Offset == TimeSpan.Zero
             && record.Steps.Count <= StepsPerSlot
+            && record.DroppedSteps == 0
             && record.TryGetPackedIds(out slot.IdHigh, out slot.IdLow, out slot.TraceIdHigh, out slot.TraceIdLow, out var spanId)
             && TryStatus(record.Status, out var error)
             && this.strings.TryIndex(record.Route, out slot.Route)

@@ -211,7 +211,16 @@ internal sealed class LlmTimeBucket : LlmHistoryFigures
 
     /// <summary>Gets or sets the failed requests by error type.</summary>
     public IDictionary<string, long> ErrorsByType { get; set; } = new SortedDictionary<string, long>();
+
+    /// <summary>Gets or sets the bucket's slowest request, which a latency chart links to; <see langword="null"/>
+    /// without requests.</summary>
+    public LlmSlowestRequest? Slowest { get; set; }
 }
+
+/// <summary>The slowest request of a bucket: its id and duration.</summary>
+/// <param name="RequestId">The request id.</param>
+/// <param name="DurationMs">The duration in milliseconds.</param>
+internal sealed record LlmSlowestRequest(string RequestId, double DurationMs);
 
 /// <summary>Latency figures in milliseconds: the exact mean, percentiles read from <see cref="LlmLatencyBuckets"/>.</summary>
 internal sealed class LlmLatencySummary

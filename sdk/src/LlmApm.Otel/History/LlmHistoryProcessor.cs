@@ -13,12 +13,16 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
     private const int MaxDepth = 32;
     private readonly LlmApmInstrumentation instrumentation;
     private readonly LlmOpenRequests open = new();
-    private string? replica;
     private readonly ToolTagger tools = new();
+    private readonly LlmStepSources sources;
+    private readonly int maxSourceSteps;
+    private string? replica;
 
     public LlmHistoryProcessor(LlmApmInstrumentation instrumentation)
     {
         this.instrumentation = instrumentation;
+        this.sources = new LlmStepSources(instrumentation.Options.StepSources);
+        this.maxSourceSteps = instrumentation.Options.MaxSourceStepsPerRequest;
 
         // From now on the instrumentation's requests open their entry here: the one path from request to processor.
         instrumentation.OpenRequests = this.open;
@@ -26,47 +30,69 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
 
     public override void OnEnd(Activity data)
     {
-        if (!ReferenceEquals(data.Source, LlmApmInstruments.Source))
+        var own = ReferenceEquals(data.Source, LlmApmInstruments.Source);
+        string? sourceKind = null;
+        if (!own && (data.Parent is null || (sourceKind = this.sources.KindOf(data.Source)) is null))
         {
+            // Another source's span is kept only inside a request, and only from a source of StepSources.
             return;
         }
 
         try
         {
-            if (this.open.TryTake(data, out var finished))
+            if (own && this.open.TryTake(data, out var finished))
             {
                 this.Finish(finished, data);
                 return;
             }
 
-            // A step: recorded for the nearest request span among its ancestors that is still open.
             if (IsToolLoop(data))
             {
                 return;
             }
 
-            var stepName = data.GetTagItem(LlmApmTelemetry.Attributes.StepName) as string;
-            var kind = LlmStepKinds.FromOperation(data.GetTagItem(GenAiConventions.OperationName) as string, stepName);
-            var errorType = data.GetTagItem(LlmApmTelemetry.Attributes.ErrorType) as string;
-            if (ReferenceEquals(kind, LlmStepKinds.Tool) && data.Status == ActivityStatusCode.Error)
+            string? stepName = null, kind = null, errorType = null;
+            if (own)
             {
-                // Microsoft.Extensions.AI names the exception's type; the history keeps its class.
-                errorType = LlmErrorClassifier.ClassifyTypeName(errorType);
+                stepName = data.GetTagItem(LlmApmTelemetry.Attributes.StepName) as string;
+                kind = LlmStepKinds.FromOperation(data.GetTagItem(GenAiConventions.OperationName) as string, stepName);
+                errorType = data.GetTagItem(LlmApmTelemetry.Attributes.ErrorType) as string;
+                if (ReferenceEquals(kind, LlmStepKinds.Tool) && data.Status == ActivityStatusCode.Error)
+                {
+                    // Microsoft.Extensions.AI names the exception's type; the history keeps its class.
+                    errorType = LlmErrorClassifier.ClassifyTypeName(errorType);
+                }
             }
 
+            // A step: recorded for the nearest request span among its ancestors that is still open. Its depth counts
+            // the ancestors that are steps themselves, so that it nests under the step that made it.
             LlmStepBuffer? owner = null;
             var depth = 0;
-            var walked = 0;
-            for (var parent = data.Parent; parent is not null && walked < MaxDepth; parent = parent.Parent, walked++)
+            var hops = 0;
+            for (var parent = data.Parent; parent is not null && hops < MaxDepth; parent = parent.Parent, hops++)
             {
                 if (IsToolLoop(parent))
                 {
                     continue;
                 }
 
-                if (this.open.TryGet(parent, out var buffer))
+                if (!this.open.TryGet(parent, out var buffer))
                 {
-                    owner = buffer;
+                    if (ReferenceEquals(parent.Source, LlmApmInstruments.Source) || this.sources.KindOf(parent.Source) is not null)
+                    {
+                        depth++;
+                    }
+
+                    continue;
+                }
+
+                owner = buffer;
+                if (sourceKind is not null)
+                {
+                    buffer.AddFromSource(LlmStepSources.Step(data, sourceKind, (data.StartTimeUtc - parent.StartTimeUtc).TotalMilliseconds, depth), this.maxSourceSteps);
+                }
+                else
+                {
                     buffer.Add(new LlmStepRecord(
                         stepName ?? data.DisplayName,
                         (data.StartTimeUtc - parent.StartTimeUtc).TotalMilliseconds,
@@ -74,11 +100,10 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
                         data.Status == ActivityStatusCode.Error ? "error" : "ok",
                         errorType,
                         depth,
-                        kind));
-                    break;
+                        kind!));
                 }
 
-                depth++;
+                break;
             }
 
             if (ReferenceEquals(kind, LlmStepKinds.Tool))
@@ -163,6 +188,7 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
             CostUsd = request.CostUsd,
             Unpriced = request.Unpriced,
             Steps = steps,
+            DroppedSteps = buffer.DroppedSteps,
             Content = this.instrumentation.Options.CaptureMessageContent && (request.CapturedPrompt ?? request.CapturedCompletion) is not null
                 ? new LlmContentRecord(request.CapturedPrompt, request.CapturedCompletion)
                 : null,

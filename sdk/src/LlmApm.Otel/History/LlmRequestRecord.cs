@@ -161,6 +161,10 @@ public sealed class LlmRequestRecord
     /// <summary>Gets the steps, in start order.</summary>
     public IReadOnlyList<LlmStepRecord> Steps { get; init; } = [];
 
+    /// <summary>Gets the number of other sources' spans of the request that were not kept as steps, past
+    /// <see cref="LlmApmOptions.MaxSourceStepsPerRequest"/>.</summary>
+    public int DroppedSteps { get; init; }
+
     /// <summary>Gets the captured content, or <c>null</c> unless content capture is on.</summary>
     public LlmContentRecord? Content { get; init; }
 

@@ -15,6 +15,8 @@ internal sealed class LlmStepBuffer
     private readonly TimeSpan orphanTimeout;
     private LlmStepRecord[]? steps;
     private int count;
+    private int sourceSteps;
+    private int droppedSteps;
     private bool evicted;
 
     public LlmStepBuffer(LlmRequest request, TimeSpan orphanTimeout)
@@ -31,6 +33,39 @@ internal sealed class LlmStepBuffer
 
     /// <summary>Gets whether the request has outlived its orphan timeout: its span will not end.</summary>
     public bool IsOrphaned => Stopwatch.GetElapsedTime(this.startTimestamp) > this.orphanTimeout;
+    /// <summary>Gets the number of other sources' spans past the bound, counted instead of kept.</summary>
+    public int DroppedSteps
+    {
+        get
+        {
+            lock (this)
+            {
+                return this.droppedSteps;
+            }
+        }
+    }
+
+    /// <summary>Adds a step made from another source's span, unless the request holds <paramref name="max"/> of them
+    /// already (or the buffer is full): then it is only counted. Another source cannot evict the request's own steps.</summary>
+    public void AddFromSource(LlmStepRecord step, int max)
+    {
+        lock (this)
+        {
+            if (this.evicted)
+            {
+                return;
+            }
+
+            if (this.sourceSteps >= max || this.count >= MaxSteps)
+            {
+                this.droppedSteps++;
+                return;
+            }
+
+            this.sourceSteps++;
+            this.Append(step);
+        }
+    }
 
     public void Add(LlmStepRecord step)
     {
@@ -50,16 +85,22 @@ internal sealed class LlmStepBuffer
                 return;
             }
 
-            // Sized for a typical request and grown by doubling: a full array is handed to the record as it is, so a
-            // request of four steps allocates one array for them, not a list, its array and a copy.
-            this.steps ??= new LlmStepRecord[4];
-            if (this.count == this.steps.Length)
-            {
-                Array.Resize(ref this.steps, this.steps.Length * 2);
-            }
-
-            this.steps[this.count++] = step;
+            this.Append(step);
         }
+    }
+
+    /// <summary>Appends a step; the caller holds the lock.</summary>
+    private void Append(LlmStepRecord step)
+    {
+        // Sized for a typical request and grown by doubling: a full array is handed to the record as it is, so a
+        // request of four steps allocates one array for them, not a list, its array and a copy.
+        this.steps ??= new LlmStepRecord[4];
+        if (this.count == this.steps.Length)
+        {
+            Array.Resize(ref this.steps, this.steps.Length * 2);
+        }
+
+        this.steps[this.count++] = step;
     }
 
     /// <summary>Takes the steps, in the order they ended.</summary>

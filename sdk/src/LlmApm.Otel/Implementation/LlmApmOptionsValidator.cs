@@ -1,3 +1,4 @@
+using LlmApm.Otel.History;
 using Microsoft.Extensions.Options;
 
 namespace LlmApm.Otel;
@@ -14,6 +15,23 @@ internal sealed class LlmApmOptionsValidator : IValidateOptions<LlmApmOptions>
         if (options.HistoryCapacity <= 0)
         {
             failures.Add($"{Section}:{nameof(LlmApmOptions.HistoryCapacity)} must be greater than 0 (is {options.HistoryCapacity}).");
+        }
+
+        if (options.MaxSourceStepsPerRequest < 0)
+        {
+            failures.Add($"{Section}:{nameof(LlmApmOptions.MaxSourceStepsPerRequest)} must be 0 or more (is {options.MaxSourceStepsPerRequest}).");
+        }
+
+        foreach (var (source, kind) in options.StepSources)
+        {
+            if (string.IsNullOrWhiteSpace(source) || source == "*")
+            {
+                failures.Add($"{Section}:{nameof(LlmApmOptions.StepSources)} has an entry without a source name.");
+            }
+            else if (!string.IsNullOrEmpty(kind) && !LlmStepSources.IsValidKind(kind))
+            {
+                failures.Add($"{Section}:{nameof(LlmApmOptions.StepSources)}:{source} must be a kind of at most 32 letters, digits, '_' or '-' (is '{kind}').");
+            }
         }
 
         if (options.OrphanTimeout <= TimeSpan.Zero)
