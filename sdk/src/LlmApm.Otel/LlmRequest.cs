@@ -28,6 +28,8 @@ public sealed class LlmRequest : IDisposable
     private string? errorType;
     private string? errorMessage;
     private int ended;
+    private List<LlmScore>? scores;
+    private bool scoresTaken;
 
     internal LlmRequest(LlmApmInstrumentation? instrumentation, string route, string? conversationId, CancellationToken cancellationToken)
     {
@@ -200,6 +202,43 @@ public sealed class LlmRequest : IDisposable
         return this.instrumentation.RecordUsage(this, model, usage);
     }
 
+    /// <summary>Attaches a score to the request (a user's feedback, an evaluation): <c>llm.scores</c>, a
+    /// <c>gen_ai.evaluation.result</c> event on the request's span, and the history record's scores. After the request
+    /// has finished this is <see cref="LlmApmInstrumentation.AddScore"/> by its id.</summary>
+    /// <param name="score">The score.</param>
+    public void AddScore(LlmScore score)
+    {
+        ArgumentNullException.ThrowIfNull(score);
+        if (this.instrumentation is null)
+        {
+            return;
+        }
+
+        lock (this.sync)
+        {
+            if (!this.scoresTaken)
+            {
+                this.scores ??= [];
+                if (this.scores.Count >= LlmScoreTable.MaxPerRequest)
+                {
+                    this.scores.RemoveAt(0);
+                }
+
+                this.scores.Add(score);
+                if (!this.IsFinished && this.Activity is { } activity)
+                {
+                    LlmScoreTelemetry.AddEvent(activity, score, this.instrumentation.Options.CaptureMessageContent);
+                }
+
+                LlmScoreTelemetry.Count(score, this.RouteTag, this.instrumentation.Models.Tag(this.Model), this.instrumentation.ScoreNames);
+                return;
+            }
+        }
+
+        // The history already has the record: the score joins it there.
+        this.instrumentation.AddScore(this.Id, score);
+    }
+
     /// <summary>Finishes the request: ends its span and records <c>llm.requests</c>, <c>llm.request.latency</c>,
     /// <c>llm.requests.active</c> and the history record. Calling it again does nothing.</summary>
     public void Dispose()
@@ -285,6 +324,16 @@ public sealed class LlmRequest : IDisposable
         LlmApmInstruments.Requests.Add(1, tags);
         LlmApmInstruments.RequestLatency.Record(elapsed, tags);
         LlmApmInstruments.RequestsActive.Add(-1, new KeyValuePair<string, object?>(LlmApmTelemetry.Attributes.TagRoute, this.RouteTag));
+    }
+
+    /// <summary>Takes the scores for the history record; any later score goes to the history by id.</summary>
+    internal IReadOnlyList<LlmScore> TakeScores()
+    {
+        lock (this.sync)
+        {
+            this.scoresTaken = true;
+            return this.scores is null ? [] : [.. this.scores];
+        }
     }
 
     internal void MarkFailed(string type, string? message, Exception? exception, string? step)

@@ -30,6 +30,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     private readonly Slot[]?[] chunks;
     private readonly StepSlot[]?[] stepChunks;
     private readonly LlmStringTable strings = new(StringCapacity);
+    private readonly LlmScoreTable scores;
     private long lastSeq;
 
     /// <summary>Initializes a new instance of the <see cref="InMemoryLlmHistoryStore"/> class.</summary>
@@ -38,6 +39,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         this.capacity = capacity;
+        this.scores = new LlmScoreTable(capacity);
 
         // Slots are allocated a chunk of 1,024 at a time as the ring first fills, so a large capacity costs memory
         // only once it is used.
@@ -68,8 +70,33 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     {
         ArgumentNullException.ThrowIfNull(record);
         var seq = Interlocked.Increment(ref this.lastSeq);
+        if (record.Scores.Count > 0)
+        {
+            // Scores given during the request live in the score table, like those given later: the slot stays a value.
+            foreach (var score in record.Scores)
+            {
+                this.scores.Add(record.Id, score);
+            }
+
+            record = record.WithScores([]);
+        }
+
         this.Write(seq, record);
         return seq;
+    }
+
+    /// <inheritdoc/>
+    public bool AddScore(string requestId, LlmScore score)
+    {
+        ArgumentNullException.ThrowIfNull(requestId);
+        ArgumentNullException.ThrowIfNull(score);
+        if (this.Find(requestId) is not { } record)
+        {
+            return false;
+        }
+
+        this.scores.Add(record.Id, score);
+        return true;
     }
 
     /// <summary>Counts the kept records that did not fit a slot and are kept as objects.</summary>
@@ -105,12 +132,12 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
             {
                 if (kept.HasId(id))
                 {
-                    return kept;
+                    return this.scores.Attach(kept);
                 }
             }
             else if (packed && slot.IdHigh == high && slot.IdLow == low)
             {
-                return this.Build(in slot, steps, seq);
+                return this.scores.Attach(this.Build(in slot, steps, seq));
             }
         }
 
@@ -133,7 +160,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
                 continue;
             }
 
-            var record = this.Build(in slot, steps, seq);
+            var record = this.scores.Attach(this.Build(in slot, steps, seq));
             if (query.Matches(record))
             {
                 result.Add(record);
@@ -158,7 +185,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
             if (this.TryCopy(seq, out var slot, steps)
                 && (slot.Overflow is { } kept ? kept.StartTime >= from : slot.StartTicks >= from.UtcTicks))
             {
-                result.Add(this.Build(in slot, steps, seq));
+                result.Add(this.scores.Attach(this.Build(in slot, steps, seq)));
             }
         }
 
@@ -309,6 +336,11 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         if (slot.Overflow is not null)
         {
             return true;
+        }
+
+        if (query.NegativeOnly && this.scores.IsEmpty)
+        {
+            return false;
         }
 
         if (query.Status is { } status && !string.Equals(status, (slot.Flags & SlotFlags.Error) != 0 ? "error" : "ok", StringComparison.Ordinal))

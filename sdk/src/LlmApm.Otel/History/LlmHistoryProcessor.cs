@@ -78,6 +78,7 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
             CostUsd = request.CostUsd,
             Unpriced = request.Unpriced,
             Steps = steps,
+            Scores = request.TakeScores(),
             Content = this.instrumentation.Options.CaptureMessageContent && (request.CapturedPrompt ?? request.CapturedCompletion) is not null
                 ? new LlmContentRecord(request.CapturedPrompt, request.CapturedCompletion)
                 : null,
