@@ -28,7 +28,7 @@ internal static class LlmApmScoresApi
         api.MapPost("/requests/{id}/scores", PostAsync)
             .WithName("LlmApmAddScore")
             .WithSummary("Adds a score (user feedback, an annotation) to a finished request.")
-            .Accepts<LlmApmScoreInput>("application/json")
+            .WithMetadata(new LlmApmRequestBody(typeof(LlmApmScoreInput)))
             .Produces<LlmApmWireScore>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -68,7 +68,7 @@ internal static class LlmApmScoresApi
         // JSON only: a cross-site form cannot send it without a preflight, so a page elsewhere cannot score for a user.
         if (!context.Request.HasJsonContentType())
         {
-            return LlmApmProblems.Create(context, StatusCodes.Status415UnsupportedMediaType, "Unsupported media type.", "The body must be application/json.");
+            return UnsupportedMediaType(context);
         }
 
         if (context.Request.ContentLength > MaxBodyBytes)
@@ -111,6 +111,13 @@ internal static class LlmApmScoresApi
             return LlmApmProblems.Create(context, StatusCodes.Status501NotImplemented, "Scores are not kept.", ex.Message);
         }
     }
+
+    /// <summary>The JSON body of an endpoint for the OpenAPI document only. <c>Accepts()</c> would also make routing
+    /// refuse any other content type, and the API's catch-all would then answer 404 instead of this endpoint's 415.</summary>
+    internal sealed record LlmApmRequestBody(Type Type);
+
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult UnsupportedMediaType(HttpContext context)
+        => LlmApmProblems.Create(context, StatusCodes.Status415UnsupportedMediaType, "Unsupported media type.", "The body must be application/json.");
 
     /// <summary>Maps the body to a score: exactly one of <c>boolean</c>, <c>value</c> or (alone) <c>label</c>.</summary>
     internal static bool TryCreate(LlmApmScoreInput? input, out LlmScore score, out string error)

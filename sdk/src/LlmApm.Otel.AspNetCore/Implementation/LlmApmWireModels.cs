@@ -173,14 +173,23 @@ internal sealed record LlmApmTimeSeries(string Window, int BucketSeconds, IReadO
 
 /// <summary>The body of <c>POST api/requests/{id}/scores</c>: <c>name</c> and one of <c>boolean</c>, <c>value</c> (with
 /// an optional <c>label</c>) or <c>label</c>.</summary>
-internal sealed record LlmApmScoreInput(
-    string? Name,
-    bool? Boolean,
-    double? Value,
-    string? Label,
-    string? Comment,
-    string? Source,
-    string? Polarity);
+internal sealed class LlmApmScoreInput
+{
+    public string? Name { get; init; }
+
+    public bool? Boolean { get; init; }
+
+    public double? Value { get; init; }
+
+    public string? Label { get; init; }
+
+    public string? Comment { get; init; }
+
+    public string? Source { get; init; }
+
+    /// <summary>Gets <c>positive</c>, <c>negative</c> or <c>neutral</c>; by default from the value.</summary>
+    public string? Polarity { get; init; }
+}
 
 /// <summary>One of the <c>scores</c> of a request record, and the answer of <c>POST api/requests/{id}/scores</c>.</summary>
 /// <remarks><c>kind</c> is <c>numeric</c>, <c>boolean</c> or <c>label</c>; <c>polarity</c> is <c>positive</c>,

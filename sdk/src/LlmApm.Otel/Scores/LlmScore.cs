@@ -155,8 +155,7 @@ public sealed class LlmScore
 
     private static string CheckName(string name)
     {
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        if (name.Length > MaxNameLength || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
+        if (string.IsNullOrEmpty(name) || name.Length > MaxNameLength || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
         {
             throw new ArgumentException($"A score's name must be 1 to {MaxNameLength} characters of letters, digits, '_', '-' or '.'.", nameof(name));
         }
