@@ -32,6 +32,9 @@ const interfaceOf: Record<string, string> = {
   LlmApmWireContent: 'WireContent',
   LlmApmTimeSeries: 'WireTimeseries',
   LlmApmWireBucket: 'WireBucket',
+  LlmApmWireScore: 'WireScore',
+  LlmApmFeedback: 'WireFeedback',
+  LlmApmFeedbackRow: 'WireFeedbackRow',
   ProblemDetails: 'WireProblem',
 };
 

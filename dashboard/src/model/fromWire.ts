@@ -56,6 +56,7 @@ export function requestFromWire(wire: WireRequestRecord): RequestRecord {
       depth: step.depth ?? 0,
     })),
     content: wire.content ?? null,
+    scores: (wire.scores ?? []).map((score) => ({ ...score, timestamp: new Date(score.timestamp) })),
   };
 }
 

@@ -1,12 +1,17 @@
 import type { RequestFilter, RequestRecord } from '../types/domain';
 
-export const emptyFilter: RequestFilter = { status: '', model: '', route: '', q: '' };
+export const emptyFilter: RequestFilter = { status: '', model: '', route: '', q: '', negative: false };
+
+export function isFiltered(filter: RequestFilter): boolean {
+  return filter.status !== '' || filter.model !== '' || filter.route !== '' || filter.q !== '' || filter.negative;
+}
 
 /** The same rules as the server's `api/requests` filters, for records that arrive on the live stream. */
 export function matchesFilter(record: RequestRecord, filter: RequestFilter): boolean {
   if (filter.status && record.status !== filter.status) return false;
   if (filter.model && record.model !== filter.model) return false;
   if (filter.route && record.route !== filter.route) return false;
+  if (filter.negative && !record.scores.some((score) => score.polarity === 'negative')) return false;
   if (filter.q) {
     const q = filter.q.toLowerCase();
     if (!record.id.toLowerCase().startsWith(q) && !record.traceId.toLowerCase().startsWith(q)) return false;

@@ -76,6 +76,7 @@ export function record(overrides: Partial<WireRequestRecord> = {}): WireRequestR
       { name: 'response_parsing', offsetMs: 900, durationMs: 50, status: 'ok', errorType: null, depth: 0 },
     ],
     content: null,
+    scores: [],
     ...overrides,
   };
 }

@@ -38,6 +38,28 @@ export interface RequestRecord {
   costUsd: number | null;
   steps: Step[];
   content: { prompt: string | null; completion: string | null } | null;
+  scores: Score[];
+}
+
+/** A score given to a request: user feedback (`user_feedback`) or an evaluation. */
+export interface Score {
+  name: string;
+  kind: 'numeric' | 'boolean' | 'label';
+  value: number | null;
+  label: string | null;
+  polarity: 'positive' | 'negative' | 'neutral';
+  comment: string | null;
+  source: string | null;
+  timestamp: Date;
+}
+
+/** The user feedback of one route and model in a window. */
+export interface FeedbackRow {
+  route: string;
+  model: string;
+  positive: number;
+  negative: number;
+  ratio: number | null;
 }
 
 export interface Latency {
@@ -87,4 +109,6 @@ export interface RequestFilter {
   model: string;
   route: string;
   q: string;
+  /** Only requests with a negative score (a thumbs down, a failed evaluation). */
+  negative: boolean;
 }
