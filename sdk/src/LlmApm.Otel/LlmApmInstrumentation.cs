@@ -88,6 +88,9 @@ public sealed class LlmApmInstrumentation : IDisposable
 
     internal ScoreNameTagger ScoreNames { get; }
 
+    /// <summary>Gets or sets the evaluation runner, when evaluators are registered.</summary>
+    internal LlmEvaluationRunner? Evaluations { get; set; }
+
     internal Func<string, string> Redactor { get; }
 
     /// <summary>Gets or sets the requests in progress that the history processor records, set by the processor: without
@@ -140,7 +143,11 @@ public sealed class LlmApmInstrumentation : IDisposable
     }
 
     /// <summary>Disposes the listener that keeps request spans visible to the history.</summary>
-    public void Dispose() => this.listener?.Dispose();
+    public void Dispose()
+    {
+        this.listener?.Dispose();
+        this.Evaluations?.Dispose();
+    }
 
     /// <summary>Records one LLM call's usage against <paramref name="request"/> (or, without one, against the
     /// route <c>none</c>): <c>llm.tokens</c> by type, <c>llm.cost.usd</c> or <c>llm.price.misses</c>, and the

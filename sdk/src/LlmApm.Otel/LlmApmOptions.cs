@@ -41,6 +41,9 @@ public sealed class LlmApmOptions
     /// carries verbatim; the first 32 other names seen are kept too, any further one is tagged <c>other</c>.</summary>
     public IList<string> ScoreNames { get; } = [];
 
+    /// <summary>Gets the options of online evaluation (evaluators added with <c>AddLlmApmEvaluator()</c>).</summary>
+    public LlmEvaluationOptions Evaluation { get; } = new();
+
     /// <summary>Gets or sets how long the history waits for a request span to end before it drops the steps it
     /// buffered for it. Default: 10 minutes.</summary>
     public TimeSpan OrphanTimeout { get; set; } = TimeSpan.FromMinutes(10);

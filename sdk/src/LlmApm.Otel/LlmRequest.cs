@@ -142,6 +142,10 @@ public sealed class LlmRequest : IDisposable
 
     internal string? CapturedCompletion { get; private set; }
 
+    internal string? EvaluationPrompt { get; private set; }
+
+    internal string? EvaluationCompletion { get; private set; }
+
     /// <summary>Marks the request as failed with the classified type of <paramref name="exception"/> and records
     /// the exception on the request span.</summary>
     /// <param name="exception">The failure.</param>
@@ -324,6 +328,23 @@ public sealed class LlmRequest : IDisposable
         LlmApmInstruments.Requests.Add(1, tags);
         LlmApmInstruments.RequestLatency.Record(elapsed, tags);
         LlmApmInstruments.RequestsActive.Add(-1, new KeyValuePair<string, object?>(LlmApmTelemetry.Attributes.TagRoute, this.RouteTag));
+        this.instrumentation.Evaluations?.Offer(this, status);
+    }
+
+    /// <summary>Hands the request's prompt and completion to the online evaluators when content capture is off: kept in
+    /// memory until the request is evaluated (or not sampled), never stored, exported or put on a span. With capture on,
+    /// evaluators get the captured (redacted) content and this is not needed. Does nothing without evaluators.</summary>
+    /// <param name="prompt">The prompt.</param>
+    /// <param name="completion">The completion.</param>
+    public void SetEvaluationContent(string? prompt, string? completion)
+    {
+        if (this.instrumentation?.Evaluations is null)
+        {
+            return;
+        }
+
+        this.EvaluationPrompt = prompt;
+        this.EvaluationCompletion = completion;
     }
 
     /// <summary>Takes the scores for the history record; any later score goes to the history by id.</summary>
