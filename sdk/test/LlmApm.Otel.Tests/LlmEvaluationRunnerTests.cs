@@ -165,3 +165,19 @@ public class LlmEvaluationRunnerTests
         }
     }
 }
+
+public class LlmEvaluationOptionsTests
+{
+    [Theory]
+    [InlineData("SampleRate", "1.5")]
+    [InlineData("SampleRate", "-0.1")]
+    [InlineData("QueueCapacity", "0")]
+    [InlineData("Timeout", "00:00:00")]
+    public void Start_BadEvaluationOption_FailsNamingTheKey(string option, string value)
+    {
+        var key = $"LlmApm:Evaluation:{option}";
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => TestHost.Start(build: b =>
+            Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(b.Configuration, new Dictionary<string, string?> { [key] = value })));
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+}
