@@ -35,7 +35,7 @@ public enum LlmScorePolarity
 /// <see cref="LlmApmInstrumentation.AddScore"/> after it, by the request's id. Immutable; the factories check the
 /// bounds (name, label, comment and source lengths) and throw <see cref="ArgumentException"/> past them.
 /// </summary>
-public sealed class LlmScore
+public sealed class LlmScore : IEquatable<LlmScore>
 {
     /// <summary>The name of the score that the dashboard's thumbs up and down give: <c>user_feedback</c>, a boolean;
     /// the feedback ratio of the Overview and of the alert rules counts it.</summary>
@@ -62,7 +62,7 @@ public sealed class LlmScore
         this.Polarity = polarity;
         this.Comment = Check(comment, MaxCommentLength, nameof(comment));
         this.Source = Check(source, MaxSourceLength, nameof(source));
-        this.Timestamp = timestamp ?? DateTimeOffset.UtcNow;
+        this.Timestamp = (timestamp ?? DateTimeOffset.UtcNow).ToUniversalTime();
     }
 
     /// <summary>Gets the score's name, such as <c>user_feedback</c> or <c>refusal</c>.</summary>
@@ -148,6 +148,24 @@ public sealed class LlmScore
         LlmScoreKind.Label => "label",
         _ => "numeric",
     };
+
+    /// <inheritdoc/>
+    public bool Equals(LlmScore? other)
+        => other is not null
+            && string.Equals(this.Name, other.Name, StringComparison.Ordinal)
+            && this.Kind == other.Kind
+            && Nullable.Equals(this.Value, other.Value)
+            && string.Equals(this.Label, other.Label, StringComparison.Ordinal)
+            && this.Polarity == other.Polarity
+            && string.Equals(this.Comment, other.Comment, StringComparison.Ordinal)
+            && string.Equals(this.Source, other.Source, StringComparison.Ordinal)
+            && this.Timestamp == other.Timestamp;
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => this.Equals(obj as LlmScore);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(this.Name, this.Kind, this.Value, this.Label, this.Polarity, this.Timestamp);
 
     /// <inheritdoc/>
     public override string ToString()
