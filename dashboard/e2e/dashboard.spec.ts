@@ -179,3 +179,34 @@ test('an unpriced model never reads as free, and the Chat tab is there for a hos
   await expect(row.getByRole('cell').last()).toHaveText('unpriced');
   await expect(page.getByRole('group', { name: 'Total cost' })).toContainText('unpriced');
 });
+
+test('a thumbs down in the chat reaches the history, the request page, the negative filter and /metrics', async ({ page }) => {
+  await page.goto(`${dashboard}#/chat`);
+  await sendChat(page, '/echo An answer the user does not like.');
+  const link = page.getByRole('link', { name: 'View request' }).last();
+  const id = requestIdFrom(await link.getAttribute('href'));
+
+  await page.getByRole('button', { name: 'Bad answer' }).last().click();
+  await expect(page.getByText('Thanks for the feedback.')).toBeVisible();
+
+  // The history keeps the score with the request.
+  const record = (await (await page.request.get(`${dashboard}api/requests/${id}`)).json()) as {
+    scores: { name: string; polarity: string; value: number; source: string }[];
+  };
+  expect(record.scores).toEqual([expect.objectContaining({ name: 'user_feedback', polarity: 'negative', value: 0, source: 'dashboard' })]);
+
+  // The metric, on a real scrape.
+  const exposition = await (await page.request.get('/metrics')).text();
+  const sample = exposition.split('\n').find((line) => line.startsWith('llm_scores_total{') && line.includes('name="user_feedback"') && line.includes('polarity="negative"'));
+  expect(sample, exposition).toBeDefined();
+  expect(Number(sample!.slice(sample!.lastIndexOf('}') + 1).trim().split(' ')[0])).toBeGreaterThanOrEqual(1);
+
+  // The request page shows it, and the negative filter finds it.
+  await page.goto(`${dashboard}#/requests/${id}`);
+  await expect(page.getByTestId('score-row')).toContainText('user feedback');
+  await expect(page.getByTestId('score-row')).toContainText('negative');
+  await page.goto(`${dashboard}#/requests`);
+  await page.getByLabel('Negative feedback only').check();
+  await expect(page.getByText(id.slice(0, 12)).first()).toBeVisible();
+  await page.screenshot({ path: join(screenshots, 'feedback.png') });
+});

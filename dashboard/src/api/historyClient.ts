@@ -1,9 +1,12 @@
 import { problemFromResponse } from './problemError';
 import type {
   SummaryWindow,
+  WireFeedback,
   WireInfo,
   WireRequestPage,
   WireRequestRecord,
+  WireScore,
+  WireScoreInput,
   WireSummary,
   WireTimeseries,
 } from './wireTypes';
@@ -16,6 +19,7 @@ export interface RequestQuery {
   route?: string;
   replica?: string;
   q?: string;
+  negative?: boolean;
 }
 
 /** Typed client for the history API of docs/api.md. `baseUrl` ends with `api/`. */
@@ -48,6 +52,24 @@ export class HistoryClient {
     return this.get<WireRequestRecord>(`requests/${encodeURIComponent(id)}`, signal);
   }
 
+  feedback(window: SummaryWindow, signal?: AbortSignal): Promise<WireFeedback> {
+    return this.get<WireFeedback>(`feedback?window=${window}`, signal);
+  }
+
+  /** Adds a score to a finished request (POST api/requests/{id}/scores). */
+  async addScore(id: string, score: WireScoreInput, signal?: AbortSignal): Promise<WireScore> {
+    const response = await this.fetchImpl(`${this.baseUrl}requests/${encodeURIComponent(id)}/scores`, {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: JSON.stringify(score),
+      signal,
+    });
+    if (!response.ok) {
+      throw await problemFromResponse(response);
+    }
+    return (await response.json()) as WireScore;
+  }
+
   requestsPath(query: RequestQuery): string {
     const params = new URLSearchParams();
     params.set('limit', String(query.limit ?? 100));
@@ -57,6 +79,7 @@ export class HistoryClient {
     if (query.route) params.set('route', query.route);
     if (query.replica) params.set('replica', query.replica);
     if (query.q) params.set('q', query.q);
+    if (query.negative) params.set('negative', 'true');
     return `requests?${params.toString()}`;
   }
 

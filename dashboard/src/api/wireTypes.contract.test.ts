@@ -33,6 +33,9 @@ const interfaceOf: Record<string, string> = {
   LlmApmTimeSeries: 'WireTimeseries',
   LlmApmWireBucket: 'WireBucket',
   LlmApmWireSlowest: 'WireSlowest',
+  LlmApmWireScore: 'WireScore',
+  LlmApmFeedback: 'WireFeedback',
+  LlmApmFeedbackRow: 'WireFeedbackRow',
   ProblemDetails: 'WireProblem',
 };
 

@@ -103,6 +103,52 @@ export interface WireRequestRecord {
   /** Other sources' spans of the request past the per-request bound: counted, not kept as steps. */
   droppedSteps: number;
   content: WireContent | null;
+  scores: WireScore[];
+}
+
+export type WireScoreKind = 'numeric' | 'boolean' | 'label';
+export type WireScorePolarity = 'positive' | 'negative' | 'neutral';
+
+/** A score given to a request: user feedback (`user_feedback`) or an evaluation. */
+export interface WireScore {
+  name: string;
+  kind: WireScoreKind;
+  value: number | null;
+  label: string | null;
+  polarity: WireScorePolarity;
+  comment: string | null;
+  source: string | null;
+  timestamp: string;
+}
+
+/** The body of POST api/requests/{id}/scores: `name` and one of `boolean`, `value` (with an optional `label`) or `label`. */
+export interface WireScoreInput {
+  name: string;
+  boolean?: boolean;
+  value?: number;
+  label?: string;
+  comment?: string;
+  source?: string;
+  polarity?: WireScorePolarity;
+}
+
+export interface WireFeedbackRow {
+  route: string;
+  model: string;
+  positive: number;
+  negative: number;
+  /** positive / (positive + negative); null without feedback. */
+  ratio: number | null;
+}
+
+export interface WireFeedback {
+  window: SummaryWindow;
+  from: string;
+  to: string;
+  positive: number;
+  negative: number;
+  ratio: number | null;
+  rows: WireFeedbackRow[];
 }
 
 export interface WireRequestTokens extends WireTokenTotals {

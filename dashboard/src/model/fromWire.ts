@@ -59,6 +59,7 @@ export function requestFromWire(wire: WireRequestRecord): RequestRecord {
     })),
     droppedSteps: wire.droppedSteps ?? 0,
     content: wire.content ?? null,
+    scores: (wire.scores ?? []).map((score) => ({ ...score, timestamp: new Date(score.timestamp) })),
   };
 }
 

@@ -1,6 +1,17 @@
 import type { RequestFilter, RequestRecord } from '../types/domain';
 
-export const emptyFilter: RequestFilter = { status: '', model: '', route: '', replica: '', q: '' };
+export const emptyFilter: RequestFilter = { status: '', model: '', route: '', replica: '', q: '', negative: false };
+
+export function isFiltered(filter: RequestFilter): boolean {
+  return (
+    filter.status !== '' ||
+    filter.model !== '' ||
+    filter.route !== '' ||
+    filter.replica !== '' ||
+    filter.q !== '' ||
+    filter.negative
+  );
+}
 
 /** The same rules as the server's `api/requests` filters, for records that arrive on the live stream. */
 export function matchesFilter(record: RequestRecord, filter: RequestFilter): boolean {
@@ -8,6 +19,7 @@ export function matchesFilter(record: RequestRecord, filter: RequestFilter): boo
   if (filter.model && record.model !== filter.model) return false;
   if (filter.route && record.route !== filter.route) return false;
   if (filter.replica && record.replica !== filter.replica) return false;
+  if (filter.negative && !record.scores.some((score) => score.polarity === 'negative')) return false;
   if (filter.q) {
     const q = filter.q.toLowerCase();
     if (!record.id.toLowerCase().startsWith(q) && !record.traceId.toLowerCase().startsWith(q)) return false;

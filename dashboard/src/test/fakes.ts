@@ -78,6 +78,7 @@ export function record(overrides: Partial<WireRequestRecord> = {}): WireRequestR
     ],
     droppedSteps: 0,
     content: null,
+    scores: [],
     ...overrides,
   };
 }

@@ -46,6 +46,28 @@ export interface RequestRecord {
   /** Other sources' spans past the per-request bound, counted but not kept. */
   droppedSteps: number;
   content: { prompt: string | null; completion: string | null } | null;
+  scores: Score[];
+}
+
+/** A score given to a request: user feedback (`user_feedback`) or an evaluation. */
+export interface Score {
+  name: string;
+  kind: 'numeric' | 'boolean' | 'label';
+  value: number | null;
+  label: string | null;
+  polarity: 'positive' | 'negative' | 'neutral';
+  comment: string | null;
+  source: string | null;
+  timestamp: Date;
+}
+
+/** The user feedback of one route and model in a window. */
+export interface FeedbackRow {
+  route: string;
+  model: string;
+  positive: number;
+  negative: number;
+  ratio: number | null;
 }
 
 export interface Latency {
@@ -99,4 +121,6 @@ export interface RequestFilter {
   /** The replica (service.instance.id), or '' for all. */
   replica: string;
   q: string;
+  /** Only requests with a negative score (a thumbs down, a failed evaluation). */
+  negative: boolean;
 }

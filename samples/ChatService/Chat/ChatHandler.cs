@@ -120,6 +120,9 @@ internal sealed class ChatHandler(
 
                 reply = response.Text.Trim();
                 model = string.IsNullOrEmpty(response.ModelId) ? this.llm.Model : response.ModelId;
+
+                // The online evaluators (if any are registered) need the exchange; it stays in memory, never stored.
+                LlmRequest.Current?.SetEvaluationContent(turn.Message, reply);
             }
             catch (Exception ex) when (step.Fail(ex))
             {

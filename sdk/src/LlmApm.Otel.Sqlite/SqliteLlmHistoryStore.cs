@@ -27,11 +27,15 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
 
     private static readonly TimeSpan RetentionEvery = TimeSpan.FromMinutes(1);
 
+    /// <summary>The most scores a record returns, as in the in-memory history: the newest.</summary>
+    private const int MaxScoresPerRequest = 32;
+
     private readonly SqliteHistoryOptions options;
     private readonly ILogger logger;
     private readonly RecentRecords recent;
     private readonly Channel<LlmRequestRecord> queue;
     private readonly Lock healthGate = new();
+    private readonly Lock scoreGate = new();
     private string connectionString = string.Empty;
     private Task writer = Task.CompletedTask;
     private long lastSeq;
@@ -186,9 +190,57 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
             using var command = connection.CreateCommand();
             command.CommandText = $"SELECT {SqliteHistorySchema.Columns} FROM requests WHERE id = $id COLLATE NOCASE LIMIT 1";
             command.Parameters.AddWithValue("$id", id);
-            using var reader = command.ExecuteReader();
-            return reader.Read() ? SqliteHistorySchema.Read(reader) : null;
+            var found = new List<LlmRequestRecord>(1);
+            using (var reader = command.ExecuteReader())
+            {
+                if (reader.Read())
+                {
+                    found.Add(SqliteHistorySchema.Read(reader));
+                }
+            }
+
+            AttachScores(connection, null, found, 0);
+            return found.Count == 0 ? null : found[0];
         });
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="LlmHistoryUnavailableException">The database cannot be read or written.</exception>
+    public bool AddScore(string requestId, LlmScore score)
+    {
+        ArgumentNullException.ThrowIfNull(requestId);
+        ArgumentNullException.ThrowIfNull(score);
+
+        // One score at a time: the record in memory is replaced by a copy with the score, and two at once would lose one.
+        lock (this.scoreGate)
+        {
+            if (this.Find(requestId) is not { } record)
+            {
+                return false;
+            }
+
+            var scores = record.Scores.Count >= MaxScoresPerRequest ? record.Scores.Skip(1) : record.Scores;
+            this.recent.Replace(record.WithScores([.. scores, score]));
+            if (!this.IsOpen || Volatile.Read(ref this.disposed) != 0)
+            {
+                return true;
+            }
+
+            // Written now, not queued: a score is rare, and its row needs no record row to exist yet.
+            try
+            {
+                using var connection = this.Connect();
+                using var insert = SqliteHistorySchema.CreateScoreInsert(connection, null);
+                SqliteHistorySchema.WriteScore(insert, record.Seq, score);
+            }
+            catch (Exception ex) when (SqliteHistoryProblem.IsDatabaseProblem(ex))
+            {
+                var (cause, _) = SqliteHistoryProblem.Describe(ex, this.options.OpenTimeout);
+                throw new LlmHistoryUnavailableException($"The request history database cannot keep the score: {cause}. It is kept in memory only.", ex);
+            }
+
+            return true;
+        }
     }
 
     /// <inheritdoc/>
@@ -235,6 +287,12 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
                 command.Parameters.AddWithValue("$replica", query.Replica);
             }
 
+            if (query.NegativeOnly)
+            {
+                sql.Append(" AND EXISTS (SELECT 1 FROM scores s WHERE s.request_seq = requests.seq AND s.polarity = $negative)");
+                command.Parameters.AddWithValue("$negative", (long)LlmScorePolarity.Negative);
+            }
+
             if (!string.IsNullOrEmpty(query.Q))
             {
                 sql.Append(" AND (id LIKE $q ESCAPE '\\' OR trace_id LIKE $q ESCAPE '\\')");
@@ -244,12 +302,16 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
             sql.Append(" ORDER BY seq DESC LIMIT $limit");
             command.Parameters.AddWithValue("$limit", limit - result.Count);
             command.CommandText = sql.ToString();
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
+            var first = result.Count;
+            using (var reader = command.ExecuteReader())
             {
-                result.Add(SqliteHistorySchema.Read(reader));
+                while (reader.Read())
+                {
+                    result.Add(SqliteHistorySchema.Read(reader));
+                }
             }
 
+            AttachScores(connection, null, result, first);
             return result;
         });
     }
@@ -280,6 +342,7 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
                 }
             }
 
+            AttachScores(connection, null, result, 0);
             result.AddRange(inMemory);
             return result;
         });
@@ -334,6 +397,59 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
     /// <summary>Runs retention now (for tests and maintenance).</summary>
     internal void ApplyRetentionNow() => this.ApplyRetention();
 
+    /// <summary>Reads the scores of <paramref name="records"/> from <paramref name="first"/> on (rows read from the
+    /// database, whose scores live in their own table) and puts each record's on a copy of it.</summary>
+    private static void AttachScores(SqliteConnection connection, SqliteTransaction? transaction, List<LlmRequestRecord> records, int first)
+    {
+        if (records.Count <= first)
+        {
+            return;
+        }
+
+        long min = long.MaxValue, max = long.MinValue;
+        for (var i = first; i < records.Count; i++)
+        {
+            min = Math.Min(min, records[i].Seq);
+            max = Math.Max(max, records[i].Seq);
+        }
+
+        var bySeq = new Dictionary<long, List<LlmScore>>();
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = $"SELECT {SqliteHistorySchema.ScoreColumns} FROM scores WHERE request_seq BETWEEN $min AND $max ORDER BY utc_ticks, rowid";
+            command.Parameters.AddWithValue("$min", min);
+            command.Parameters.AddWithValue("$max", max);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                if (SqliteHistorySchema.ReadScore(reader) is { } score)
+                {
+                    var seq = reader.GetInt64(0);
+                    if (!bySeq.TryGetValue(seq, out var list))
+                    {
+                        bySeq[seq] = list = [];
+                    }
+
+                    list.Add(score);
+                }
+            }
+        }
+
+        if (bySeq.Count == 0)
+        {
+            return;
+        }
+
+        for (var i = first; i < records.Count; i++)
+        {
+            if (bySeq.TryGetValue(records[i].Seq, out var scores))
+            {
+                records[i] = records[i].WithScores([.. scores.TakeLast(MaxScoresPerRequest)]);
+            }
+        }
+    }
+
     private static string EscapeLike(string value)
         => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 
@@ -387,6 +503,7 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
             }
         }
 
+        AttachScores(connection, transaction, newest, 0);
         transaction.Commit();
         this.loadRollupsUpTo = max;
         for (var i = newest.Count - 1; i >= 0; i--)
@@ -581,10 +698,17 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
         using var connection = this.Connect();
         using var transaction = connection.BeginTransaction();
         using var insert = SqliteHistorySchema.CreateInsert(connection, transaction);
+        using var insertScore = SqliteHistorySchema.CreateScoreInsert(connection, transaction);
         foreach (var record in batch)
         {
             SqliteHistorySchema.Bind(insert, record);
             insert.ExecuteNonQuery();
+
+            // The scores given while the request ran; later ones are written by AddScore.
+            foreach (var score in record.Scores)
+            {
+                SqliteHistorySchema.WriteScore(insertScore, record.Seq, score);
+            }
         }
 
         transaction.Commit();
@@ -597,6 +721,7 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
         command.CommandText = """
             DELETE FROM requests WHERE start_utc_ticks < $oldest;
             DELETE FROM requests WHERE seq <= (SELECT MAX(seq) FROM requests) - $count;
+            DELETE FROM scores WHERE request_seq < (SELECT COALESCE(MIN(seq), 0) FROM requests);
             """;
         command.Parameters.AddWithValue("$oldest", (DateTimeOffset.UtcNow - this.options.RetentionAge).UtcTicks);
         command.Parameters.AddWithValue("$count", this.options.RetentionCount);

@@ -40,6 +40,7 @@ public sealed class LlmApmInstrumentation : IDisposable
         this.Errors = new LlmErrorClassifier(this.Options.ErrorClassifiers);
         this.Models = new ModelTagger(this.Prices, this.Options.Models);
         this.Routes = new RouteTagger();
+        this.ScoreNames = new ScoreNameTagger(this.Options.ScoreNames);
         this.Redactor = this.Options.Redactor ?? LlmContentRedactor.Default;
 
         if (this.Options.Enabled && listen)
@@ -85,6 +86,11 @@ public sealed class LlmApmInstrumentation : IDisposable
 
     internal RouteTagger Routes { get; }
 
+    internal ScoreNameTagger ScoreNames { get; }
+
+    /// <summary>Gets or sets the evaluation runner, when evaluators are registered.</summary>
+    internal LlmEvaluationRunner? Evaluations { get; set; }
+
     internal Func<string, string> Redactor { get; }
 
     /// <summary>Gets or sets the requests in progress that the history processor records, set by the processor: without
@@ -113,8 +119,35 @@ public sealed class LlmApmInstrumentation : IDisposable
     public string ClassifyError(Exception exception, CancellationToken callerToken = default)
         => this.Errors.Classify(exception, callerToken);
 
+    /// <summary>Attaches a score to a finished request by its id, for feedback that comes after the answer (a thumbs
+    /// down) and for evaluations: the history record's scores, <c>llm.scores</c>, and a <c>gen_ai.evaluation.result</c>
+    /// event on a short <c>llm.score</c> span in the request's trace. For a request in progress use
+    /// <see cref="LlmRequest.AddScore"/>.</summary>
+    /// <param name="requestId">The request's id (<see cref="LlmRequest.Id"/>).</param>
+    /// <param name="score">The score.</param>
+    /// <returns><c>false</c> when the history has no request with this id (or LLM-APM is disabled).</returns>
+    /// <exception cref="NotSupportedException">The history store does not keep scores.</exception>
+    /// <exception cref="LlmHistoryUnavailableException">The history store cannot be read or written.</exception>
+    public bool AddScore(string requestId, LlmScore score)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(requestId);
+        ArgumentNullException.ThrowIfNull(score);
+        if (!this.Enabled || this.History.Find(requestId) is not { } record || !this.History.AddScore(requestId, score))
+        {
+            return false;
+        }
+
+        LlmScoreTelemetry.Count(score, this.Routes.Tag(record.Route), this.Models.Tag(record.Model), this.ScoreNames);
+        LlmScoreTelemetry.AddEventAfter(record.TraceId, record.SpanId, record.Id, score, this.Options.CaptureMessageContent);
+        return true;
+    }
+
     /// <summary>Disposes the listener that keeps request spans visible to the history.</summary>
-    public void Dispose() => this.listener?.Dispose();
+    public void Dispose()
+    {
+        this.listener?.Dispose();
+        this.Evaluations?.Dispose();
+    }
 
     /// <summary>Records one LLM call's usage against <paramref name="request"/> (or, without one, against the
     /// route <c>none</c>): <c>llm.tokens</c> by type, <c>llm.cost.usd</c> or <c>llm.price.misses</c>, and the

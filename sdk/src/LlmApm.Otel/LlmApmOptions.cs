@@ -37,6 +37,13 @@ public sealed class LlmApmOptions
     /// 32 distinct custom types are kept, any further one is counted as <c>_OTHER</c>.</summary>
     public IList<Func<Exception, string?>> ErrorClassifiers { get; } = [];
 
+    /// <summary>Gets score names, besides <c>user_feedback</c>, that the <c>name</c> tag of <c>llm.scores</c> always
+    /// carries verbatim; the first 32 other names seen are kept too, any further one is tagged <c>other</c>.</summary>
+    public IList<string> ScoreNames { get; } = [];
+
+    /// <summary>Gets the options of online evaluation (evaluators added with <c>AddLlmApmEvaluator()</c>).</summary>
+    public LlmEvaluationOptions Evaluation { get; } = new();
+
     /// <summary>Gets or sets how long the history waits for a request span to end before it drops the steps it
     /// buffered for it. Default: 10 minutes.</summary>
     public TimeSpan OrphanTimeout { get; set; } = TimeSpan.FromMinutes(10);

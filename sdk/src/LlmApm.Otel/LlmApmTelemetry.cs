@@ -110,6 +110,12 @@ public static class LlmApmTelemetry
 
         /// <summary><c>llm.history.dropped</c> → <c>llm_history_dropped_total</c>.</summary>
         public const string HistoryDropped = "llm.history.dropped";
+
+        /// <summary><c>llm.scores</c> → <c>llm_scores_total</c>.</summary>
+        public const string Scores = "llm.scores";
+
+        /// <summary><c>llm.evaluation.dropped</c> → <c>llm_evaluation_dropped_total</c>.</summary>
+        public const string EvaluationDropped = "llm.evaluation.dropped";
     }
 
     /// <summary>The step names of a typical LLM request.</summary>

@@ -28,6 +28,8 @@ public sealed class LlmRequest : IDisposable
     private string? errorType;
     private string? errorMessage;
     private int ended;
+    private List<LlmScore>? scores;
+    private bool scoresTaken;
 
     internal LlmRequest(LlmApmInstrumentation? instrumentation, string route, string? conversationId, CancellationToken cancellationToken)
     {
@@ -140,6 +142,10 @@ public sealed class LlmRequest : IDisposable
 
     internal string? CapturedCompletion { get; private set; }
 
+    internal string? EvaluationPrompt { get; private set; }
+
+    internal string? EvaluationCompletion { get; private set; }
+
     /// <summary>Marks the request as failed with the classified type of <paramref name="exception"/> and records
     /// the exception on the request span.</summary>
     /// <param name="exception">The failure.</param>
@@ -198,6 +204,43 @@ public sealed class LlmRequest : IDisposable
 
         this.Model ??= model;
         return this.instrumentation.RecordUsage(this, model, usage);
+    }
+
+    /// <summary>Attaches a score to the request (a user's feedback, an evaluation): <c>llm.scores</c>, a
+    /// <c>gen_ai.evaluation.result</c> event on the request's span, and the history record's scores. After the request
+    /// has finished this is <see cref="LlmApmInstrumentation.AddScore"/> by its id.</summary>
+    /// <param name="score">The score.</param>
+    public void AddScore(LlmScore score)
+    {
+        ArgumentNullException.ThrowIfNull(score);
+        if (this.instrumentation is null)
+        {
+            return;
+        }
+
+        lock (this.sync)
+        {
+            if (!this.scoresTaken)
+            {
+                this.scores ??= [];
+                if (this.scores.Count >= LlmScoreTable.MaxPerRequest)
+                {
+                    this.scores.RemoveAt(0);
+                }
+
+                this.scores.Add(score);
+                if (!this.IsFinished && this.Activity is { } activity)
+                {
+                    LlmScoreTelemetry.AddEvent(activity, score, this.instrumentation.Options.CaptureMessageContent);
+                }
+
+                LlmScoreTelemetry.Count(score, this.RouteTag, this.instrumentation.Models.Tag(this.Model), this.instrumentation.ScoreNames);
+                return;
+            }
+        }
+
+        // The history already has the record: the score joins it there.
+        this.instrumentation.AddScore(this.Id, score);
     }
 
     /// <summary>Finishes the request: ends its span and records <c>llm.requests</c>, <c>llm.request.latency</c>,
@@ -269,7 +312,6 @@ public sealed class LlmRequest : IDisposable
                 activity.SetTag(LlmApmTelemetry.Attributes.ErrorType, type);
                 activity.SetStatus(ActivityStatusCode.Error, this.errorMessage);
             }
-
         }
 
         var tags = new TagList
@@ -302,6 +344,34 @@ public sealed class LlmRequest : IDisposable
 
             // The processor took the request's entry as the span ended; a span that no processor saw leaves it here.
             this.instrumentation.OpenRequests?.Close(ended);
+        }
+
+        this.instrumentation.Evaluations?.Offer(this, status);
+    }
+
+    /// <summary>Hands the request's prompt and completion to the online evaluators when content capture is off: kept in
+    /// memory until the request is evaluated (or not sampled), never stored, exported or put on a span. With capture on,
+    /// evaluators get the captured (redacted) content and this is not needed. Does nothing without evaluators.</summary>
+    /// <param name="prompt">The prompt.</param>
+    /// <param name="completion">The completion.</param>
+    public void SetEvaluationContent(string? prompt, string? completion)
+    {
+        if (this.instrumentation?.Evaluations is null)
+        {
+            return;
+        }
+
+        this.EvaluationPrompt = prompt;
+        this.EvaluationCompletion = completion;
+    }
+
+    /// <summary>Takes the scores for the history record; any later score goes to the history by id.</summary>
+    internal IReadOnlyList<LlmScore> TakeScores()
+    {
+        lock (this.sync)
+        {
+            this.scoresTaken = true;
+            return this.scores is null ? [] : [.. this.scores];
         }
     }
 

@@ -134,6 +134,10 @@ public sealed class LlmRequestRecordRoundTripTests : IDisposable
         ],
         DroppedSteps = full ? 17 : 0,
         Content = full ? new LlmContentRecord("prompt-p", "completion-c") : null,
+        Scores =
+        [
+            LlmScore.Numeric("score-s", 0.625, label: "label-l", comment: "comment-c", source: "source-s", polarity: LlmScorePolarity.Positive, timestamp: new DateTimeOffset(2026, 11, 26, 20, 5, 1, TimeSpan.Zero).AddTicks(4321)),
+        ],
     };
 
     private static SqliteLlmHistoryStore OpenSqlite(string path)
@@ -201,6 +205,9 @@ public sealed class LlmRequestRecordRoundTripTests : IDisposable
                 case IEnumerable<LlmStepRecord> steps:
                     Assert.Equal(steps, (IEnumerable<LlmStepRecord>)got!);
                     break;
+                case IEnumerable<LlmScore> scores:
+                    Assert.Equal(scores, (IEnumerable<LlmScore>)got!);
+                    break;
                 case DateTimeOffset time:
                     // DateTimeOffset's equality ignores the offset: compare it too.
                     Assert.Equal((time.UtcTicks, time.Offset), (((DateTimeOffset)got!).UtcTicks, ((DateTimeOffset)got!).Offset));
@@ -226,6 +233,10 @@ public sealed class LlmRequestRecordRoundTripTests : IDisposable
                 break;
             case bool flag:
                 Assert.True(flag == actual.GetBoolean(), $"{path}: expected {flag}, sent {actual}");
+                break;
+            case Enum value:
+                // The wire names an enum by its lowercase name (a score's kind and polarity).
+                Assert.True(string.Equals(value.ToString().ToLowerInvariant(), actual.GetString(), StringComparison.Ordinal), $"{path}: expected {value}, sent {actual}");
                 break;
             case int or long:
                 Assert.True(Convert.ToInt64(expected, System.Globalization.CultureInfo.InvariantCulture) == actual.GetInt64(), $"{path}: expected {expected}, sent {actual}");

@@ -1,6 +1,7 @@
 import { requestHref } from '../../hooks/useHashRoute';
 import type { ChatMessage } from '../../hooks/useChatSession';
 import { formatCost, formatCount } from '../../model/format';
+import { FeedbackButtons } from './FeedbackButtons';
 import { SafeMarkdown } from './SafeMarkdown';
 
 export function ChatMessageView({ message }: { message: ChatMessage }) {
@@ -57,6 +58,7 @@ export function ChatMessageView({ message }: { message: ChatMessage }) {
             <a className="link" href={requestHref(done.requestId)}>
               View request
             </a>
+            <FeedbackButtons requestId={done.requestId} />
           </p>
         ) : problem?.requestId ? (
           <p className="msg-meta">

@@ -4,6 +4,8 @@ import type { ChatStreamHandlers } from '../../api/chatClient';
 import type { WireChatDone, WireInfo } from '../../api/wireTypes';
 import { ChatSessionProvider } from '../../hooks/useChatSession';
 import type { Resource } from '../../hooks/useResource';
+import { jsonResponse } from '../../test/fakes';
+import { calledPaths, renderWithServices } from '../../test/renderWithServices';
 import { ChatPage } from './ChatPage';
 
 const info: WireInfo = {
@@ -40,15 +42,47 @@ function controllableStream() {
   return { stream, calls };
 }
 
-function renderChat(stream: ReturnType<typeof controllableStream>['stream']) {
-  return render(
+function renderChat(
+  stream: ReturnType<typeof controllableStream>['stream'],
+  fetchImpl: typeof fetch = vi.fn(() => Promise.resolve(jsonResponse({}))),
+) {
+  return renderWithServices(
     <ChatSessionProvider endpoint="/api/chat/stream" stream={stream}>
       <ChatPage info={resource(info)} />
     </ChatSessionProvider>,
+    fetchImpl,
   );
 }
 
 describe('ChatPage', () => {
+  it('sends a thumbs down on an answer as a user_feedback score of its request', async () => {
+    const user = userEvent.setup();
+    const { stream, calls } = controllableStream();
+    const fetchMock = vi.fn((input: RequestInfo | URL, init?: RequestInit) => {
+      void input;
+      void init;
+      return Promise.resolve(jsonResponse({ name: 'user_feedback' }, 201));
+    });
+    renderChat(stream, fetchMock as unknown as typeof fetch);
+
+    await user.type(screen.getByLabelText('Message'), 'Hello{Enter}');
+    act(() => {
+      calls[0]!.handlers.onDelta('Hi.');
+      calls[0]!.handlers.onDone(done);
+      calls[0]!.finish();
+    });
+    await user.click(await screen.findByRole('button', { name: 'Bad answer' }));
+
+    expect(await screen.findByText('Thanks for the feedback.')).toBeTruthy();
+    const scorePosts = calledPaths(fetchMock).filter((path) => path.startsWith('requests/'));
+    expect(scorePosts).toEqual(['requests/req-1/scores']);
+    const init = fetchMock.mock.calls.find(([input]) => String(input).endsWith('/scores'))![1]!;
+    expect(init.method).toBe('POST');
+    expect(JSON.parse(String(init.body))).toEqual({ name: 'user_feedback', boolean: false, source: 'dashboard' });
+    expect((screen.getByRole('button', { name: 'Good answer' }) as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByRole('button', { name: 'Bad answer' }).getAttribute('aria-pressed')).toBe('true');
+  });
+
   it('streams the answer piece by piece and keeps the conversation id for the follow-up', async () => {
     const user = userEvent.setup();
     const { stream, calls } = controllableStream();

@@ -6,6 +6,7 @@ import { useResource } from '../../hooks/useResource';
 import { useThrottledCallback } from '../../hooks/useThrottledCallback';
 import { summaryFromWire, timeseriesFromWire } from '../../model/fromWire';
 import { ErrorState, LoadingState } from '../Common/StateViews';
+import { FeedbackTable } from './FeedbackTable';
 import { ModelTable } from './ModelTable';
 import { OverviewCharts } from './OverviewCharts';
 import { SummaryCards } from './SummaryCards';
@@ -24,12 +25,15 @@ export function OverviewPage() {
   const timeseries = useResource(`timeseries:${summaryWindow}`, async (signal) =>
     timeseriesFromWire(await client.timeseries(summaryWindow, signal)),
   );
+  const feedback = useResource(`feedback:${summaryWindow}`, async (signal) => (await client.feedback(summaryWindow, signal)).rows);
   const { reload: reloadSummary } = summary;
   const { reload: reloadTimeseries } = timeseries;
+  const { reload: reloadFeedback } = feedback;
   const refresh = useCallback(() => {
     reloadSummary();
     reloadTimeseries();
-  }, [reloadSummary, reloadTimeseries]);
+    reloadFeedback();
+  }, [reloadSummary, reloadTimeseries, reloadFeedback]);
   const throttledRefresh = useThrottledCallback(refresh, LIVE_THROTTLE_MS);
   useLiveStream({ onRecord: throttledRefresh, onReconnect: refresh });
   useInterval(refresh, REFRESH_MS);
@@ -70,6 +74,7 @@ export function OverviewPage() {
         <LoadingState label="Loading trends…" />
       )}
       {summary.data ? <ModelTable models={summary.data.byModel} /> : null}
+      {feedback.data ? <FeedbackTable rows={feedback.data} /> : null}
     </div>
   );
 }

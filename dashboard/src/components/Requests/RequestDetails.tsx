@@ -1,6 +1,7 @@
 import { formatCost, formatCount, formatDateTime, formatDuration } from '../../model/format';
 import type { RequestRecord } from '../../types/domain';
 import { StatusBadge } from '../Common/StatusBadge';
+import { ScoreList } from './ScoreList';
 import { StepWaterfall } from './StepWaterfall';
 
 /** Everything recorded about one request: its step waterfall, tokens, cost, error and ids. */
@@ -73,6 +74,7 @@ export function RequestDetails({ record }: { record: RequestRecord }) {
           </dl>
         </section>
       </div>
+      <ScoreList scores={record.scores} />
       {record.content ? (
         <section className="details-section" aria-label="Content">
           <h3 className="details-title">Content <span className="muted">· captured, after redaction</span></h3>

@@ -1,5 +1,5 @@
 import { useId } from 'react';
-import { emptyFilter } from '../../model/requestFilter';
+import { emptyFilter, isFiltered } from '../../model/requestFilter';
 import type { RequestFilter } from '../../types/domain';
 
 export interface RequestFiltersProps {
@@ -14,7 +14,7 @@ export interface RequestFiltersProps {
 export function RequestFilters({ value, onChange, models, routes, replicas }: RequestFiltersProps) {
   const id = useId();
   const set = <K extends keyof RequestFilter>(key: K, next: RequestFilter[K]) => onChange({ ...value, [key]: next });
-  const active = value.status !== '' || value.model !== '' || value.route !== '' || value.replica !== '' || value.q !== '';
+  const active = isFiltered(value);
   return (
     <form className="filters" role="search" aria-label="Filter requests" onSubmit={(event) => event.preventDefault()}>
       <div className="field field-search">
@@ -73,6 +73,17 @@ export function RequestFilters({ value, onChange, models, routes, replicas }: Re
             </option>
           ))}
         </select>
+      </div>
+      <div className="field field-check">
+        <label htmlFor={`${id}-negative`}>
+          <input
+            id={`${id}-negative`}
+            type="checkbox"
+            checked={value.negative}
+            onChange={(event) => set('negative', event.target.checked)}
+          />{' '}
+          Negative feedback only
+        </label>
       </div>
       {active ? (
         <button type="button" className="button button-ghost" onClick={() => onChange(emptyFilter)}>

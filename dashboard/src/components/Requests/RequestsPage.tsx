@@ -4,7 +4,7 @@ import { useDebouncedValue } from '../../hooks/useDebouncedValue';
 import { useRequestHistory } from '../../hooks/useRequestHistory';
 import { useResource } from '../../hooks/useResource';
 import { formatCount } from '../../model/format';
-import { emptyFilter } from '../../model/requestFilter';
+import { emptyFilter, isFiltered } from '../../model/requestFilter';
 import type { RequestFilter } from '../../types/domain';
 import { EmptyState, ErrorState, LoadingState } from '../Common/StateViews';
 import { RequestFilters } from './RequestFilters';
@@ -50,12 +50,7 @@ export function RequestsPage() {
     [models, routes, replicas],
   );
 
-  const filtered =
-    appliedFilter.status !== '' ||
-    appliedFilter.model !== '' ||
-    appliedFilter.route !== '' ||
-    appliedFilter.replica !== '' ||
-    appliedFilter.q !== '';
+  const filtered = isFiltered(appliedFilter);
 
   return (
     <div className="page page-fill">

@@ -14,5 +14,8 @@ namespace LlmApm.Otel.AspNetCore.Implementation;
 [JsonSerializable(typeof(LlmApmRequestPage))]
 [JsonSerializable(typeof(LlmApmWireRequest))]
 [JsonSerializable(typeof(LlmApmTimeSeries))]
+[JsonSerializable(typeof(LlmApmScoreInput))]
+[JsonSerializable(typeof(LlmApmWireScore))]
+[JsonSerializable(typeof(LlmApmFeedback))]
 [JsonSerializable(typeof(ProblemDetails))]
 internal sealed partial class LlmApmAspNetCoreJsonContext : JsonSerializerContext;

@@ -69,7 +69,7 @@ internal static class LlmApmHistoryApi
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        api.MapGet("/requests", IResult (HttpContext context, string? limit, string? before, string? status, string? model, string? route, string? replica, string? q) =>
+        api.MapGet("/requests", IResult (HttpContext context, string? limit, string? before, string? status, string? model, string? route, string? replica, string? q, string? negative) =>
             {
                 var size = DefaultLimit;
                 if (!string.IsNullOrEmpty(limit)
@@ -94,8 +94,14 @@ internal static class LlmApmHistoryApi
                     return LlmApmProblems.BadRequest(context, "'status' must be 'ok' or 'error'.");
                 }
 
+                if (!string.IsNullOrEmpty(negative) && negative is not ("true" or "false"))
+                {
+                    return LlmApmProblems.BadRequest(context, "'negative' must be 'true' or 'false'.");
+                }
+
                 var query = new LlmHistoryQuery
                 {
+                    NegativeOnly = negative == "true",
                     Limit = size + 1,
                     Before = cursor,
                     Status = NullIfEmpty(status),

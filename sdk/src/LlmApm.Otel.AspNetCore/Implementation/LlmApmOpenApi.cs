@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.OpenApi;
 
 namespace LlmApm.Otel.AspNetCore.Implementation;
 
@@ -36,6 +37,18 @@ internal static class LlmApmOpenApi
                 document.Info.Description = "Request history, summaries, time series and the live stream of finished LLM requests (docs/api.md).";
                 document.Info.Version = typeof(LlmApmInstrumentation).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
                 return Task.CompletedTask;
+            });
+            options.AddOperationTransformer(async (operation, context, cancellationToken) =>
+            {
+                if (context.Description.ActionDescriptor.EndpointMetadata.OfType<LlmApmScoresApi.LlmApmRequestBody>().FirstOrDefault() is { } body)
+                {
+                    var schema = await context.GetOrCreateSchemaAsync(body.Type, parameterDescription: null, cancellationToken).ConfigureAwait(false);
+                    operation.RequestBody = new OpenApiRequestBody
+                    {
+                        Required = true,
+                        Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
+                    };
+                }
             });
         });
     }

@@ -51,7 +51,8 @@ internal sealed record LlmApmWireRequest(
     bool Unpriced,
     IReadOnlyList<LlmApmWireStep> Steps,
     int DroppedSteps,
-    LlmApmWireContent? Content)
+    LlmApmWireContent? Content,
+    IReadOnlyList<LlmApmWireScore> Scores)
 {
     public static LlmApmWireRequest From(LlmRequestRecord record)
     {
@@ -83,7 +84,8 @@ internal sealed record LlmApmWireRequest(
             record.Unpriced,
             steps,
             record.DroppedSteps,
-            record.Content is { } content ? new(content.Prompt, content.Completion) : null);
+            record.Content is { } content ? new(content.Prompt, content.Completion) : null,
+            record.Scores.Count == 0 ? [] : [.. record.Scores.Select(LlmApmWireScore.From)]);
     }
 }
 
@@ -178,3 +180,82 @@ internal sealed record LlmApmWireTokenTotals(long Input, long Output, long Cache
 
 /// <summary>The body of <c>api/timeseries</c>.</summary>
 internal sealed record LlmApmTimeSeries(string Window, int BucketSeconds, IReadOnlyList<LlmApmWireBucket> Buckets);
+
+/// <summary>The body of <c>POST api/requests/{id}/scores</c>: <c>name</c> and one of <c>boolean</c>, <c>value</c> (with
+/// an optional <c>label</c>) or <c>label</c>.</summary>
+internal sealed class LlmApmScoreInput
+{
+    public string? Name { get; init; }
+
+    public bool? Boolean { get; init; }
+
+    public double? Value { get; init; }
+
+    public string? Label { get; init; }
+
+    public string? Comment { get; init; }
+
+    public string? Source { get; init; }
+
+    /// <summary>Gets <c>positive</c>, <c>negative</c> or <c>neutral</c>; by default from the value.</summary>
+    public string? Polarity { get; init; }
+}
+
+/// <summary>One of the <c>scores</c> of a request record, and the answer of <c>POST api/requests/{id}/scores</c>.</summary>
+/// <remarks><c>kind</c> is <c>numeric</c>, <c>boolean</c> or <c>label</c>; <c>polarity</c> is <c>positive</c>,
+/// <c>negative</c> or <c>neutral</c>.</remarks>
+internal sealed record LlmApmWireScore(
+    string Name,
+    string Kind,
+    double? Value,
+    string? Label,
+    string Polarity,
+    string? Comment,
+    string? Source,
+    DateTimeOffset Timestamp)
+{
+    public static LlmApmWireScore From(LlmScore s)
+        => new(s.Name, LlmScore.KindName(s.Kind), s.Value, s.Label, LlmScore.PolarityName(s.Polarity), s.Comment, s.Source, s.Timestamp);
+}
+
+/// <summary>The body of <c>api/feedback</c>: the <c>user_feedback</c> scores of a window's requests.</summary>
+internal sealed record LlmApmFeedback(
+    string Window,
+    DateTimeOffset From,
+    DateTimeOffset To,
+    long Positive,
+    long Negative,
+    double? Ratio,
+    IReadOnlyList<LlmApmFeedbackRow> Rows)
+{
+    public static LlmApmFeedback Create(string window, DateTimeOffset from, DateTimeOffset to, IReadOnlyList<LlmRequestRecord> records)
+    {
+        var rows = new Dictionary<(string Route, string Model), (long Positive, long Negative)>();
+        foreach (var record in records)
+        {
+            foreach (var score in record.Scores)
+            {
+                if (!string.Equals(score.Name, LlmScore.UserFeedback, StringComparison.Ordinal) || score.Polarity == LlmScorePolarity.Neutral)
+                {
+                    continue;
+                }
+
+                var key = (record.Route, record.Model ?? "unknown");
+                rows.TryGetValue(key, out var counts);
+                rows[key] = score.Polarity == LlmScorePolarity.Positive ? (counts.Positive + 1, counts.Negative) : (counts.Positive, counts.Negative + 1);
+            }
+        }
+
+        var list = rows.Select(r => new LlmApmFeedbackRow(r.Key.Route, r.Key.Model, r.Value.Positive, r.Value.Negative, RatioOf(r.Value.Positive, r.Value.Negative)))
+            .OrderBy(r => r.Ratio).ThenBy(r => r.Route, StringComparer.Ordinal).ThenBy(r => r.Model, StringComparer.Ordinal).ToList();
+        var positive = list.Sum(r => r.Positive);
+        var negative = list.Sum(r => r.Negative);
+        return new(window, from, to, positive, negative, RatioOf(positive, negative), list);
+    }
+
+    private static double? RatioOf(long positive, long negative) => positive + negative == 0 ? null : (double)positive / (positive + negative);
+}
+
+/// <summary>A row of <c>api/feedback</c>: one route and model; <c>ratio</c> is positive over all (positive and negative)
+/// feedback, or <c>null</c> without any.</summary>
+internal sealed record LlmApmFeedbackRow(string Route, string Model, long Positive, long Negative, double? Ratio);

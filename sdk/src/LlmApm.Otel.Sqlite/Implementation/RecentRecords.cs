@@ -42,6 +42,18 @@ internal sealed class RecentRecords(int capacity)
         }
     }
 
+    /// <summary>Replaces the record of the same seq, if it is still kept (a score was added to it).</summary>
+    public void Replace(LlmRequestRecord record)
+    {
+        lock (this.gate)
+        {
+            if (this.At(record.Seq) is not null)
+            {
+                this.slots[record.Seq % this.slots.Length] = record;
+            }
+        }
+    }
+
     public LlmRequestRecord? Find(string id)
     {
         lock (this.gate)

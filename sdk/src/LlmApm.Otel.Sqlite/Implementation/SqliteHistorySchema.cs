@@ -12,7 +12,7 @@ namespace LlmApm.Otel.Sqlite.Implementation;
 /// columns. Also the migration from version 1, which kept the record as JSON.</summary>
 internal static class SqliteHistorySchema
 {
-    public const int Version = 3;
+    public const int Version = 4;
 
     /// <summary>The columns a read selects, in the order <see cref="Read"/> expects.</summary>
     public const string Columns = """
@@ -70,6 +70,30 @@ internal static class SqliteHistorySchema
 
     private const int ColumnCount = 26;
 
+    // Version 4: scores, apart from their request (they come after it), found by the request's seq.
+    private const string CreateScores = """
+        CREATE TABLE IF NOT EXISTS scores (
+            request_seq INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            kind INTEGER NOT NULL,
+            value REAL,
+            label TEXT,
+            polarity INTEGER NOT NULL,
+            comment TEXT,
+            source TEXT,
+            utc_ticks INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS ix_scores_request ON scores (request_seq);
+        """;
+
+    private const string InsertScore = """
+        INSERT INTO scores (request_seq, name, kind, value, label, polarity, comment, source, utc_ticks)
+        VALUES ($seq, $name, $kind, $value, $label, $polarity, $comment, $source, $ticks)
+        """;
+
+    /// <summary>The columns a read of scores selects, in the order <see cref="ReadScore"/> expects.</summary>
+    public const string ScoreColumns = "request_seq, name, kind, value, label, polarity, comment, source, utc_ticks";
+
     /// <summary>Creates the table or migrates it to <see cref="Version"/>, inside the caller's transaction.</summary>
     /// <returns>The version found, for the log.</returns>
     public static int Migrate(SqliteConnection connection, SqliteTransaction transaction)
@@ -109,6 +133,12 @@ internal static class SqliteHistorySchema
             command.ExecuteNonQuery();
         }
 
+        if (version < 4)
+        {
+            command.CommandText = CreateScores;
+            command.ExecuteNonQuery();
+        }
+
         if (version == 1)
         {
             CopyVersion1(connection, transaction);
@@ -136,6 +166,60 @@ internal static class SqliteHistorySchema
     }
 
     public static void Bind(SqliteCommand insert, LlmRequestRecord record) => BindRow(insert, record.Seq, record);
+
+    /// <summary>A command that writes scores: run it with <see cref="WriteScore"/>.</summary>
+    public static SqliteCommand CreateScoreInsert(SqliteConnection connection, SqliteTransaction? transaction)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = InsertScore;
+        foreach (var name in (string[])["$seq", "$name", "$kind", "$value", "$label", "$polarity", "$comment", "$source", "$ticks"])
+        {
+            command.Parameters.Add(new SqliteParameter(name, null));
+        }
+
+        return command;
+    }
+
+    public static void WriteScore(SqliteCommand insert, long requestSeq, LlmScore score)
+    {
+        var p = insert.Parameters;
+        p[0].Value = requestSeq;
+        p[1].Value = score.Name;
+        p[2].Value = (long)score.Kind;
+        p[3].Value = score.Value is { } value ? value : DBNull.Value;
+        p[4].Value = OrNull(score.Label);
+        p[5].Value = (long)score.Polarity;
+        p[6].Value = OrNull(score.Comment);
+        p[7].Value = OrNull(score.Source);
+        p[8].Value = score.Timestamp.UtcTicks;
+        insert.ExecuteNonQuery();
+    }
+
+    /// <summary>Reads a row selected with <see cref="ScoreColumns"/>; a row this version cannot read is skipped.</summary>
+    public static LlmScore? ReadScore(SqliteDataReader reader)
+    {
+        try
+        {
+            var name = reader.GetString(1);
+            var value = reader.IsDBNull(3) ? (double?)null : reader.GetDouble(3);
+            var label = StringOrNull(reader, 4);
+            var polarity = (LlmScorePolarity)reader.GetInt64(5);
+            var comment = StringOrNull(reader, 6);
+            var source = StringOrNull(reader, 7);
+            var time = new DateTimeOffset(reader.GetInt64(8), TimeSpan.Zero);
+            return (LlmScoreKind)reader.GetInt64(2) switch
+            {
+                LlmScoreKind.Boolean => LlmScore.Boolean(name, value is > 0, comment, source, polarity, time),
+                LlmScoreKind.Label => LlmScore.Categorical(name, label ?? "?", comment, source, polarity, time),
+                _ => LlmScore.Numeric(name, value ?? 0, label, comment, source, polarity, time),
+            };
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
 
     private static void BindRow(SqliteCommand insert, long seq, LlmRequestRecord record)
     {

@@ -43,6 +43,16 @@ public interface ILlmHistoryStore
     /// full database) says so here, for the health check, <c>api/info</c> and the dashboard's banner, while the
     /// service keeps running. Default: <see cref="LlmHistoryHealth.Healthy"/>.</summary>
     LlmHistoryHealth Health => LlmHistoryHealth.Healthy;
+
+    /// <summary>Adds a score to a kept request, returned in its <see cref="LlmRequestRecord.Scores"/> from then on.
+    /// Call <see cref="LlmApmInstrumentation.AddScore"/> rather than this: it also records the metric and the span
+    /// event. Default: not supported (a store written before scores existed).</summary>
+    /// <param name="requestId">The request's id.</param>
+    /// <param name="score">The score.</param>
+    /// <returns><c>false</c> when no kept request has this id.</returns>
+    /// <exception cref="NotSupportedException">The store does not keep scores.</exception>
+    /// <exception cref="LlmHistoryUnavailableException">The store cannot be read or written.</exception>
+    bool AddScore(string requestId, LlmScore score) => throw new NotSupportedException("This history store does not keep scores.");
 }
 
 /// <summary>A page of the history: filters and a cursor.</summary>
@@ -72,6 +82,10 @@ public sealed class LlmHistoryQuery
     /// <summary>Gets or sets a prefix of the request id or of the trace id.</summary>
     public string? Q { get; set; }
 
+    /// <summary>Gets or sets a value indicating whether only requests with a negative score (a thumbs down, a failed
+    /// evaluation) pass. Default: <c>false</c>.</summary>
+    public bool NegativeOnly { get; set; }
+
     /// <summary>Whether <paramref name="record"/> passes the filters (not the cursor or the limit).</summary>
     /// <param name="record">The record.</param>
     /// <returns><c>true</c> when it matches.</returns>
@@ -82,6 +96,7 @@ public sealed class LlmHistoryQuery
             && (this.Model is null || string.Equals(record.Model, this.Model, StringComparison.Ordinal))
             && (this.Route is null || string.Equals(record.Route, this.Route, StringComparison.Ordinal))
             && (this.Replica is null || string.Equals(record.Replica, this.Replica, StringComparison.Ordinal))
+            && (!this.NegativeOnly || record.HasNegativeScore)
             && (string.IsNullOrEmpty(this.Q)
                 || record.Id.StartsWith(this.Q, StringComparison.OrdinalIgnoreCase)
                 || record.TraceId.StartsWith(this.Q, StringComparison.OrdinalIgnoreCase));

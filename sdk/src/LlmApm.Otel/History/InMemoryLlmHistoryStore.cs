@@ -31,6 +31,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     private readonly StepSlot[]?[] stepChunks;
     private readonly LlmStringTable strings = new(StringCapacity);
     private readonly LlmHistoryRollups rollups = new();
+    private readonly LlmScoreTable scores;
     private long lastSeq;
 
     /// <summary>Initializes a new instance of the <see cref="InMemoryLlmHistoryStore"/> class.</summary>
@@ -39,6 +40,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         this.capacity = capacity;
+        this.scores = new LlmScoreTable(capacity);
 
         // Slots are allocated a chunk of 1,024 at a time as the ring first fills, so a large capacity costs memory
         // only once it is used.
@@ -69,9 +71,34 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     {
         ArgumentNullException.ThrowIfNull(record);
         var seq = Interlocked.Increment(ref this.lastSeq);
+        if (record.Scores.Count > 0)
+        {
+            // Scores given during the request live in the score table, like those given later: the slot stays a value.
+            foreach (var score in record.Scores)
+            {
+                this.scores.Add(record.Id, score);
+            }
+
+            record = record.WithScores([]);
+        }
+
         this.Write(seq, record);
         this.rollups.Add(record);
         return seq;
+    }
+
+    /// <inheritdoc/>
+    public bool AddScore(string requestId, LlmScore score)
+    {
+        ArgumentNullException.ThrowIfNull(requestId);
+        ArgumentNullException.ThrowIfNull(score);
+        if (this.Find(requestId) is not { } record)
+        {
+            return false;
+        }
+
+        this.scores.Add(record.Id, score);
+        return true;
     }
 
     /// <summary>Counts the kept records that did not fit a slot and are kept as objects.</summary>
@@ -107,12 +134,12 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
             {
                 if (kept.HasId(id))
                 {
-                    return kept;
+                    return this.scores.Attach(kept);
                 }
             }
             else if (packed && slot.IdHigh == high && slot.IdLow == low)
             {
-                return this.Build(in slot, steps, seq);
+                return this.scores.Attach(this.Build(in slot, steps, seq));
             }
         }
 
@@ -135,7 +162,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
                 continue;
             }
 
-            var record = this.Build(in slot, steps, seq);
+            var record = this.scores.Attach(this.Build(in slot, steps, seq));
             if (query.Matches(record))
             {
                 result.Add(record);
@@ -160,7 +187,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
             if (this.TryCopy(seq, out var slot, steps)
                 && (slot.Overflow is { } kept ? kept.StartTime >= from : slot.StartTicks >= from.UtcTicks))
             {
-                result.Add(this.Build(in slot, steps, seq));
+                result.Add(this.scores.Attach(this.Build(in slot, steps, seq)));
             }
         }
 
@@ -319,6 +346,11 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         if (slot.Overflow is not null)
         {
             return true;
+        }
+
+        if (query.NegativeOnly && this.scores.IsEmpty)
+        {
+            return false;
         }
 
         if (query.Status is { } status && !string.Equals(status, (slot.Flags & SlotFlags.Error) != 0 ? "error" : "ok", StringComparison.Ordinal))

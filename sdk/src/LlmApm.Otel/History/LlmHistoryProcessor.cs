@@ -189,6 +189,7 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
             Unpriced = request.Unpriced,
             Steps = steps,
             DroppedSteps = buffer.DroppedSteps,
+            Scores = request.TakeScores(),
             Content = this.instrumentation.Options.CaptureMessageContent && (request.CapturedPrompt ?? request.CapturedCompletion) is not null
                 ? new LlmContentRecord(request.CapturedPrompt, request.CapturedCompletion)
                 : null,

@@ -26,6 +26,7 @@ public sealed class LlmRequestRecord
     private readonly bool idPacked;
     private readonly bool traceIdPacked;
     private readonly bool spanIdPacked;
+    private IReadOnlyList<LlmScore> scores = [];
 
     /// <summary>Initializes a new instance of the <see cref="LlmRequestRecord"/> class.</summary>
     public LlmRequestRecord()
@@ -167,6 +168,28 @@ public sealed class LlmRequestRecord
 
     /// <summary>Gets the captured content, or <c>null</c> unless content capture is on.</summary>
     public LlmContentRecord? Content { get; init; }
+
+    /// <summary>Gets the scores given to the request (user feedback, evaluations), oldest first.</summary>
+    public IReadOnlyList<LlmScore> Scores
+    {
+        get => this.scores;
+        init => this.scores = value ?? [];
+    }
+
+    /// <summary>Gets a value indicating whether one of <see cref="Scores"/> is negative.</summary>
+    internal bool HasNegativeScore => this.Scores.Any(s => s.Polarity == LlmScorePolarity.Negative);
+
+    /// <summary>A copy of this record with <paramref name="scores"/>: how a store returns the scores it keeps apart
+    /// from the record, leaving the caller's record as it was.</summary>
+    /// <param name="scores">The scores, oldest first.</param>
+    /// <returns>The copy.</returns>
+    public LlmRequestRecord WithScores(IReadOnlyList<LlmScore> scores)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        var copy = (LlmRequestRecord)this.MemberwiseClone();
+        copy.scores = scores;
+        return copy;
+    }
 
     /// <summary>A copy of this record numbered <paramref name="seq"/>: how a store assigns <see cref="Seq"/> to the
     /// record it keeps, leaving the caller's record as it was.</summary>

@@ -66,6 +66,28 @@ internal sealed class LlmApmOptionsValidator : IValidateOptions<LlmApmOptions>
             }
         }
 
+        var evaluation = options.Evaluation;
+        var evaluationKey = $"{Section}:{nameof(LlmApmOptions.Evaluation)}";
+        if (!(evaluation.SampleRate is >= 0 and <= 1))
+        {
+            failures.Add($"{evaluationKey}:{nameof(LlmEvaluationOptions.SampleRate)} must be from 0 to 1 (is {evaluation.SampleRate}).");
+        }
+
+        if (evaluation.QueueCapacity <= 0)
+        {
+            failures.Add($"{evaluationKey}:{nameof(LlmEvaluationOptions.QueueCapacity)} must be greater than 0 (is {evaluation.QueueCapacity}).");
+        }
+
+        if (evaluation.Timeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{evaluationKey}:{nameof(LlmEvaluationOptions.Timeout)} must be positive (is {evaluation.Timeout}).");
+        }
+
+        if (string.IsNullOrWhiteSpace(evaluation.Route))
+        {
+            failures.Add($"{evaluationKey}:{nameof(LlmEvaluationOptions.Route)} must be a route name, not empty.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -30,8 +30,18 @@ internal static class LlmApmServices
         services.AddSingleton<IValidateOptions<LlmApmOptions>, LlmApmOptionsValidator>();
         services.TryAddSingleton<ILlmHistoryStore, InMemoryLlmHistoryStore>();
         services.TryAddSingleton<LlmHistoryFeed>();
-        services.TryAddSingleton(sp => new LlmApmInstrumentation(
-            sp.GetRequiredService<IOptions<LlmApmOptions>>(), sp.GetRequiredService<ILlmHistoryStore>(), sp.GetRequiredService<LlmHistoryFeed>()));
+        services.TryAddSingleton(sp =>
+        {
+            var instrumentation = new LlmApmInstrumentation(
+                sp.GetRequiredService<IOptions<LlmApmOptions>>(), sp.GetRequiredService<ILlmHistoryStore>(), sp.GetRequiredService<LlmHistoryFeed>());
+            var evaluators = sp.GetServices<LlmEvaluator>().ToList();
+            if (instrumentation.Enabled && evaluators.Count > 0)
+            {
+                instrumentation.Evaluations = new LlmEvaluationRunner(instrumentation, evaluators);
+            }
+
+            return instrumentation;
+        });
     }
 
     /// <summary>Adds the marker <typeparamref name="T"/> unless it is there.</summary>
