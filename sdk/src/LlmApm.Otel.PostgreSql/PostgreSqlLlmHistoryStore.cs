@@ -274,7 +274,8 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
                     GROUPING(error_type) AS g_error, GROUPING(latency_bucket) AS g_latency, error_type, latency_bucket,
                     count(*), count(*) FILTER (WHERE status <> 'ok'), sum(duration_ms),
                     sum(input_tokens)::bigint, sum(output_tokens)::bigint, sum(cached_input_tokens)::bigint, sum(reasoning_tokens)::bigint,
-                    COALESCE(sum(cost_usd), 0), count(*) FILTER (WHERE unpriced)
+                    COALESCE(sum(cost_usd), 0), count(*) FILTER (WHERE unpriced),
+                    (array_agg(id ORDER BY duration_ms DESC))[1], max(duration_ms)
                 FROM {PostgreSqlHistorySchema.Table}
                 WHERE start_time >= $1 AND start_time < $2{filters}
                 GROUP BY GROUPING SETS ((bucket, model), (bucket, model, error_type), (bucket, model, latency_bucket))
@@ -321,6 +322,8 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
                             Tokens = new LlmUsage(reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12)),
                             CostUsd = reader.GetDecimal(13),
                             UnpricedCount = reader.GetInt64(14),
+                            SlowestRequestId = reader.GetString(15),
+                            SlowestDurationMs = reader.GetDouble(16),
                         }, entry.Errors, entry.Latency);
                     }
                 }
@@ -338,6 +341,8 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
                 UnpricedCount = c.Cell.UnpricedCount,
                 ErrorsByType = c.Errors,
                 LatencyCounts = c.Latency,
+                SlowestRequestId = c.Cell.SlowestRequestId,
+                SlowestDurationMs = c.Cell.SlowestDurationMs,
             }).ToList();
         });
     }

@@ -53,9 +53,9 @@ public sealed class SqliteLlmHistoryStoreScoresTests : IDisposable
     }
 
     [Fact]
-    public async Task Open_Version2Database_AddsTheScoresTableAndKeepsRecords()
+    public async Task Open_Version3Database_AddsTheScoresTableAndKeepsRecords()
     {
-        var path = Path.Combine(this.folder, "v2.db");
+        var path = Path.Combine(this.folder, "v3.db");
         await using (var store = Open(path, ringCapacity: 10))
         {
             store.Add(Record("old"));
@@ -67,7 +67,7 @@ public sealed class SqliteLlmHistoryStoreScoresTests : IDisposable
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "DROP TABLE scores; PRAGMA user_version = 2;";
+            command.CommandText = "DROP TABLE scores; PRAGMA user_version = 3;";
             command.ExecuteNonQuery();
         }
 
@@ -82,7 +82,7 @@ public sealed class SqliteLlmHistoryStoreScoresTests : IDisposable
         check.Open();
         using var version = check.CreateCommand();
         version.CommandText = "PRAGMA user_version";
-        Assert.Equal(3L, version.ExecuteScalar());
+        Assert.Equal(4L, version.ExecuteScalar());
     }
 
     private static SqliteLlmHistoryStore Open(string path, int ringCapacity)

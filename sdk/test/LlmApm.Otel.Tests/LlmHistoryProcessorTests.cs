@@ -84,7 +84,7 @@ public class LlmHistoryProcessorTests
 
         var record = Assert.Single(host.History.Query(new LlmHistoryQuery { Limit = 10 }));
         Assert.Equal(
-            [("create_agent Planner", LlmStepKinds.Agent, 0), ("invoke_agent Planner", LlmStepKinds.Agent, 0), ("llm_api_call", LlmStepKinds.Step, 1), ("execute_tool get_time", LlmStepKinds.Tool, 1)],
+            [("create_agent Planner", LlmStepKinds.Agent, 0), ("invoke_agent Planner", LlmStepKinds.Agent, 0), ("llm_api_call", LlmStepKinds.LlmCall, 1), ("execute_tool get_time", LlmStepKinds.Tool, 1)],
             record.Steps.Select(s => (s.Name, s.Kind, s.Depth)));
         var tool = record.Steps[3];
         Assert.Equal(("error", "System.TimeoutException"), (tool.Status, tool.ErrorType));

@@ -284,10 +284,10 @@ internal static class SqliteHistorySchema
     }
 
     /// <summary>Reads the figures of a row for the rollups: start, duration, route, model, replica, status, error type,
-    /// the four token counts, cost and unpriced, in that order.</summary>
+    /// the four token counts, cost, unpriced and id, in that order.</summary>
     public static LlmRequestRecord ReadFigures(SqliteDataReader reader) => new()
     {
-        Id = string.Empty,
+        Id = reader.GetString(13),
         TraceId = string.Empty,
         StartTime = new DateTimeOffset(reader.GetInt64(0), TimeSpan.Zero),
         DurationMs = reader.GetDouble(1),

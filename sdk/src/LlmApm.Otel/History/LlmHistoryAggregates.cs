@@ -58,6 +58,13 @@ public sealed class LlmHistoryCell
     /// <summary>Gets the number of requests per latency bucket of <see cref="LlmLatencyBuckets"/>, by index; empty means
     /// none.</summary>
     public IReadOnlyList<long> LatencyCounts { get; init; } = [];
+
+    /// <summary>Gets the id of the cell's slowest request, which a latency chart links to; <c>null</c> when the store
+    /// does not know it.</summary>
+    public string? SlowestRequestId { get; init; }
+
+    /// <summary>Gets the duration in milliseconds of <see cref="SlowestRequestId"/>.</summary>
+    public double SlowestDurationMs { get; init; }
 }
 
 /// <summary>The fixed latency buckets of the history's aggregates, as a Prometheus histogram's: bucket <c>i</c> counts

@@ -131,7 +131,7 @@ internal static class LlmHistoryAnalytics
         var result = new LlmTimeBucket[count];
         for (var i = 0; i < count; i++)
         {
-            result[i] = figures[i].Fill(new LlmTimeBucket { Start = start + (bucket * i), ErrorsByType = figures[i].ErrorsByType() });
+            result[i] = figures[i].Fill(new LlmTimeBucket { Start = start + (bucket * i), ErrorsByType = figures[i].ErrorsByType(), Slowest = figures[i].Slowest });
         }
 
         return result;

@@ -25,9 +25,13 @@ internal sealed class LlmHistoryFiguresBuilder
 
     public long Unpriced { get; private set; }
 
+    /// <summary>Gets the slowest request added (the first of equals), which a latency chart links to.</summary>
+    public LlmSlowestRequest? Slowest { get; private set; }
+
     public void Add(LlmRequestRecord record)
     {
         this.Count++;
+        this.AddSlowest(record.Id, record.DurationMs);
         if (!string.Equals(record.Status, "ok", StringComparison.Ordinal))
         {
             this.Errors++;
@@ -55,6 +59,7 @@ internal sealed class LlmHistoryFiguresBuilder
     public void Add(LlmHistoryCell cell)
     {
         this.Count += cell.Count;
+        this.AddSlowest(cell.SlowestRequestId, cell.SlowestDurationMs);
         this.Errors += cell.ErrorCount;
         this.DurationSumMs += cell.DurationSumMs;
         this.InputTokens += cell.Tokens.InputTokens;
@@ -74,6 +79,7 @@ internal sealed class LlmHistoryFiguresBuilder
     public void Add(LlmHistoryFiguresBuilder other)
     {
         this.Count += other.Count;
+        this.AddSlowest(other.Slowest?.RequestId, other.Slowest?.DurationMs ?? 0);
         this.Errors += other.Errors;
         this.DurationSumMs += other.DurationSumMs;
         this.InputTokens += other.InputTokens;
@@ -105,6 +111,8 @@ internal sealed class LlmHistoryFiguresBuilder
         UnpricedCount = this.Unpriced,
         ErrorsByType = this.errorsByType is null ? new Dictionary<string, long>() : new Dictionary<string, long>(this.errorsByType, StringComparer.Ordinal),
         LatencyCounts = (long[])this.latency.Clone(),
+        SlowestRequestId = this.Slowest?.RequestId,
+        SlowestDurationMs = this.Slowest?.DurationMs ?? 0,
     };
 
     public T Fill<T>(T figures)
@@ -173,6 +181,15 @@ internal sealed class LlmHistoryFiguresBuilder
         }
 
         return LlmLatencyBuckets.UpperBound(LlmLatencyBuckets.Count - 2);
+    }
+
+    private void AddSlowest(string? id, double durationMs)
+    {
+        // A record kept without its id (the rollups' figures read back from a store) names no request.
+        if (!string.IsNullOrEmpty(id) && (this.Slowest is null || durationMs > this.Slowest.DurationMs))
+        {
+            this.Slowest = new LlmSlowestRequest(id, durationMs);
+        }
     }
 
     private void AddErrors(IEnumerable<KeyValuePair<string, long>> errors)
