@@ -23,9 +23,9 @@ describe('StepWaterfall with other sources', () => {
 
     const rows = within(screen.getByRole('list', { name: 'Steps' })).getAllByRole('listitem');
     expect(rows.map((row) => [row.getAttribute('aria-label')?.split(':')[0], row.getAttribute('data-depth')])).toEqual([
-      ['invoke_agent Planner', '0'],
-      ['llm_api_call', '1'],
-      ['execute_tool get_weather', '1'],
+      ['invoke_agent Planner (agent)', '0'],
+      ['llm_api_call (LLM)', '1'],
+      ['execute_tool get_weather (tool)', '1'],
       ['GET api.weather.example', '2'],
       ['SELECT chat', '1'],
     ]);
