@@ -533,6 +533,11 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
             {
                 (prompt, completion) = this.Capture(this.genAi ? this.step.Activity : null, result);
             }
+            else if (result.Succeeded && this.request is { } evaluated && this.instrumentation.Evaluations is not null)
+            {
+                // Capture off: online evaluators still get the call's last question and its answer, in memory only.
+                evaluated.SetEvaluationContent(this.messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text, result.Completion.ToString());
+            }
 
             this.request?.RecordCall(model, this.provider, usage, cost, prompt, completion);
 

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using LlmApm.Otel.History;
+using LlmApm.Otel.Testing;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmApm.Otel.Tests;
@@ -146,6 +148,31 @@ public class LlmEvaluationRunnerTests
         // The handed content is for the evaluators only: capture is off, so the history keeps none.
         Assert.Null(host.History.Find(refused)!.Content);
         Assert.Equal(1, metrics.Sum("llm.scores", ("name", "refusal"), ("polarity", "negative"), ("route", "/api/chat")));
+    }
+
+    [Fact]
+    public async Task UseLlmApm_CaptureOff_HandsTheCallsContentToEvaluatorsOnly()
+    {
+        var inputs = new ConcurrentBag<(string? Prompt, string? Completion)>();
+        using var host = TestHost.Start(o => o.Evaluation.SampleRate = 1, build: b => b.Services.AddLlmApmEvaluator("reader", (input, _) =>
+        {
+            inputs.Add((input.Prompt, input.Completion));
+            return ValueTask.FromResult<IEnumerable<LlmScore>>([LlmScore.Boolean("read", true)]);
+        }));
+        var client = new FakeChatClient().AsBuilder().UseLlmApm().Build(host.Services);
+
+        string id;
+        using (var request = host.Instrumentation.StartRequest("/api/chat"))
+        {
+            id = request.Id;
+            await client.GetResponseAsync([new ChatMessage(ChatRole.System, "Be brief."), new ChatMessage(ChatRole.User, "Capital of France?")]);
+        }
+
+        await WaitAsync(() => host.History.Find(id)!.Scores.Count == 1);
+        Assert.Equal(("Capital of France?", new FakeChatClient().Reply), Assert.Single(inputs));
+
+        // Capture is off: the history and the spans keep none of it.
+        Assert.Null(host.History.Find(id)!.Content);
     }
 
     [Theory]
