@@ -19,7 +19,7 @@ const kindStyles: Record<string, { className: string; label: string }> = {
 /** The bar class and label of a step's kind, or null for a step drawn by its depth (the application's own, or an
  * unknown kind). */
 export function kindStyle(kind: StepKind): { className: string; label: string } | null {
-  return Object.hasOwn(kindStyles, kind) ? kindStyles[kind] : null;
+  return Object.hasOwn(kindStyles, kind) ? (kindStyles[kind] ?? null) : null;
 }
 
 /** Bars narrower than this are widened so that a very short step stays visible. */

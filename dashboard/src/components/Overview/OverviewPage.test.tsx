@@ -18,6 +18,7 @@ const timeseries: WireTimeseries = {
     tokens: { input: 700, output: 450, cachedInput: 0, reasoning: 0, total: 1150 },
     costUsd: 0.0007,
     unpricedCount: 0,
+    slowest: i % 3 > 0 ? { requestId: `request-${i}`, durationMs: 1300 } : null,
   })),
 };
 
