@@ -13,7 +13,7 @@ public static class LlmApmEvaluationServiceCollectionExtensions
     /// <param name="evaluator">The evaluator.</param>
     /// <returns>The services, for chaining.</returns>
     public static IServiceCollection AddLlmApmEvaluator(this IServiceCollection services, IEvaluator evaluator)
-        => AddLlmApmEvaluator(services, evaluator, judge: null);
+        => AddLlmApmEvaluator(services, evaluator, (ChatConfiguration?)null);
 
     /// <summary>Adds a Microsoft.Extensions.AI.Evaluation evaluator; each of its metrics becomes a score of the
     /// metric's name (lowercase), negative when its interpretation failed. It is given the request's prompt and
@@ -28,6 +28,22 @@ public static class LlmApmEvaluationServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(evaluator);
         services.AddSingleton<LlmEvaluator>(new ExtensionsAILlmEvaluator(evaluator, judge));
+        return services;
+    }
+
+    /// <summary>Adds a Microsoft.Extensions.AI.Evaluation evaluator whose judge model is a service of the host, such as
+    /// the chat client it registered: <paramref name="judge"/> is called once, at the first evaluation (off the request
+    /// path). A judge client with <c>UseLlmApm()</c> has its calls counted on the evaluations' own route.</summary>
+    /// <param name="services">The services.</param>
+    /// <param name="evaluator">The evaluator.</param>
+    /// <param name="judge">Makes the judge's chat configuration from the host's services.</param>
+    /// <returns>The services, for chaining.</returns>
+    public static IServiceCollection AddLlmApmEvaluator(this IServiceCollection services, IEvaluator evaluator, Func<IServiceProvider, ChatConfiguration> judge)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(evaluator);
+        ArgumentNullException.ThrowIfNull(judge);
+        services.AddSingleton<LlmEvaluator>(sp => new ExtensionsAILlmEvaluator(evaluator, () => judge(sp)));
         return services;
     }
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using LlmApm.Otel.History;
 using LlmApm.Otel.Testing;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.AI.Evaluation;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LlmApm.Otel.Tests;
@@ -175,6 +176,35 @@ public class LlmEvaluationRunnerTests
         Assert.Null(host.History.Find(id)!.Content);
     }
 
+    [Fact]
+    public async Task AddLlmApmEvaluator_JudgeFromTheHostsChatClient_ScoresAndCountsTheJudgeOnTheEvaluationRoute()
+    {
+        // The host's own chat client, registered in DI with UseLlmApm(), is the judge: made at the first evaluation.
+        using var host = TestHost.Start(o => o.Evaluation.SampleRate = 1, build: b =>
+        {
+            b.Services.AddChatClient(new FakeChatClient { Reply = "yes" }).UseLlmApm();
+            b.Services.AddLlmApmEvaluator(new YesNoJudgeEvaluator(), sp => new ChatConfiguration(sp.GetRequiredService<IChatClient>()));
+        });
+
+        string id;
+        using (var request = host.Instrumentation.StartRequest("/api/chat"))
+        {
+            id = request.Id;
+            request.SetEvaluationContent("Capital of France?", "Paris.");
+        }
+
+        await WaitAsync(() => host.History.Find(id)!.Scores.Count == 1);
+        var score = Assert.Single(host.History.Find(id)!.Scores);
+        Assert.Equal(("relevant", "true", LlmScorePolarity.Positive), (score.Name, score.Label, score.Polarity));
+
+        // The judge's call is a request of the evaluations' route, with its model and cost; none on the evaluated route.
+        var judged = Assert.Single(host.History.Query(new LlmHistoryQuery { Route = "llm-apm.evaluation" }));
+        Assert.Equal(FakeChatClient.DefaultModel, judged.Model);
+        Assert.True(judged.CostUsd > 0);
+        Assert.Contains(judged.Steps, s => s.Kind == LlmStepKinds.LlmCall);
+        Assert.Empty(host.History.Find(id)!.Steps);
+    }
+
     [Theory]
     [InlineData("Relevance", "relevance")]
     [InlineData("Tool Call Accuracy", "tool_call_accuracy")]
@@ -206,5 +236,24 @@ public class LlmEvaluationOptionsTests
         var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => TestHost.Start(build: b =>
             Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(b.Configuration, new Dictionary<string, string?> { [key] = value })));
         Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>An evaluator that needs a judge model: it asks the judge and reads a yes or a no.</summary>
+internal sealed class YesNoJudgeEvaluator : IEvaluator
+{
+    public IReadOnlyCollection<string> EvaluationMetricNames { get; } = ["relevant"];
+
+    public async ValueTask<EvaluationResult> EvaluateAsync(
+        IEnumerable<ChatMessage> messages,
+        ChatResponse modelResponse,
+        ChatConfiguration? chatConfiguration = null,
+        IEnumerable<EvaluationContext>? additionalContext = null,
+        CancellationToken cancellationToken = default)
+    {
+        var judge = chatConfiguration ?? throw new InvalidOperationException("no judge");
+        var verdict = await judge.ChatClient.GetResponseAsync($"Is '{modelResponse.Text}' relevant? Answer yes or no.", cancellationToken: cancellationToken);
+        var yes = verdict.Text.StartsWith("yes", StringComparison.OrdinalIgnoreCase);
+        return new EvaluationResult(new BooleanMetric("relevant", yes) { Interpretation = new EvaluationMetricInterpretation(failed: !yes) });
     }
 }

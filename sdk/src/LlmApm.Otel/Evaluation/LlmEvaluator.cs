@@ -27,17 +27,25 @@ internal sealed class DelegateLlmEvaluator(string name, Func<LlmEvaluationInput,
 }
 
 /// <summary>A Microsoft.Extensions.AI.Evaluation evaluator: its metrics become scores named after them, its
-/// interpretation (failed or not) their polarity.</summary>
-internal sealed class ExtensionsAILlmEvaluator(IEvaluator evaluator, ChatConfiguration? judge)
+/// interpretation (failed or not) their polarity. The judge is made at the first evaluation: a judge client with
+/// <c>UseLlmApm()</c> needs the instrumentation, which is what creates the evaluators.</summary>
+internal sealed class ExtensionsAILlmEvaluator(IEvaluator evaluator, Func<ChatConfiguration?> judgeFactory)
     : LlmEvaluator(Truncate(evaluator.GetType().Name, LlmScore.MaxSourceLength))
 {
+    private readonly Lazy<ChatConfiguration?> judge = new(judgeFactory);
+
+    public ExtensionsAILlmEvaluator(IEvaluator evaluator, ChatConfiguration? judge)
+        : this(evaluator, () => judge)
+    {
+    }
+
     public override bool NeedsContent => true;
 
     public override async ValueTask<IEnumerable<LlmScore>> EvaluateAsync(LlmEvaluationInput input, CancellationToken cancellationToken)
     {
         ChatMessage[] messages = [new(ChatRole.User, input.Prompt ?? string.Empty)];
         var response = new ChatResponse(new ChatMessage(ChatRole.Assistant, input.Completion ?? string.Empty));
-        var result = await evaluator.EvaluateAsync(messages, response, judge, additionalContext: null, cancellationToken).ConfigureAwait(false);
+        var result = await evaluator.EvaluateAsync(messages, response, this.judge.Value, additionalContext: null, cancellationToken).ConfigureAwait(false);
         var scores = new List<LlmScore>(result.Metrics.Count);
         foreach (var metric in result.Metrics.Values)
         {
