@@ -47,6 +47,36 @@ public sealed class ProgramTests
     }
 
     [Fact]
+    public async Task PostChat_EvaluationOn_TheAnswerGetsARefusalScore()
+    {
+        await using var host = new ChatServiceHost(new() { ["ChatService:Evaluation"] = "true", ["LlmApm:Evaluation:SampleRate"] = "1" });
+        using var client = host.CreateClient();
+
+        using var response = await host.PostChatAsync(client, new { message = "Hello" });
+        var requestId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("requestId").GetString()!;
+
+        // Off the request path: the score comes after the answer. The simulated answer does not refuse.
+        JsonElement scores = default;
+        await Eventually.TrueAsync(async () => (scores = (await host.GetRecordAsync(client, requestId)).GetProperty("scores")).GetArrayLength() == 1);
+        var score = scores[0];
+        Assert.Equal(("refusal", "false", "positive"), (score.GetProperty("name").GetString(), score.GetProperty("label").GetString(), score.GetProperty("polarity").GetString()));
+    }
+
+    [Fact]
+    public async Task PostChat_EvaluationOff_NoScore()
+    {
+        await using var host = new ChatServiceHost(new() { ["LlmApm:Evaluation:SampleRate"] = "1" });
+        using var client = host.CreateClient();
+
+        using var response = await host.PostChatAsync(client, new { message = "Hello" });
+        var requestId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("requestId").GetString()!;
+
+        Assert.Equal(0, (await host.GetRecordAsync(client, requestId)).GetProperty("scores").GetArrayLength());
+        var evaluations = await client.GetFromJsonAsync<JsonElement>("/llm-apm/api/requests?route=llm-apm.evaluation");
+        Assert.Equal(0, evaluations.GetProperty("items").GetArrayLength());
+    }
+
+    [Fact]
     public async Task PostChat_OverTheClientRateLimit_Answers429WithRetryAfter()
     {
         await using var host = new ChatServiceHost(Settings(("ChatService:RateLimit:PermitLimit", "2"), ("ChatService:RateLimit:Window", "00:01:00")));

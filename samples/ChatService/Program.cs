@@ -39,6 +39,11 @@ builder.Services.AddOptions<ChatServiceOptions>().BindConfiguration(ChatServiceO
 // LLM-APM: request and step spans, llm_* metrics, history (durable on SQLite by default), dashboard and /metrics.
 builder.AddLlmApm();
 HistoryStorage.AddChatServiceHistory(builder);
+if (builder.Configuration.GetValue<bool>($"{ChatServiceOptions.SectionName}:{nameof(ChatServiceOptions.Evaluation)}"))
+{
+    builder.Services.AddLlmApmEvaluator(new LlmRefusalEvaluator()); // off the request path, on the sampled answers
+}
+
 builder.Services.AddOptions<LlmApmOptions>().Configure<IOptions<LlmOptions>>((apm, llm) =>
 {
     apm.ErrorClassifiers.Add(ChatFailureException.Classify);

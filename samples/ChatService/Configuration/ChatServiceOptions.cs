@@ -30,6 +30,10 @@ public sealed class ChatServiceOptions
     /// Default: <c>sqlite</c>.</summary>
     public string HistoryStore { get; set; } = "sqlite";
 
+    /// <summary>Gets or sets a value indicating whether LLM-APM's judge-free refusal evaluator scores the sampled
+    /// answers (<c>LlmApm:Evaluation:SampleRate</c>, default 0.1) as <c>refusal</c>. Default: <c>false</c>.</summary>
+    public bool Evaluation { get; set; }
+
     /// <summary>Gets or sets the service's data folder, relative to the content root; the history database is
     /// <c>llm-apm-history.db</c> in it unless <c>LlmApm:Sqlite:Path</c> names another file. Default: <c>data</c>.</summary>
     public string DataPath { get; set; } = "data";
