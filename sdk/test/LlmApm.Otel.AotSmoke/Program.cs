@@ -151,7 +151,7 @@ try
         checks.Check("chat span has gen_ai.input.messages in the GenAI shape",
             inputMessages == "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"content\":\"ping\"}]}]", inputMessages ?? "(none)");
         checks.Check("chat span has gen_ai.output.messages in the GenAI shape",
-            outputMessages == "[{\"role\":\"assistant\",\"parts\":[{\"type\":\"text\",\"content\":\"pong\"}]}]", outputMessages ?? "(none)");
+            outputMessages == "[{\"role\":\"assistant\",\"parts\":[{\"type\":\"text\",\"content\":\"pong\"}],\"finish_reason\":\"stop\"}]", outputMessages ?? "(none)");
 
         var streamed = await ReadStreamEventsAsync(events, count: 2);
         checks.Check("live stream sends each finished request", streamed.Any(d => d.Contains($"\"route\":\"{Route}\"", StringComparison.Ordinal))
