@@ -80,7 +80,10 @@ test('the chat request is in Requests with its steps, and expands into its water
   await expect(row).toHaveAttribute('aria-expanded', 'true');
   const details = page.getByRole('region', { name: `Request ${chatRequestId}` });
   const steps = details.getByRole('list', { name: 'Steps' }).getByRole('listitem');
-  const names = await steps.evaluateAll((items) => items.map((item) => item.getAttribute('aria-label')?.split(':')[0]));
+  // A step's label is its name, its kind where drawn in a style of its own ("llm_api_call (LLM)"), then its timing.
+  const names = await steps.evaluateAll((items) =>
+    items.map((item) => item.getAttribute('aria-label')?.split(':')[0]?.replace(/ \(.*\)$/, '')),
+  );
   for (const step of ['preprocessing', 'llm_api_call', 'response_parsing']) expect(names).toContain(step);
   // Every bar sits inside the timeline.
   const geometry = await details.getByTestId('waterfall-bar').evaluateAll((bars) =>

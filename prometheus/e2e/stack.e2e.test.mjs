@@ -171,6 +171,21 @@ async function chat(message, { stream = false } = {}) {
   const text = await r.text();
   return { status: r.status, text, ms: Date.now() - started, message, stream };
 }
+// User feedback, as the dashboard's thumbs post it: on every other answered chat, up on most, down on some.
+async function feedback(results) {
+  const ids = results.filter((x) => x.status === 200)
+    .map((x) => /"requestId":"([0-9a-f]{32})"/.exec(x.text)?.[1]).filter(Boolean);
+  const posted = await inParallel(ids.filter((_, i) => i % 2 === 0), 4, async (id) => {
+    const r = await fetch(new URL(`/llm-apm/api/requests/${id}/scores`, serviceUrl), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'user_feedback', boolean: !id.endsWith('0') && !id.endsWith('1'), source: 'e2e' }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return r.status;
+  });
+  assert.ok(posted.length > 0 && posted.every((s) => s === 201), `feedback posted: ${posted}`);
+}
 async function inParallel(items, limit, fn) {
   const queue = [...items];
   const results = [];
@@ -291,6 +306,7 @@ test('traffic: chats and streams over several models, with injected failures', {
   const w = await inParallel(warmup, 6, (x) => chat(x.message, x));
   assert.ok(w.some((x) => x.status === 200), `some warm-up chats succeed: ${JSON.stringify(w.slice(0, 3))}`);
   assert.ok(w.some((x) => x.status >= 400 || /event: error/.test(x.text)), 'injected faults fail');
+  await feedback(w);
   await sleep(2500);
 
   // Counted traffic: successes on every model and route, some failures.
@@ -305,6 +321,7 @@ test('traffic: chats and streams over several models, with injected failures', {
   const results = await inParallel(work, 6, (x) => chat(x.message, x));
   const ok = results.filter((x) => x.status === 200 && !/event: error/.test(x.text)).length;
   assert.ok(ok >= work.length / 2, `most chats succeed (${ok}/${work.length})`);
+  await feedback(results);
   const slowest = [...w, ...results].sort((a, b) => b.ms - a.ms).slice(0, 3);
   t.diagnostic(`${w.length + results.length} chats in ${Date.now() - t0} ms; slowest: ${slowest.map((x) => `${x.ms} ms ${x.stream ? 'stream' : 'chat'} "${x.message}" -> ${x.status}`).join('; ')}`);
 
