@@ -523,7 +523,7 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
         var byKey = new Dictionary<(long, string), List<LlmScore>>();
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = $"SELECT {PostgreSqlHistorySchema.ScoreColumns} FROM {PostgreSqlHistorySchema.Scores} WHERE request_seq = ANY($1) ORDER BY id";
+            command.CommandText = $"SELECT {PostgreSqlHistorySchema.ScoreColumns} FROM {PostgreSqlHistorySchema.Scores} WHERE request_seq = ANY($1) ORDER BY at, id";
             command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. records.Select(r => r.Seq).Distinct()] });
             using var reader = command.ExecuteReader();
             while (reader.Read())

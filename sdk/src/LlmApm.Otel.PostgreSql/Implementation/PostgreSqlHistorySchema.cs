@@ -109,7 +109,7 @@ internal static class PostgreSqlHistorySchema
 
         // 4: scores, apart from their request: one given after the request may come before its row is written, so
         // there is no foreign key; a score names its request by seq and replica (the request's key) and keeps its id.
-        // Kind and polarity are the enums' numbers; id orders the scores of a request as they were given.
+        // Kind and polarity are the enums' numbers; a request's scores are read oldest first (at, then id).
         $"""
         CREATE TABLE {Scores} (
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
