@@ -99,6 +99,10 @@ public sealed class PostgreSqlLlmHistoryStoreTests(PostgresCluster cluster)
             var plan = string.Join('\n', await ReadAllAsync(command));
             Assert.DoesNotContain("Seq Scan", plan, StringComparison.Ordinal);
         }
+
+        // The scores of a page, and the negative filter's EXISTS, find a request's scores by its number.
+        command.CommandText = $"EXPLAIN SELECT * FROM {PostgreSqlHistorySchema.Scores} WHERE request_seq = ANY('{{1,2,3}}'::bigint[])";
+        Assert.DoesNotContain("Seq Scan", string.Join('\n', await ReadAllAsync(command)), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -162,6 +166,7 @@ public sealed class PostgreSqlLlmHistoryStoreTests(PostgresCluster cluster)
         a.Add(Record("s1"));
         a.Add(Record("s2"));
         Assert.True(await a.FlushAsync(TimeSpan.FromSeconds(20)));
+        Assert.True(await WaitAsync(() => b.IsMigrated));
 
         var thumbsDown = LlmScore.Boolean(LlmScore.UserFeedback, false, "wrong answer", "dashboard", timestamp: At(1));
         var rating = LlmScore.Numeric("relevance", 0.75, "good", source: "evaluator", polarity: LlmScorePolarity.Positive, timestamp: At(2));
