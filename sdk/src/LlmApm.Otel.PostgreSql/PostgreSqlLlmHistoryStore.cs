@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Threading.Channels;
 using LlmApm.Otel.History;
@@ -25,9 +26,15 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
     private static readonly TimeSpan RetentionEvery = TimeSpan.FromMinutes(1);
     private const int RetentionBatch = 5000;
 
+    /// <summary>The most scores a record returns, as in the other stores: the newest.</summary>
+    private const int MaxScoresPerRequest = 32;
+
     private readonly PostgreSqlHistoryOptions options;
     private readonly ILogger logger;
     private readonly Channel<LlmRequestRecord> queue;
+
+    // The records in the queue by id, so that a score given before its record is written finds the record's key.
+    private readonly ConcurrentDictionary<string, (long Seq, string Replica, string Id)> queued = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock healthGate = new();
     private readonly SeqClock clock;
     private readonly CancellationTokenSource stopping = new();
@@ -146,12 +153,16 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
             return seq;
         }
 
+        // Known before it is queued: the writer forgets it once written, which may be before TryWrite returns.
+        var key = (seq, record.Replica ?? this.InstanceId, record.Id);
+        this.queued[key.Id] = key;
         if (this.queue.Writer.TryWrite(record.WithSeq(seq)))
         {
             Interlocked.Increment(ref this.pending);
             return seq;
         }
 
+        this.queued.TryRemove(KeyValuePair.Create(key.Id, key));
         LlmHistoryDrops.Count(1, LlmHistoryDropReason.QueueFull);
         PostgreSqlHistoryEventSource.Log.QueueFull();
         return seq;
@@ -166,8 +177,50 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
         {
             command.CommandText = $"SELECT {PostgreSqlHistorySchema.Columns} FROM {PostgreSqlHistorySchema.Table} WHERE lower(id) = lower($1) ORDER BY seq DESC LIMIT 1";
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = id });
-            using var reader = command.ExecuteReader();
-            return reader.Read() ? PostgreSqlHistorySchema.Read(reader) : null;
+            List<LlmRequestRecord> found = [];
+            using (var reader = command.ExecuteReader())
+            {
+                if (reader.Read())
+                {
+                    found.Add(PostgreSqlHistorySchema.Read(reader));
+                }
+            }
+
+            AttachScores(command.Connection!, found);
+            return found.Count == 0 ? null : found[0];
+        });
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>Written at once, not queued: a score is rare. A record still in the write queue is found by its id
+    /// there, and its score row waits for it (scores have no foreign key to their request).</remarks>
+    /// <exception cref="LlmHistoryUnavailableException">The database cannot be written.</exception>
+    public bool AddScore(string requestId, LlmScore score)
+    {
+        ArgumentNullException.ThrowIfNull(requestId);
+        ArgumentNullException.ThrowIfNull(score);
+
+        // The queue first: a record leaves it only once its row is committed, so then the database has it.
+        var inQueue = this.queued.TryGetValue(requestId, out var key);
+        return this.Read(command =>
+        {
+            if (!inQueue)
+            {
+                command.CommandText = $"SELECT seq, replica, id FROM {PostgreSqlHistorySchema.Table} WHERE lower(id) = lower($1) ORDER BY seq DESC LIMIT 1";
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = requestId });
+                using var reader = command.ExecuteReader();
+                if (!reader.Read())
+                {
+                    return false;
+                }
+
+                key = (reader.GetInt64(0), reader.GetString(1), reader.GetString(2));
+            }
+
+            using var importer = command.Connection!.BeginBinaryImport(PostgreSqlHistorySchema.CopyScores);
+            PostgreSqlHistorySchema.WriteScoreAsync(importer, key.Seq, key.Replica, key.Id, score, CancellationToken.None).GetAwaiter().GetResult();
+            importer.Complete();
+            return true;
         });
     }
 
@@ -217,15 +270,25 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
                 Filter("(lower(id) LIKE $? OR lower(trace_id) LIKE $?)", EscapeLike(query.Q.ToLowerInvariant()) + "%");
             }
 
+            if (query.NegativeOnly)
+            {
+                sql.Append(" AND EXISTS (SELECT 1 FROM ").Append(PostgreSqlHistorySchema.Scores).Append(" s WHERE s.request_seq = ")
+                    .Append(PostgreSqlHistorySchema.Table).Append(".seq AND s.replica = ").Append(PostgreSqlHistorySchema.Table)
+                    .Append(".replica AND s.polarity = ").Append((int)LlmScorePolarity.Negative).Append(')');
+            }
+
             sql.Append(" ORDER BY seq DESC LIMIT ").Append(limit);
             command.CommandText = sql.ToString();
             var result = new List<LlmRequestRecord>(limit);
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
+            using (var reader = command.ExecuteReader())
             {
-                result.Add(PostgreSqlHistorySchema.Read(reader));
+                while (reader.Read())
+                {
+                    result.Add(PostgreSqlHistorySchema.Read(reader));
+                }
             }
 
+            AttachScores(command.Connection!, result);
             return result;
         });
     }
@@ -237,12 +300,15 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
         command.CommandText = $"SELECT {PostgreSqlHistorySchema.Columns} FROM {PostgreSqlHistorySchema.Table} WHERE start_time >= $1 ORDER BY seq";
         command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = from.UtcDateTime });
         var result = new List<LlmRequestRecord>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        using (var reader = command.ExecuteReader())
         {
-            result.Add(PostgreSqlHistorySchema.Read(reader));
+            while (reader.Read())
+            {
+                result.Add(PostgreSqlHistorySchema.Read(reader));
+            }
         }
 
+        AttachScores(command.Connection!, result);
         return result;
     });
 
@@ -409,12 +475,15 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = after });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
         var result = new List<LlmRequestRecord>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        using (var reader = command.ExecuteReader())
         {
-            result.Add(PostgreSqlHistorySchema.Read(reader));
+            while (reader.Read())
+            {
+                result.Add(PostgreSqlHistorySchema.Read(reader));
+            }
         }
 
+        AttachScores(command.Connection!, result);
         return result;
     });
 
@@ -440,6 +509,50 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
         }
 
         return LlmReplica.ProcessId;
+    }
+
+    /// <summary>Reads the scores of <paramref name="records"/> (one query, by the scores' request index) and puts each
+    /// record's on a copy of it, oldest first, at most <see cref="MaxScoresPerRequest"/>.</summary>
+    private static void AttachScores(NpgsqlConnection connection, List<LlmRequestRecord> records)
+    {
+        if (records.Count == 0)
+        {
+            return;
+        }
+
+        var byKey = new Dictionary<(long, string), List<LlmScore>>();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = $"SELECT {PostgreSqlHistorySchema.ScoreColumns} FROM {PostgreSqlHistorySchema.Scores} WHERE request_seq = ANY($1) ORDER BY at, id";
+            command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. records.Select(r => r.Seq).Distinct()] });
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                if (PostgreSqlHistorySchema.ReadScore(reader) is { } score)
+                {
+                    var key = (reader.GetInt64(0), reader.GetString(1));
+                    if (!byKey.TryGetValue(key, out var list))
+                    {
+                        byKey[key] = list = [];
+                    }
+
+                    list.Add(score);
+                }
+            }
+        }
+
+        if (byKey.Count == 0)
+        {
+            return;
+        }
+
+        for (var i = 0; i < records.Count; i++)
+        {
+            if (byKey.TryGetValue((records[i].Seq, records[i].Replica ?? string.Empty), out var scores))
+            {
+                records[i] = records[i].WithScores([.. scores.TakeLast(MaxScoresPerRequest)]);
+            }
+        }
     }
 
     private static string EscapeLike(string value)
@@ -528,6 +641,7 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
                 }
 
                 Interlocked.Add(ref this.pending, -dropped);
+                this.queued.Clear();
                 LlmHistoryDrops.Count(dropped, LlmHistoryDropReason.WriteFailed);
                 return;
             }
@@ -551,6 +665,12 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
 
             await this.WriteWithRetryAsync(batch, token).ConfigureAwait(false);
             Interlocked.Add(ref this.pending, -batch.Count);
+            foreach (var record in batch)
+            {
+                // Only this record's entry: a newer record with the same id may be queued behind it.
+                this.queued.TryRemove(KeyValuePair.Create(record.Id, (record.Seq, record.Replica ?? this.InstanceId, record.Id)));
+            }
+
             batch.Clear();
 
             if (DateTime.UtcNow - lastRetention >= RetentionEvery)
@@ -638,6 +758,21 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
             await importer.CompleteAsync(token).ConfigureAwait(false);
         }
 
+        // The scores given while the requests ran; later ones are written by AddScore.
+        if (batch.Exists(r => r.Scores.Count > 0))
+        {
+            await using var importer = await connection.BeginBinaryImportAsync(PostgreSqlHistorySchema.CopyScores, token).ConfigureAwait(false);
+            foreach (var record in batch)
+            {
+                foreach (var score in record.Scores)
+                {
+                    await PostgreSqlHistorySchema.WriteScoreAsync(importer, record.Seq, record.Replica ?? this.InstanceId, record.Id, score, token).ConfigureAwait(false);
+                }
+            }
+
+            await importer.CompleteAsync(token).ConfigureAwait(false);
+        }
+
         // In the same transaction: the live stream of other replicas sees the rows and the cursor together.
         if (replica is not null)
         {
@@ -696,6 +831,13 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
                 deleted += count;
             }
             while (count == RetentionBatch);
+
+            // The scores of deleted requests. Not those of a newer record still in a write queue: its seq is above.
+            command.Parameters.Clear();
+            command.CommandText = $"""
+                DELETE FROM {PostgreSqlHistorySchema.Scores} WHERE request_seq < (SELECT min(seq) FROM {PostgreSqlHistorySchema.Table})
+                """;
+            await command.ExecuteNonQueryAsync(token).ConfigureAwait(false);
             return deleted;
         }
         finally

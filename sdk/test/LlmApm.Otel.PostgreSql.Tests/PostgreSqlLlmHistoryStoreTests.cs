@@ -99,6 +99,10 @@ public sealed class PostgreSqlLlmHistoryStoreTests(PostgresCluster cluster)
             var plan = string.Join('\n', await ReadAllAsync(command));
             Assert.DoesNotContain("Seq Scan", plan, StringComparison.Ordinal);
         }
+
+        // The scores of a page, and the negative filter's EXISTS, find a request's scores by its number.
+        command.CommandText = $"EXPLAIN SELECT * FROM {PostgreSqlHistorySchema.Scores} WHERE request_seq = ANY('{{1,2,3}}'::bigint[])";
+        Assert.DoesNotContain("Seq Scan", string.Join('\n', await ReadAllAsync(command)), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -145,12 +149,119 @@ public sealed class PostgreSqlLlmHistoryStoreTests(PostgresCluster cluster)
         await ExecuteAsync(database, "UPDATE llm_apm_schema SET version = 99");
         await using var required = Create(database, "strict", required: true);
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => required.StartAsync());
-        Assert.Contains("schema has version 99, newer than this version of LlmApm.Otel.PostgreSql writes (3)", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"schema has version 99, newer than this version of LlmApm.Otel.PostgreSql writes ({PostgreSqlHistorySchema.Version})", error.Message, StringComparison.Ordinal);
 
         await using var lenient = await StartAsync(database, "lenient");
         Assert.True(await WaitAsync(() => !lenient.Health.IsHealthy));
         Assert.Contains("version 99", lenient.Health.Reason, StringComparison.Ordinal);
         Assert.Throws<LlmHistoryUnavailableException>(() => lenient.Query(new LlmHistoryQuery()));
+    }
+
+    [Fact]
+    public async Task AddScore_KnownAndUnknownIds_ReadBackWithTheRecordOnEveryReplica()
+    {
+        var database = await cluster.CreateDatabaseAsync();
+        await using var a = await StartAsync(database, "scorer-a");
+        await using var b = await StartAsync(database, "scorer-b");
+        a.Add(Record("s1"));
+        a.Add(Record("s2"));
+        Assert.True(await a.FlushAsync(TimeSpan.FromSeconds(20)));
+        Assert.True(await WaitAsync(() => b.IsMigrated));
+
+        var thumbsDown = LlmScore.Boolean(LlmScore.UserFeedback, false, "wrong answer", "dashboard", timestamp: At(1));
+        var rating = LlmScore.Numeric("relevance", 0.75, "good", source: "evaluator", polarity: LlmScorePolarity.Positive, timestamp: At(2));
+        Assert.True(a.AddScore("S1", thumbsDown));
+        Assert.True(b.AddScore("s1", rating));
+        Assert.False(a.AddScore("nope", thumbsDown));
+        Assert.False(b.AddScore("s", thumbsDown));
+
+        foreach (var store in new[] { a, b })
+        {
+            Assert.Equal([thumbsDown, rating], store.Find("s1")!.Scores);
+            Assert.Empty(store.Find("s2")!.Scores);
+            var page = store.Query(new LlmHistoryQuery { Limit = 10 });
+            Assert.Equal(["s2", "s1"], page.Select(r => r.Id));
+            Assert.Equal([thumbsDown, rating], page[1].Scores);
+            Assert.Equal([thumbsDown, rating], store.Since(DateTimeOffset.UtcNow.AddMinutes(-5)).Single(r => r.Id == "s1").Scores);
+        }
+
+        Assert.Equal("wrong answer", await ScalarAsync<string>(database, $"SELECT comment FROM {PostgreSqlHistorySchema.Scores} WHERE request_id = 's1' AND kind = 1"));
+    }
+
+    [Fact]
+    public async Task AddScore_RecordStillInWriteQueue_KeptWhenTheRecordIsWritten()
+    {
+        var database = await cluster.CreateDatabaseAsync();
+        await using var store = await StartAsync(database, "queued");
+        Assert.True(await WaitAsync(() => store.IsMigrated));
+
+        // Another transaction holds the requests table: the writer's COPY waits, and the record stays queued.
+        await using var holder = new NpgsqlConnection(database);
+        await holder.OpenAsync();
+        await using var transaction = await holder.BeginTransactionAsync();
+        await using (var lockTable = new NpgsqlCommand($"LOCK TABLE {PostgreSqlHistorySchema.Table} IN ACCESS EXCLUSIVE MODE", holder, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync();
+        }
+
+        var during = LlmScore.Categorical("topic", "billing", timestamp: At(1));
+        store.Add(Record("q1").WithScores([during]));
+        Assert.Equal(1, store.Pending);
+        var later = LlmScore.Boolean(LlmScore.UserFeedback, false, timestamp: At(2));
+        Assert.True(store.AddScore("Q1", later));
+        Assert.Equal(1, store.Pending);
+
+        await transaction.RollbackAsync();
+        Assert.True(await store.FlushAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal([during, later], store.Find("q1")!.Scores);
+        Assert.False(store.AddScore("q2", later));
+    }
+
+    [Fact]
+    public async Task Query_NegativeOnly_ReturnsRecordsWithANegativeScore()
+    {
+        var database = await cluster.CreateDatabaseAsync();
+        await using var store = await StartAsync(database, "negative");
+        store.Add(Record("n1").WithScores([LlmScore.Boolean(LlmScore.UserFeedback, false)]));
+        store.Add(Record("n2").WithScores([LlmScore.Boolean(LlmScore.UserFeedback, true)]));
+        store.Add(Record("n3"));
+        store.Add(Record("n4"));
+        store.Add(Record("n5", status: "error"));
+        Assert.True(await store.FlushAsync(TimeSpan.FromSeconds(20)));
+        Assert.True(store.AddScore("n3", LlmScore.Numeric("toxicity", 0.9, polarity: LlmScorePolarity.Negative)));
+        Assert.True(store.AddScore("n4", LlmScore.Numeric("length", 120)));
+        Assert.True(store.AddScore("n5", LlmScore.Categorical("verdict", "refused", polarity: LlmScorePolarity.Negative)));
+
+        Assert.Equal(["n5", "n3", "n1"], store.Query(new LlmHistoryQuery { NegativeOnly = true }).Select(r => r.Id));
+        Assert.Equal(["n5"], store.Query(new LlmHistoryQuery { NegativeOnly = true, Status = "error" }).Select(r => r.Id));
+        var before = store.Query(new LlmHistoryQuery { NegativeOnly = true, Limit = 1 })[0].Seq;
+        Assert.Equal(["n3", "n1"], store.Query(new LlmHistoryQuery { NegativeOnly = true, Before = before }).Select(r => r.Id));
+        Assert.All(store.Query(new LlmHistoryQuery { NegativeOnly = true }), r => Assert.Contains(r.Scores, s => s.Polarity == LlmScorePolarity.Negative));
+    }
+
+    [Fact]
+    public async Task Start_Version3WithRows_AddsScoresAndKeepsRows()
+    {
+        var database = await cluster.CreateDatabaseAsync();
+        await using (var dataSource = NpgsqlDataSource.Create(database))
+        {
+            Assert.Equal(0, await PostgreSqlHistorySchema.MigrateAsync(dataSource, target: 3));
+        }
+
+        await ExecuteAsync(database, $"""
+            INSERT INTO {PostgreSqlHistorySchema.Table} (seq, replica, id, trace_id, start_time, start_offset_minutes, duration_ms, route, status,
+                input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, tokens_estimated, unpriced, steps, has_content, latency_bucket)
+            VALUES (42, 'old', 'old-3', 'abc', now(), 0, 1.5, '/api/chat', 'ok', 1, 2, 0, 0, false, false, '[]', false, 0)
+            """);
+        Assert.Equal(0L, await ScalarAsync<long>(database, "SELECT count(*) FROM pg_tables WHERE tablename = 'llm_apm_scores'"));
+
+        await using var store = await StartAsync(database, "upgraded", required: true);
+        Assert.Equal(PostgreSqlHistorySchema.Version, await ScalarAsync<int>(database, "SELECT version FROM llm_apm_schema"));
+        Assert.Empty(store.Find("old-3")!.Scores);
+        var score = LlmScore.Boolean(LlmScore.UserFeedback, true, timestamp: At(1));
+        Assert.True(store.AddScore("old-3", score));
+        Assert.Equal([score], store.Find("old-3")!.Scores);
+        Assert.Empty(store.Query(new LlmHistoryQuery { NegativeOnly = true }));
     }
 
     [Fact]
@@ -303,6 +414,8 @@ public sealed class PostgreSqlLlmHistoryStoreTests(PostgresCluster cluster)
         CostUsd = 0.0123m,
         Steps = [new LlmStepRecord("preprocessing", 0, 1, "ok", null, 0), new LlmStepRecord("llm_api_call", 1, 10, "ok", null, 0)],
     };
+
+    private static DateTimeOffset At(int second) => new(2026, 1, 2, 3, 4, second, TimeSpan.Zero);
 
     internal static async Task<long> CountAsync(string connectionString, string where)
         => await ScalarAsync<long>(connectionString, $"SELECT count(*) FROM {PostgreSqlHistorySchema.Table} WHERE {where}");

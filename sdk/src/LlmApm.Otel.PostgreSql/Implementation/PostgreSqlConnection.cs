@@ -25,11 +25,14 @@ internal static class PostgreSqlConnection
     }
 
     /// <summary>The slim builder keeps the package trimmable: the store reads and writes text, numbers, booleans,
-    /// numerics and timestamps only, which it has without the JSON, range or dynamic type plugins.</summary>
+    /// numerics, timestamps and arrays of them only, which it has without the JSON, range or dynamic type plugins.</summary>
     public static NpgsqlDataSource Create(string connectionString)
     {
         var builder = new NpgsqlSlimDataSourceBuilder(connectionString);
         builder.ConnectionStringBuilder.ApplicationName ??= "llm-apm-history";
+
+        // Arrays: the scores of a page are read in one query, by the page's numbers (request_seq = ANY($1)).
+        builder.EnableArrays();
         return builder.Build();
     }
 

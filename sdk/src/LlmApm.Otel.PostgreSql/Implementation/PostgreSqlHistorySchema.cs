@@ -14,11 +14,18 @@ namespace LlmApm.Otel.PostgreSql.Implementation;
 /// replicas that start together migrate once.</summary>
 internal static class PostgreSqlHistorySchema
 {
-    public const int Version = 3;
+    public const int Version = 4;
 
     public const string Table = "llm_apm_requests";
 
     public const string Replicas = "llm_apm_replicas";
+
+    public const string Scores = "llm_apm_scores";
+
+    /// <summary>The columns a read of scores selects, in the order <see cref="ReadScore"/> expects.</summary>
+    public const string ScoreColumns = "request_seq, replica, name, kind, value, label, polarity, comment, source, at";
+
+    public const string CopyScores = $"COPY {Scores} (request_seq, replica, request_id, name, kind, value, label, polarity, comment, source, at) FROM STDIN (FORMAT BINARY)";
 
     /// <summary>The columns a read selects, in the order <see cref="Read"/> expects.</summary>
     public const string Columns = """
@@ -98,6 +105,27 @@ internal static class PostgreSqlHistorySchema
         UPDATE {Table} SET latency_bucket = CASE WHEN duration_ms <= 0.1 THEN 0
             ELSE LEAST({LlmLatencyBuckets.Count - 1}, GREATEST(0, ceil(log(2.0, (duration_ms / 0.1)::numeric) * 8)))::smallint END;
         ALTER TABLE {Table} ALTER COLUMN latency_bucket SET NOT NULL;
+        """,
+
+        // 4: scores, apart from their request: one given after the request may come before its row is written, so
+        // there is no foreign key; a score names its request by seq and replica (the request's key) and keeps its id.
+        // Kind and polarity are the enums' numbers; a request's scores are read oldest first (at, then id).
+        $"""
+        CREATE TABLE {Scores} (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            request_seq bigint NOT NULL,
+            replica text NOT NULL,
+            request_id text NOT NULL,
+            name text NOT NULL,
+            kind smallint NOT NULL,
+            value double precision,
+            label text,
+            polarity smallint NOT NULL,
+            comment text,
+            source text,
+            at timestamptz NOT NULL
+        );
+        CREATE INDEX ix_{Scores}_request ON {Scores} (request_seq);
         """,
     ];
 
@@ -183,6 +211,58 @@ internal static class PostgreSqlHistorySchema
         Text(importer, record.Content?.Prompt);
         Text(importer, record.Content?.Completion);
         importer.Write((short)LlmLatencyBuckets.IndexOf(record.DurationMs), NpgsqlDbType.Smallint);
+    }
+
+    /// <summary>Writes one score row of a binary COPY opened with <see cref="CopyScores"/>.</summary>
+    public static async Task WriteScoreAsync(NpgsqlBinaryImporter importer, long requestSeq, string replica, string requestId, LlmScore score, CancellationToken cancellationToken)
+    {
+        await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+        importer.Write(requestSeq, NpgsqlDbType.Bigint);
+        importer.Write(replica, NpgsqlDbType.Text);
+        importer.Write(requestId, NpgsqlDbType.Text);
+        importer.Write(score.Name, NpgsqlDbType.Text);
+        importer.Write((short)score.Kind, NpgsqlDbType.Smallint);
+        if (score.Value is { } value)
+        {
+            importer.Write(value, NpgsqlDbType.Double);
+        }
+        else
+        {
+            importer.WriteNull();
+        }
+
+        Text(importer, score.Label);
+        importer.Write((short)score.Polarity, NpgsqlDbType.Smallint);
+        Text(importer, score.Comment);
+        Text(importer, score.Source);
+        importer.Write(score.Timestamp.UtcDateTime, NpgsqlDbType.TimestampTz);
+    }
+
+    /// <summary>Reads a score row selected with <see cref="ScoreColumns"/>; a row this version cannot read (a newer
+    /// kind, a bound broken by hand) is skipped rather than failing the page.</summary>
+    public static LlmScore? ReadScore(NpgsqlDataReader reader)
+    {
+        try
+        {
+            var name = reader.GetString(2);
+            var value = reader.IsDBNull(4) ? (double?)null : reader.GetDouble(4);
+            var label = StringOrNull(reader, 5);
+            var polarity = (LlmScorePolarity)reader.GetInt16(6);
+            var comment = StringOrNull(reader, 7);
+            var source = StringOrNull(reader, 8);
+            var time = new DateTimeOffset(DateTime.SpecifyKind(reader.GetFieldValue<DateTime>(9), DateTimeKind.Utc));
+            return (LlmScoreKind)reader.GetInt16(3) switch
+            {
+                LlmScoreKind.Numeric => LlmScore.Numeric(name, value ?? 0, label, comment, source, polarity, time),
+                LlmScoreKind.Boolean => LlmScore.Boolean(name, value is > 0, comment, source, polarity, time),
+                LlmScoreKind.Label => LlmScore.Categorical(name, label ?? "?", comment, source, polarity, time),
+                _ => null,
+            };
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Reads a row selected with <see cref="Columns"/>.</summary>
