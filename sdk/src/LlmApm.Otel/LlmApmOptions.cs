@@ -32,6 +32,11 @@ public sealed class LlmApmOptions
     /// tagged <c>other</c> (spans and history keep the real name). Default: empty.</summary>
     public IList<string> Models { get; } = [];
 
+    /// <summary>Gets tenant ids that the <c>tenant</c> metric tag always carries verbatim; the first 32 other tenants
+    /// seen are kept too, any further one is tagged <c>other</c>, and a request without a tenant is tagged <c>none</c>.
+    /// Spans and the history keep the real id. Default: empty.</summary>
+    public IList<string> Tenants { get; } = [];
+
     /// <summary>Gets the host's own error classifiers, asked before the built-in rules. Each returns an error type
     /// or <c>null</c>. A type must be at most 64 characters of letters, digits, <c>_</c>, <c>-</c> or <c>.</c>; at most
     /// 32 distinct custom types are kept, any further one is counted as <c>_OTHER</c>.</summary>

@@ -59,6 +59,21 @@ public static class LlmApmTelemetry
         /// <summary><c>error.type</c>: the classified error type.</summary>
         public const string ErrorType = "error.type";
 
+        /// <summary><c>user.id</c> (OpenTelemetry's user attribute): the user the request was made for. Never a metric tag.</summary>
+        public const string UserId = "user.id";
+
+        /// <summary><c>llm.tenant.id</c>: the tenant the request was made for.</summary>
+        public const string TenantId = "llm.tenant.id";
+
+        /// <summary><c>llm.property.</c>: the prefix of a request's custom properties (<c>llm.property.{key}</c>).</summary>
+        public const string PropertyPrefix = "llm.property.";
+
+        /// <summary><c>llm.price</c>: on an LLM call's step, the price entry its cost used.</summary>
+        public const string Price = "llm.price";
+
+        /// <summary>Metric tag <c>tenant</c>: bounded, see <see cref="LlmApmOptions.Tenants"/>.</summary>
+        public const string TagTenant = "tenant";
+
         /// <summary>Metric tag <c>route</c>.</summary>
         public const string TagRoute = "route";
 

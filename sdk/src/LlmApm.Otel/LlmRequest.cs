@@ -30,6 +30,9 @@ public sealed class LlmRequest : IDisposable
     private int ended;
     private List<LlmScore>? scores;
     private bool scoresTaken;
+    private string? userId;
+    private string? tenantId;
+    private Dictionary<string, string>? properties;
 
     internal LlmRequest(LlmApmInstrumentation? instrumentation, string route, string? conversationId, CancellationToken cancellationToken)
     {
@@ -85,6 +88,48 @@ public sealed class LlmRequest : IDisposable
 
     /// <summary>Gets or sets the conversation the request belongs to.</summary>
     public string? ConversationId { get; set; }
+
+    /// <summary>Gets or sets the user the request is made for: on the span as <c>user.id</c>, in the history, and in
+    /// budgets by user. Never a metric tag. At most 128 characters, no control characters; <c>null</c> clears it.</summary>
+    /// <exception cref="ArgumentException">The value is empty, too long or has a control character.</exception>
+    public string? UserId
+    {
+        get => Volatile.Read(ref this.userId);
+        set
+        {
+            LlmAttribution.ThrowIfInvalidId(value, nameof(this.UserId));
+            Volatile.Write(ref this.userId, value);
+            this.Activity?.SetTag(LlmApmTelemetry.Attributes.UserId, value);
+        }
+    }
+
+    /// <summary>Gets or sets the tenant the request is made for: on the span as <c>llm.tenant.id</c>, in the history, in
+    /// budgets by tenant, and the <c>tenant</c> tag of the metrics recorded after it is set (bounded, see
+    /// <see cref="LlmApmOptions.Tenants"/>): set it before the request's LLM calls. At most 128 characters, no control
+    /// characters; <c>null</c> clears it.</summary>
+    /// <exception cref="ArgumentException">The value is empty, too long or has a control character.</exception>
+    public string? TenantId
+    {
+        get => Volatile.Read(ref this.tenantId);
+        set
+        {
+            LlmAttribution.ThrowIfInvalidId(value, nameof(this.TenantId));
+            Volatile.Write(ref this.tenantId, value);
+            this.Activity?.SetTag(LlmApmTelemetry.Attributes.TenantId, value);
+        }
+    }
+
+    /// <summary>Gets a copy of the request's custom properties (see <see cref="SetProperty"/>).</summary>
+    public IReadOnlyDictionary<string, string> Properties
+    {
+        get
+        {
+            lock (this.sync)
+            {
+                return this.properties is null ? LlmAttribution.NoProperties : new Dictionary<string, string>(this.properties, StringComparer.Ordinal);
+            }
+        }
+    }
 
     /// <summary>Gets the caller's cancellation token: a cancellation it requested is classified as <c>cancelled</c>.</summary>
     public CancellationToken CancellationToken { get; }
@@ -241,6 +286,37 @@ public sealed class LlmRequest : IDisposable
 
         // The history already has the record: the score joins it there.
         this.instrumentation.AddScore(this.Id, score);
+    }
+
+    /// <summary>Sets a custom property of the request (an experiment, a feature, a plan): on the span as
+    /// <c>llm.property.{key}</c> and in the history, which filters by it. Never a metric tag. A <c>null</c> value removes
+    /// the property.</summary>
+    /// <param name="key">1 to 64 letters, digits, <c>_</c>, <c>-</c> or <c>.</c>.</param>
+    /// <param name="value">At most 256 characters, no control characters.</param>
+    /// <exception cref="ArgumentException">The key or the value is not valid.</exception>
+    /// <exception cref="InvalidOperationException">The request has 16 properties already.</exception>
+    public void SetProperty(string key, string? value)
+    {
+        LlmAttribution.ThrowIfInvalidProperty(key, value);
+        lock (this.sync)
+        {
+            if (value is null)
+            {
+                this.properties?.Remove(key);
+            }
+            else
+            {
+                this.properties ??= new(StringComparer.Ordinal);
+                if (this.properties.Count >= LlmAttribution.MaxProperties && !this.properties.ContainsKey(key))
+                {
+                    throw new InvalidOperationException($"A request has at most {LlmAttribution.MaxProperties} properties; '{key}' was not set.");
+                }
+
+                this.properties[key] = value;
+            }
+        }
+
+        this.Activity?.SetTag(LlmApmTelemetry.Attributes.PropertyPrefix + key, value);
     }
 
     /// <summary>Finishes the request: ends its span and records <c>llm.requests</c>, <c>llm.request.latency</c>,

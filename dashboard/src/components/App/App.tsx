@@ -25,6 +25,7 @@ const pageTitles: Record<Route['page'], string> = {
   request: 'Request',
   trace: 'Request',
   chat: 'Chat',
+  spend: 'Spend',
   'not-found': 'Not found',
 };
 

@@ -39,6 +39,18 @@ public interface ILlmHistoryStore
         return LlmHistoryAnalytics.Aggregate(this.Since(query.From), query);
     }
 
+    /// <summary>Adds up the cost of the requests that started in a window by tenant, user, route or model, the biggest
+    /// first: the spend view, and budgets' spend at start-up. Users are not in the rollups (they are unbounded), so a
+    /// store answers this where its records live (SQL <c>GROUP BY</c>); the default reads them all through
+    /// <see cref="Since"/>.</summary>
+    /// <param name="query">The window, the dimension and the filters.</param>
+    /// <returns>At most <see cref="LlmSpendQuery.Limit"/> rows, by cost descending.</returns>
+    IReadOnlyList<LlmSpendRow> Spend(LlmSpendQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return LlmSpendQuery.Compute(this.Since(query.From), query);
+    }
+
     /// <summary>Gets whether the store keeps what it is given. A store that loses or cannot read records (a damaged or
     /// full database) says so here, for the health check, <c>api/info</c> and the dashboard's banner, while the
     /// service keeps running. Default: <see cref="LlmHistoryHealth.Healthy"/>.</summary>
@@ -79,6 +91,19 @@ public sealed class LlmHistoryQuery
     /// <summary>Gets or sets the exact replica filter (<see cref="LlmRequestRecord.Replica"/>).</summary>
     public string? Replica { get; set; }
 
+    /// <summary>Gets or sets the exact user filter (<see cref="LlmRequestRecord.UserId"/>).</summary>
+    public string? UserId { get; set; }
+
+    /// <summary>Gets or sets the exact tenant filter (<see cref="LlmRequestRecord.TenantId"/>).</summary>
+    public string? TenantId { get; set; }
+
+    /// <summary>Gets or sets the key of the property filter: only records whose property has
+    /// <see cref="PropertyValue"/>, or that have the property at all when that is <c>null</c>.</summary>
+    public string? PropertyKey { get; set; }
+
+    /// <summary>Gets or sets the value of the property filter (see <see cref="PropertyKey"/>).</summary>
+    public string? PropertyValue { get; set; }
+
     /// <summary>Gets or sets a prefix of the request id or of the trace id.</summary>
     public string? Q { get; set; }
 
@@ -96,6 +121,10 @@ public sealed class LlmHistoryQuery
             && (this.Model is null || string.Equals(record.Model, this.Model, StringComparison.Ordinal))
             && (this.Route is null || string.Equals(record.Route, this.Route, StringComparison.Ordinal))
             && (this.Replica is null || string.Equals(record.Replica, this.Replica, StringComparison.Ordinal))
+            && (this.UserId is null || string.Equals(record.UserId, this.UserId, StringComparison.Ordinal))
+            && (this.TenantId is null || string.Equals(record.TenantId, this.TenantId, StringComparison.Ordinal))
+            && (this.PropertyKey is null || (record.Properties.TryGetValue(this.PropertyKey, out var value)
+                && (this.PropertyValue is null || string.Equals(value, this.PropertyValue, StringComparison.Ordinal))))
             && (!this.NegativeOnly || record.HasNegativeScore)
             && (string.IsNullOrEmpty(this.Q)
                 || record.Id.StartsWith(this.Q, StringComparison.OrdinalIgnoreCase)

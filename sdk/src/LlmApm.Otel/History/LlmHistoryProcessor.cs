@@ -100,7 +100,8 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
                         data.Status == ActivityStatusCode.Error ? "error" : "ok",
                         errorType,
                         depth,
-                        kind!));
+                        kind!,
+                        data.GetTagItem(LlmApmTelemetry.Attributes.Price) as string));
                 }
 
                 break;
@@ -182,6 +183,9 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
 
             // The provider's resource is final once it calls its processors: read once, on the first record.
             Replica = this.replica ??= LlmReplica.Of(this.ParentProvider),
+            UserId = request.UserId,
+            TenantId = request.TenantId,
+            Properties = request.Properties,
             ErrorType = request.ErrorType,
             ErrorMessage = request.ErrorMessage,
             Usage = usage,

@@ -141,6 +141,15 @@ public sealed class LlmRequestRecord
     /// written before replicas were kept.</summary>
     public string? Replica { get; init; }
 
+    /// <summary>Gets the user the request was made for (<see cref="LlmRequest.UserId"/>).</summary>
+    public string? UserId { get; init; }
+
+    /// <summary>Gets the tenant the request was made for (<see cref="LlmRequest.TenantId"/>).</summary>
+    public string? TenantId { get; init; }
+
+    /// <summary>Gets the request's custom properties (<see cref="LlmRequest.SetProperty"/>); empty when it has none.</summary>
+    public IReadOnlyDictionary<string, string> Properties { get; init; } = LlmAttribution.NoProperties;
+
     /// <summary>Gets the status: <c>ok</c> or <c>error</c>.</summary>
     public required string Status { get; init; }
 
@@ -304,7 +313,8 @@ public sealed class LlmRequestRecord
 /// <param name="ErrorType">The error type, or <c>null</c>.</param>
 /// <param name="Depth">0 for a step directly under the request, 1 for a step inside a step, and so on.</param>
 /// <param name="Kind">What the step is, one of <see cref="LlmStepKinds"/> or another source's kind (such as <c>http</c>).</param>
-public readonly record struct LlmStepRecord(string Name, double OffsetMs, double DurationMs, string Status, string? ErrorType, int Depth, string Kind = LlmStepKinds.Step);
+/// <param name="Price">For an LLM call's step, the price entry its cost used (<c>llm.price</c>), else <c>null</c>.</param>
+public readonly record struct LlmStepRecord(string Name, double OffsetMs, double DurationMs, string Status, string? ErrorType, int Depth, string Kind = LlmStepKinds.Step, string? Price = null);
 
 /// <summary>The kinds of step LLM-APM records; the history keeps any other kind as given.</summary>
 public static class LlmStepKinds
