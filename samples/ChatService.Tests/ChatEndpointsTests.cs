@@ -24,7 +24,7 @@ public sealed class ChatEndpointsTests
 
         using var response = await host.PostChatAsync(client, new { message = "How do I find the slow step?" }, stream);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var reply = await ReadReplyAsync(response, stream);
+        var reply = await ChatReplies.ReadAsync(response, stream);
 
         var requestId = reply.Done.GetProperty("requestId").GetString()!;
         var traceId = reply.Done.GetProperty("traceId").GetString()!;
@@ -301,7 +301,4 @@ public sealed class ChatEndpointsTests
             records.Where(r => r.GetProperty("status").GetString() == "error").GroupBy(r => r.GetProperty("errorType").GetString()).ToDictionary(g => g.Key!, g => (double)g.Count()),
             metrics.Samples.Where(s => s.Name == "llm_errors_total").GroupBy(s => s.Labels["error_type"]).ToDictionary(g => g.Key, g => g.Sum(s => s.Value)));
     }
-
-    internal static Task<(string Text, JsonElement Done)> ReadReplyAsync(HttpResponseMessage response, bool stream)
-        => ChatReplies.ReadAsync(response, stream);
 }

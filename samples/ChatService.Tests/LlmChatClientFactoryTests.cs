@@ -55,7 +55,7 @@ public sealed class LlmChatClientFactoryTests
         using var response = await host.PostChatAsync(client, new { message = "Hello", model = "gpt-4o", max_tokens = 5, temperature = 1.9 }, stream);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var (text, done) = await ChatEndpointsTests.ReadReplyAsync(response, stream);
+        var (text, done) = await ChatReplies.ReadAsync(response, stream);
         Assert.Equal(FakeOpenAiServer.Reply, text);
         Assert.Equal(FakeOpenAiServer.ResponseModel, done.GetProperty("model").GetString());
         var usage = done.GetProperty("usage");

@@ -30,7 +30,7 @@ public sealed class ProviderFaultTests
         using var response = await host.PostChatAsync(client, new { message = "Hello" }, stream);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var (text, done) = await ChatEndpointsTests.ReadReplyAsync(response, stream);
+        var (text, done) = await ChatReplies.ReadAsync(response, stream);
         Assert.Equal(FakeOpenAiServer.Reply, text);
         Assert.Equal(2, fake.Received.Count);
 
@@ -87,7 +87,7 @@ public sealed class ProviderFaultTests
         using var response = await host.PostChatAsync(client, new { message = "Hello" }, stream);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var (_, done) = await ChatEndpointsTests.ReadReplyAsync(response, stream);
+        var (_, done) = await ChatReplies.ReadAsync(response, stream);
         Assert.Equal(2, fake.Received.Count);
 
         // The retry planned the provider's wait, not the backoff, and the second attempt started after it.
