@@ -386,9 +386,9 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
     }
 
     /// <inheritdoc/>
-    /// <remarks>One <c>GROUP BY</c> over the window's rows in the database (by the start-time index, or the tenant or user
-    /// index when filtered), costs summed exactly as decimals by a function of the store's; the records still in memory
-    /// are added to it in the process, and the groups (one per key) are sorted there.</remarks>
+    /// <remarks>One <c>GROUP BY</c> over the window's rows in the database (read by the start-time index), costs summed
+    /// exactly as decimals by a function of the store's; the records still in memory are added to it in the process,
+    /// and the groups (one per key) are sorted there.</remarks>
     /// <exception cref="LlmHistoryUnavailableException">The database cannot be read.</exception>
     public IReadOnlyList<LlmSpendRow> Spend(LlmSpendQuery query)
     {
@@ -397,22 +397,14 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
         var oldest = this.recent.Oldest;
         if (!this.IsOpen || oldest is { Seq: 1 } || (oldest is not null && oldest.StartTime < query.From))
         {
-            return LlmSpendQuery.Compute(inMemory, query);
+            return SqliteSpend.Merge([], SqliteSpend.Group(inMemory, query), query.Limit);
         }
 
-        var rows = this.Read(connection => SqliteSpend.Read(connection, query, oldest?.Seq ?? long.MaxValue));
-        return SqliteSpend.Merge(rows, LlmSpendQuery.Compute(inMemory, new LlmSpendQuery
-        {
-            From = query.From,
-            To = query.To,
-            By = query.By,
-            Limit = int.MaxValue,
-            TenantId = query.TenantId,
-            UserId = query.UserId,
-            Route = query.Route,
-            Model = query.Model,
-            Replica = query.Replica,
-        }), query.Limit);
+        // The database below the oldest record in memory, the memory from it on: a record the ring dropped between the
+        // two reads is counted from the database, never twice.
+        var below = oldest?.Seq ?? long.MaxValue;
+        var rows = this.Read(connection => SqliteSpend.Read(connection, query, below));
+        return SqliteSpend.Merge(rows, SqliteSpend.Group(inMemory.Where(r => r.Seq >= below), query), query.Limit);
     }
 
     /// <summary>Waits until every record added so far is written, or <paramref name="timeout"/> passes.</summary>

@@ -78,6 +78,10 @@ internal static class SqliteSpend
         return command;
     }
 
+    /// <summary>The groups of the records (the newest, still in memory) that pass <paramref name="query"/>.</summary>
+    public static IEnumerable<LlmSpendRow> Group(IEnumerable<LlmRequestRecord> records, LlmSpendQuery query)
+        => records.Where(query.Matches).Select(r => new LlmSpendRow(query.KeyOf(r), 1, r.CostUsd ?? 0, r.Usage.InputTokens, r.Usage.OutputTokens, r.Unpriced ? 1 : 0));
+
     /// <summary>Adds the rows of the same key together (the database's and the memory's) and keeps the
     /// <paramref name="limit"/> biggest: by cost, then requests, then key (ordinal, no key first).</summary>
     public static IReadOnlyList<LlmSpendRow> Merge(IEnumerable<LlmSpendRow> first, IEnumerable<LlmSpendRow> second, int limit)

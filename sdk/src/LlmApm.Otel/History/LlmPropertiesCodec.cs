@@ -2,11 +2,14 @@ using System.Text.Json;
 
 namespace LlmApm.Otel.History;
 
-/// <summary>A record's custom properties as the database stores keep them: a JSON object of strings (SQLite text,
-/// PostgreSQL jsonb), or <c>null</c> when there are none, so that a request without properties costs no bytes.</summary>
-internal static class LlmPropertiesCodec
+/// <summary>For history stores: a record's custom properties as a JSON object of strings, as the SQLite (text) and
+/// PostgreSQL (jsonb) stores keep them, or <c>null</c> when there are none, so that a request without properties costs
+/// no bytes.</summary>
+public static class LlmPropertiesCodec
 {
     /// <summary>Encodes <paramref name="properties"/>, or <c>null</c> when empty.</summary>
+    /// <param name="properties">The properties (<see cref="LlmRequestRecord.Properties"/>).</param>
+    /// <returns>The JSON text, or <c>null</c>.</returns>
     public static string? Write(IReadOnlyDictionary<string, string> properties)
     {
         ArgumentNullException.ThrowIfNull(properties);
@@ -32,6 +35,8 @@ internal static class LlmPropertiesCodec
 
     /// <summary>Decodes what <see cref="Write"/> wrote; <c>null</c> reads as no properties. A value that is not a
     /// string (written by hand) is kept as its JSON text.</summary>
+    /// <param name="text">The JSON text, or <c>null</c>.</param>
+    /// <returns>The properties; empty for <c>null</c>.</returns>
     /// <exception cref="JsonException">The text is not a JSON object.</exception>
     public static IReadOnlyDictionary<string, string> Read(string? text)
     {

@@ -5,15 +5,20 @@ using System.Text.Json;
 namespace LlmApm.Otel.History;
 
 /// <summary>
-/// A record's steps as the database stores keep them, one text for all (a record has a handful, read as one):
+/// For history stores: a record's steps as one text (a record has a handful, read as one), as the SQLite and
+/// PostgreSQL stores keep them:
 /// <c>[[name, offsetMs, durationMs, status, errorType, depth, kind, price?], ..., droppedSteps?]</c>. The price is
 /// written only when the step has one, the record's <see cref="LlmRequestRecord.DroppedSteps"/> only when it is not 0
 /// (a number after the last step). Reads every earlier shape: six items (before kinds, the kind <c>step</c>), seven
 /// (before prices), no trailing number (0 dropped).
 /// </summary>
-internal static class LlmStepCodec
+public static class LlmStepCodec
 {
     /// <summary>Encodes <paramref name="steps"/>, and <paramref name="droppedSteps"/> when not 0.</summary>
+    /// <param name="steps">The steps (<see cref="LlmRequestRecord.Steps"/>).</param>
+    /// <param name="droppedSteps">The steps not kept (<see cref="LlmRequestRecord.DroppedSteps"/>), or 0 when the store
+    /// keeps that number apart.</param>
+    /// <returns>The text.</returns>
     public static string Write(IReadOnlyList<LlmStepRecord> steps, int droppedSteps = 0)
     {
         ArgumentNullException.ThrowIfNull(steps);
@@ -51,8 +56,11 @@ internal static class LlmStepCodec
     }
 
     /// <summary>Decodes what <see cref="Write"/> wrote, or an earlier version of it.</summary>
+    /// <param name="text">The text.</param>
+    /// <param name="droppedSteps">The number of steps not kept; 0 when the text has none.</param>
+    /// <returns>The steps.</returns>
     /// <exception cref="JsonException">The text is not steps.</exception>
-    public static LlmStepRecord[] Read(string text, out int droppedSteps)
+    public static IReadOnlyList<LlmStepRecord> Read(string text, out int droppedSteps)
     {
         ArgumentNullException.ThrowIfNull(text);
         using var document = JsonDocument.Parse(text);
