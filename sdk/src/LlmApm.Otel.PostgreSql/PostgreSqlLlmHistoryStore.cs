@@ -265,6 +265,30 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
                 Filter("replica = $?", query.Replica);
             }
 
+            if (query.UserId is not null)
+            {
+                Filter("user_id = $?", query.UserId);
+            }
+
+            if (query.TenantId is not null)
+            {
+                Filter("tenant_id = $?", query.TenantId);
+            }
+
+            if (query.PropertyKey is not null)
+            {
+                // Both through the GIN index: ? is "has the key", @> "has the key with this value".
+                if (query.PropertyValue is null)
+                {
+                    Filter("properties ? $?", query.PropertyKey);
+                }
+                else
+                {
+                    command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = query.PropertyKey });
+                    Filter($"properties @> jsonb_build_object(${command.Parameters.Count}::text, $?::text)", query.PropertyValue);
+                }
+            }
+
             if (!string.IsNullOrEmpty(query.Q))
             {
                 Filter("(lower(id) LIKE $? OR lower(trace_id) LIKE $?)", EscapeLike(query.Q.ToLowerInvariant()) + "%");
@@ -410,6 +434,66 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
                 SlowestRequestId = c.Cell.SlowestRequestId,
                 SlowestDurationMs = c.Cell.SlowestDurationMs,
             }).ToList();
+        });
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>One SQL statement: the window's rows (by the start-time index, or the tenant or user index when
+    /// filtered) grouped by the dimension's column, costs summed as numeric (exact), the biggest first, limited in SQL.
+    /// Ties in cost and requests are ordered by key in the "C" collation (bytes), as the default orders them
+    /// (ordinal).</remarks>
+    /// <exception cref="LlmHistoryUnavailableException">The database cannot be read.</exception>
+    public IReadOnlyList<LlmSpendRow> Spend(LlmSpendQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var key = query.By switch
+        {
+            LlmSpendDimension.Tenant => "tenant_id",
+            LlmSpendDimension.User => "user_id",
+            LlmSpendDimension.Route => "route",
+            _ => "model",
+        };
+        return this.Read(command =>
+        {
+            var sql = new StringBuilder($"""
+                SELECT {key}, count(*), COALESCE(sum(cost_usd), 0), sum(input_tokens)::bigint, sum(output_tokens)::bigint,
+                    count(*) FILTER (WHERE unpriced)
+                FROM {PostgreSqlHistorySchema.Table} WHERE start_time >= $1
+                """);
+            command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = query.From.UtcDateTime });
+            if (query.To is { } to)
+            {
+                command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = to.UtcDateTime });
+                sql.Append(" AND start_time < $").Append(command.Parameters.Count);
+            }
+
+            foreach (var (column, value) in new[] { ("tenant_id", query.TenantId), ("user_id", query.UserId), ("route", query.Route), ("model", query.Model), ("replica", query.Replica) })
+            {
+                if (value is not null)
+                {
+                    command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = value });
+                    sql.Append(" AND ").Append(column).Append(" = $").Append(command.Parameters.Count);
+                }
+            }
+
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = Math.Max(0, query.Limit) });
+            sql.Append(" GROUP BY ").Append(key).Append(" ORDER BY 3 DESC, 2 DESC, ").Append(key)
+                .Append(" COLLATE \"C\" NULLS FIRST LIMIT $").Append(command.Parameters.Count);
+            command.CommandText = sql.ToString();
+            var rows = new List<LlmSpendRow>();
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                rows.Add(new LlmSpendRow(
+                    reader.IsDBNull(0) ? null : reader.GetString(0),
+                    reader.GetInt64(1),
+                    reader.GetDecimal(2),
+                    reader.GetInt64(3),
+                    reader.GetInt64(4),
+                    reader.GetInt64(5)));
+            }
+
+            return (IReadOnlyList<LlmSpendRow>)rows;
         });
     }
 

@@ -287,6 +287,32 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
                 command.Parameters.AddWithValue("$replica", query.Replica);
             }
 
+            if (query.UserId is not null)
+            {
+                sql.Append(" AND user_id = $user");
+                command.Parameters.AddWithValue("$user", query.UserId);
+            }
+
+            if (query.TenantId is not null)
+            {
+                sql.Append(" AND tenant_id = $tenant");
+                command.Parameters.AddWithValue("$tenant", query.TenantId);
+            }
+
+            if (query.PropertyKey is not null)
+            {
+                // json_each rather than a JSON path: a key is a parameter, never part of the path's syntax.
+                sql.Append(" AND EXISTS (SELECT 1 FROM json_each(requests.properties) p WHERE p.key = $pkey");
+                command.Parameters.AddWithValue("$pkey", query.PropertyKey);
+                if (query.PropertyValue is not null)
+                {
+                    sql.Append(" AND p.type = 'text' AND p.value = $pvalue");
+                    command.Parameters.AddWithValue("$pvalue", query.PropertyValue);
+                }
+
+                sql.Append(')');
+            }
+
             if (query.NegativeOnly)
             {
                 sql.Append(" AND EXISTS (SELECT 1 FROM scores s WHERE s.request_seq = requests.seq AND s.polarity = $negative)");
@@ -357,6 +383,28 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
         ArgumentNullException.ThrowIfNull(query);
         this.rollupsLoaded.Wait(TimeSpan.FromSeconds(30));
         return this.rollups.Aggregate(query);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>One <c>GROUP BY</c> over the window's rows in the database (read by the start-time index), costs summed
+    /// exactly as decimals by a function of the store's; the records still in memory are added to it in the process,
+    /// and the groups (one per key) are sorted there.</remarks>
+    /// <exception cref="LlmHistoryUnavailableException">The database cannot be read.</exception>
+    public IReadOnlyList<LlmSpendRow> Spend(LlmSpendQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var inMemory = this.recent.Since(query.From);
+        var oldest = this.recent.Oldest;
+        if (!this.IsOpen || oldest is { Seq: 1 } || (oldest is not null && oldest.StartTime < query.From))
+        {
+            return SqliteSpend.Merge([], SqliteSpend.Group(inMemory, query), query.Limit);
+        }
+
+        // The database below the oldest record in memory, the memory from it on: a record the ring dropped between the
+        // two reads is counted from the database, never twice.
+        var below = oldest?.Seq ?? long.MaxValue;
+        var rows = this.Read(connection => SqliteSpend.Read(connection, query, below));
+        return SqliteSpend.Merge(rows, SqliteSpend.Group(inMemory.Where(r => r.Seq >= below), query), query.Limit);
     }
 
     /// <summary>Waits until every record added so far is written, or <paramref name="timeout"/> passes.</summary>

@@ -41,6 +41,14 @@ public sealed class SqliteHistorySchemaTests : IDisposable
             {
                 Assert.Equal(steps, (IEnumerable<LlmStepRecord>)actual!);
             }
+            else if (expected is IReadOnlyDictionary<string, string> properties)
+            {
+                Assert.Equal(properties.OrderBy(p => p.Key, StringComparer.Ordinal), ((IReadOnlyDictionary<string, string>)actual!).OrderBy(p => p.Key, StringComparer.Ordinal));
+            }
+            else if (expected is IEnumerable<LlmScore> scores)
+            {
+                Assert.Equal(scores, (IEnumerable<LlmScore>)actual!);
+            }
             else
             {
                 Assert.True(Equals(expected, actual), $"{property.Name}: expected {expected}, read {actual}");
@@ -165,6 +173,89 @@ public sealed class SqliteHistorySchemaTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Open_Version4Database_AddsAttributionAndReadsOldSteps()
+    {
+        var path = Path.Combine(this.folder, "v4.db");
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+
+            // Version 4's tables, with a row as it wrote it: steps of seven items (no price), the dropped count after them.
+            command.CommandText = """
+                CREATE TABLE requests (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, trace_id TEXT NOT NULL, span_id TEXT,
+                    start_utc_ticks INTEGER NOT NULL, start_offset_minutes INTEGER NOT NULL, duration_ms REAL NOT NULL,
+                    route TEXT NOT NULL, model TEXT, provider TEXT, conversation_id TEXT, status TEXT NOT NULL, error_type TEXT,
+                    error_message TEXT, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+                    cached_input_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, tokens_estimated INTEGER NOT NULL,
+                    cost_usd TEXT, unpriced INTEGER NOT NULL, steps TEXT NOT NULL, has_content INTEGER NOT NULL, prompt TEXT,
+                    completion TEXT, replica TEXT);
+                CREATE INDEX ix_requests_id ON requests (id COLLATE NOCASE);
+                CREATE INDEX ix_requests_start ON requests (start_utc_ticks);
+                CREATE INDEX ix_requests_replica ON requests (replica, seq);
+                CREATE TABLE scores (request_seq INTEGER NOT NULL, name TEXT NOT NULL, kind INTEGER NOT NULL, value REAL, label TEXT,
+                    polarity INTEGER NOT NULL, comment TEXT, source TEXT, utc_ticks INTEGER NOT NULL);
+                CREATE INDEX ix_scores_request ON scores (request_seq);
+                INSERT INTO requests VALUES (9, 'four', 'abc', NULL, 638000000000000000, 0, 3.5, '/api/chat', 'gpt-4o', NULL, NULL,
+                    'ok', NULL, NULL, 1, 2, 0, 0, 0, '0.5', 0,
+                    '[["llm_api_call",1,2,"ok",null,0,"llm_call"],["tool",3,1,"ok",null,1,"tool"],5]', 0, NULL, NULL, 'r1');
+                PRAGMA user_version = 4;
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        await using (var store = Open(path))
+        {
+            var old = store.Find("four")!;
+            Assert.Equal(9, old.Seq);
+            Assert.Equal([new LlmStepRecord("llm_api_call", 1, 2, "ok", null, 0, LlmStepKinds.LlmCall), new LlmStepRecord("tool", 3, 1, "ok", null, 1, LlmStepKinds.Tool)], old.Steps);
+            Assert.Equal(5, old.DroppedSteps);
+            Assert.Null(old.UserId);
+            Assert.Null(old.TenantId);
+            Assert.Empty(old.Properties);
+            store.Add(new LlmRequestRecord { Id = "five", TraceId = "t", Route = "/r", Status = "ok", TenantId = "acme", UserId = "u1" });
+            Assert.True(await store.FlushAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA user_version;";
+            Assert.Equal(SqliteLlmHistoryStore.SchemaVersion, Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
+            command.CommandText = "SELECT count(*) FROM requests WHERE tenant_id IS NULL AND user_id IS NULL AND properties IS NULL;";
+            Assert.Equal(1L, command.ExecuteScalar());
+
+            // The tenant and user filters page through their indexes, newest first.
+            foreach (var (column, index) in new[] { ("tenant_id", "ix_requests_tenant"), ("user_id", "ix_requests_user") })
+            {
+                command.CommandText = $"EXPLAIN QUERY PLAN SELECT seq FROM requests WHERE {column} = 'x' AND seq < 100 ORDER BY seq DESC LIMIT 50;";
+                Assert.Contains(Plan(command), step => step.Contains(index, StringComparison.Ordinal));
+            }
+
+            // The spend query reads its window through the start-time index, whatever it groups or filters by.
+            foreach (var by in Enum.GetValues<LlmSpendDimension>())
+            {
+                using var spend = Sqlite.Implementation.SqliteSpend.Create(connection, new LlmSpendQuery { From = DateTimeOffset.UtcNow, By = by, TenantId = "acme" }, 1000);
+                spend.CommandText = "EXPLAIN QUERY PLAN " + spend.CommandText;
+                Assert.Contains(Plan(spend), step => step.Contains("USING INDEX ix_requests_start (start_utc_ticks>?)", StringComparison.Ordinal));
+            }
+        }
+    }
+
+    private static List<string> Plan(SqliteCommand command)
+    {
+        using var plan = command.ExecuteReader();
+        var steps = new List<string>();
+        while (plan.Read())
+        {
+            steps.Add(plan.GetString(3));
+        }
+
+        return steps;
+    }
+
     private static SqliteLlmHistoryStore Open(string path)
     {
         var store = new SqliteLlmHistoryStore(
@@ -196,8 +287,13 @@ public sealed class SqliteHistorySchemaTests : IDisposable
         Steps =
         [
             new LlmStepRecord("preprocessing", 0, 1.25, "ok", null, 0),
-            new LlmStepRecord("llm_api_call", 1.25, 900.123456789, "error", "rate_limited", 1),
+            new LlmStepRecord("llm_api_call", 1.25, 900.123456789, "error", "rate_limited", 1, LlmStepKinds.LlmCall, "openai/gpt-4o-mini@2026-11-01#>200k"),
+            new LlmStepRecord("GET", 2, 3, "ok", null, 2, "http"),
         ],
         Content = new LlmContentRecord("the prompt", null),
+        UserId = "user-ü 42",
+        TenantId = "acme",
+        Properties = new Dictionary<string, string> { ["feature"] = "chat", ["ab.test-1"] = "b \"quoted\" é", ["empty"] = string.Empty },
+        DroppedSteps = 3,
     };
 }

@@ -67,7 +67,12 @@ public sealed class SqliteLlmHistoryStoreScoresTests : IDisposable
         {
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "DROP TABLE scores; PRAGMA user_version = 3;";
+            // Back to version 3: no scores table, and none of version 5's columns.
+            command.CommandText = """
+                DROP TABLE scores; DROP INDEX ix_requests_tenant; DROP INDEX ix_requests_user;
+                ALTER TABLE requests DROP COLUMN user_id; ALTER TABLE requests DROP COLUMN tenant_id; ALTER TABLE requests DROP COLUMN properties;
+                PRAGMA user_version = 3;
+                """;
             command.ExecuteNonQuery();
         }
 
@@ -82,7 +87,7 @@ public sealed class SqliteLlmHistoryStoreScoresTests : IDisposable
         check.Open();
         using var version = check.CreateCommand();
         version.CommandText = "PRAGMA user_version";
-        Assert.Equal(4L, version.ExecuteScalar());
+        Assert.Equal((long)SqliteLlmHistoryStore.SchemaVersion, version.ExecuteScalar());
     }
 
     private static SqliteLlmHistoryStore Open(string path, int ringCapacity)

@@ -25,7 +25,8 @@ internal static class PostgreSqlConnection
     }
 
     /// <summary>The slim builder keeps the package trimmable: the store reads and writes text, numbers, booleans,
-    /// numerics, timestamps and arrays of them only, which it has without the JSON, range or dynamic type plugins.</summary>
+    /// numerics, timestamps and arrays of them only, which it has without the JSON, range or dynamic type plugins (the
+    /// properties' jsonb is written and read as its text).</summary>
     public static NpgsqlDataSource Create(string connectionString)
     {
         var builder = new NpgsqlSlimDataSourceBuilder(connectionString);

@@ -1,7 +1,4 @@
-using System.Buffers;
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using LlmApm.Otel.History;
 using Npgsql;
 using NpgsqlTypes;
@@ -14,7 +11,7 @@ namespace LlmApm.Otel.PostgreSql.Implementation;
 /// replicas that start together migrate once.</summary>
 internal static class PostgreSqlHistorySchema
 {
-    public const int Version = 4;
+    public const int Version = 5;
 
     public const string Table = "llm_apm_requests";
 
@@ -31,7 +28,8 @@ internal static class PostgreSqlHistorySchema
     public const string Columns = """
         seq, replica, id, trace_id, span_id, start_time, start_offset_minutes, duration_ms, route, model, provider,
         conversation_id, status, error_type, error_message, input_tokens, output_tokens, cached_input_tokens,
-        reasoning_tokens, tokens_estimated, cost_usd, unpriced, steps, has_content, prompt, completion
+        reasoning_tokens, tokens_estimated, cost_usd, unpriced, steps, has_content, prompt, completion, user_id, tenant_id,
+        properties, dropped_steps
         """;
 
     public const string Copy = $"COPY {Table} ({Columns}, latency_bucket) FROM STDIN (FORMAT BINARY)";
@@ -127,6 +125,18 @@ internal static class PostgreSqlHistorySchema
         );
         CREATE INDEX ix_{Scores}_request ON {Scores} (request_seq);
         """,
+
+        // 5: who the request was for, and the steps dropped past the per-request bound. The user and tenant filters
+        // page through (key, seq) as the others do, and narrow the spend query's window with the start-time index; the
+        // properties are jsonb (NULL when none) with a GIN index for both "has key" (?) and "key is value" (@>).
+        // Existing rows get NULL and 0: adding a column with a constant default rewrites nothing.
+        $"""
+        ALTER TABLE {Table} ADD COLUMN user_id text, ADD COLUMN tenant_id text, ADD COLUMN properties jsonb,
+            ADD COLUMN dropped_steps integer NOT NULL DEFAULT 0;
+        CREATE INDEX ix_{Table}_tenant ON {Table} (tenant_id, seq);
+        CREATE INDEX ix_{Table}_user ON {Table} (user_id, seq);
+        CREATE INDEX ix_{Table}_properties ON {Table} USING gin (properties);
+        """,
     ];
 
     /// <summary>Creates the tables or migrates them to <paramref name="target"/> (tests stop at an older one).</summary>
@@ -206,10 +216,22 @@ internal static class PostgreSqlHistorySchema
         }
 
         importer.Write(record.Unpriced, NpgsqlDbType.Boolean);
-        importer.Write(WriteSteps(record.Steps), NpgsqlDbType.Text);
+        importer.Write(LlmStepCodec.Write(record.Steps), NpgsqlDbType.Text);
         importer.Write(record.Content is not null, NpgsqlDbType.Boolean);
         Text(importer, record.Content?.Prompt);
         Text(importer, record.Content?.Completion);
+        Text(importer, record.UserId);
+        Text(importer, record.TenantId);
+        if (LlmPropertiesCodec.Write(record.Properties) is { } properties)
+        {
+            importer.Write(properties, NpgsqlDbType.Jsonb);
+        }
+        else
+        {
+            importer.WriteNull();
+        }
+
+        importer.Write(record.DroppedSteps, NpgsqlDbType.Integer);
         importer.Write((short)LlmLatencyBuckets.IndexOf(record.DurationMs), NpgsqlDbType.Smallint);
     }
 
@@ -288,8 +310,14 @@ internal static class PostgreSqlHistorySchema
             Usage = new LlmUsage(reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17), reader.GetInt64(18), reader.GetBoolean(19)),
             CostUsd = reader.IsDBNull(20) ? null : reader.GetDecimal(20),
             Unpriced = reader.GetBoolean(21),
-            Steps = ReadSteps(reader.GetString(22)),
+            Steps = LlmStepCodec.Read(reader.GetString(22), out var droppedInSteps),
             Content = reader.GetBoolean(23) ? new LlmContentRecord(StringOrNull(reader, 24), StringOrNull(reader, 25)) : null,
+            UserId = StringOrNull(reader, 26),
+            TenantId = StringOrNull(reader, 27),
+            Properties = LlmPropertiesCodec.Read(StringOrNull(reader, 28)),
+
+            // The column since version 5; a row copied from another store may carry the number in its steps.
+            DroppedSteps = reader.GetInt32(29) is var dropped and not 0 ? dropped : droppedInSteps,
         }.WithSeq(reader.GetInt64(0));
     }
 
@@ -306,52 +334,6 @@ internal static class PostgreSqlHistorySchema
     }
 
     private static string? StringOrNull(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    // Steps as [[name, offsetMs, durationMs, status, errorType, depth], ...], as the SQLite store keeps them.
-    private static string WriteSteps(IReadOnlyList<LlmStepRecord> steps)
-    {
-        var buffer = new ArrayBufferWriter<byte>(64 + (steps.Count * 64));
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartArray();
-            foreach (var step in steps)
-            {
-                json.WriteStartArray();
-                json.WriteStringValue(step.Name);
-                json.WriteNumberValue(step.OffsetMs);
-                json.WriteNumberValue(step.DurationMs);
-                json.WriteStringValue(step.Status);
-                if (step.ErrorType is null)
-                {
-                    json.WriteNullValue();
-                }
-                else
-                {
-                    json.WriteStringValue(step.ErrorType);
-                }
-
-                json.WriteNumberValue(step.Depth);
-                json.WriteEndArray();
-            }
-
-            json.WriteEndArray();
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
-    private static LlmStepRecord[] ReadSteps(string text)
-    {
-        using var document = JsonDocument.Parse(text);
-        var steps = new LlmStepRecord[document.RootElement.GetArrayLength()];
-        var i = 0;
-        foreach (var step in document.RootElement.EnumerateArray())
-        {
-            steps[i++] = new LlmStepRecord(step[0].GetString()!, step[1].GetDouble(), step[2].GetDouble(), step[3].GetString()!, step[4].GetString(), step[5].GetInt32());
-        }
-
-        return steps;
-    }
 }
 
 /// <summary>The database was written by a newer version of this package.</summary>

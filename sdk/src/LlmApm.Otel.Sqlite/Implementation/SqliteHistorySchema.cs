@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using LlmApm.Otel.History;
 using Microsoft.Data.Sqlite;
@@ -12,13 +10,14 @@ namespace LlmApm.Otel.Sqlite.Implementation;
 /// columns. Also the migration from version 1, which kept the record as JSON.</summary>
 internal static class SqliteHistorySchema
 {
-    public const int Version = 4;
+    public const int Version = 5;
 
     /// <summary>The columns a read selects, in the order <see cref="Read"/> expects.</summary>
     public const string Columns = """
         seq, id, trace_id, span_id, start_utc_ticks, start_offset_minutes, duration_ms, route, model, provider,
         conversation_id, status, error_type, error_message, input_tokens, output_tokens, cached_input_tokens,
-        reasoning_tokens, tokens_estimated, cost_usd, unpriced, steps, has_content, prompt, completion, replica
+        reasoning_tokens, tokens_estimated, cost_usd, unpriced, steps, has_content, prompt, completion, replica, user_id, tenant_id,
+        properties
         """;
 
     private const string CreateTable = """
@@ -63,12 +62,22 @@ internal static class SqliteHistorySchema
         INSERT OR REPLACE INTO requests (seq, id, trace_id, span_id, start_utc_ticks, start_offset_minutes, duration_ms,
             route, model, provider, conversation_id, status, error_type, error_message, input_tokens, output_tokens,
             cached_input_tokens, reasoning_tokens, tokens_estimated, cost_usd, unpriced, steps, has_content, prompt, completion,
-            replica)
+            replica, user_id, tenant_id, properties)
         VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14, $p15, $p16, $p17, $p18,
-            $p19, $p20, $p21, $p22, $p23, $p24, $p25)
+            $p19, $p20, $p21, $p22, $p23, $p24, $p25, $p26, $p27, $p28)
         """;
 
-    private const int ColumnCount = 26;
+    private const int ColumnCount = 29;
+
+    // Version 5: who the request was for. The user and tenant filters page through their indexes (newest first), as the
+    // replica's does; properties are a JSON object (NULL when none), filtered with json_each.
+    private const string AddAttribution = """
+        ALTER TABLE requests ADD COLUMN user_id TEXT;
+        ALTER TABLE requests ADD COLUMN tenant_id TEXT;
+        ALTER TABLE requests ADD COLUMN properties TEXT;
+        CREATE INDEX ix_requests_tenant ON requests (tenant_id, seq);
+        CREATE INDEX ix_requests_user ON requests (user_id, seq);
+        """;
 
     // Version 4: scores, apart from their request (they come after it), found by the request's seq.
     private const string CreateScores = """
@@ -136,6 +145,12 @@ internal static class SqliteHistorySchema
         if (version < 4)
         {
             command.CommandText = CreateScores;
+            command.ExecuteNonQuery();
+        }
+
+        if (version < 5)
+        {
+            command.CommandText = AddAttribution;
             command.ExecuteNonQuery();
         }
 
@@ -247,11 +262,14 @@ internal static class SqliteHistorySchema
         // Text keeps a decimal exactly, scale included; REAL would round it.
         p[19].Value = record.CostUsd is { } cost ? cost.ToString(CultureInfo.InvariantCulture) : DBNull.Value;
         p[20].Value = record.Unpriced ? 1 : 0;
-        p[21].Value = WriteSteps(record.Steps, record.DroppedSteps);
+        p[21].Value = LlmStepCodec.Write(record.Steps, record.DroppedSteps);
         p[22].Value = record.Content is null ? 0 : 1;
         p[23].Value = OrNull(record.Content?.Prompt);
         p[24].Value = OrNull(record.Content?.Completion);
         p[25].Value = OrNull(record.Replica);
+        p[26].Value = OrNull(record.UserId);
+        p[27].Value = OrNull(record.TenantId);
+        p[28].Value = OrNull(LlmPropertiesCodec.Write(record.Properties));
     }
 
     /// <summary>Reads a row selected with <see cref="Columns"/>.</summary>
@@ -276,10 +294,13 @@ internal static class SqliteHistorySchema
             Usage = new LlmUsage(reader.GetInt64(14), reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17), reader.GetInt64(18) != 0),
             CostUsd = reader.IsDBNull(19) ? null : decimal.Parse(reader.GetString(19), NumberStyles.Number, CultureInfo.InvariantCulture),
             Unpriced = reader.GetInt64(20) != 0,
-            Steps = ReadSteps(reader.GetString(21), out var droppedSteps),
+            Steps = LlmStepCodec.Read(reader.GetString(21), out var droppedSteps),
             DroppedSteps = droppedSteps,
             Content = reader.GetInt64(22) != 0 ? new LlmContentRecord(StringOrNull(reader, 23), StringOrNull(reader, 24)) : null,
             Replica = StringOrNull(reader, 25),
+            UserId = StringOrNull(reader, 26),
+            TenantId = StringOrNull(reader, 27),
+            Properties = LlmPropertiesCodec.Read(StringOrNull(reader, 28)),
         }.WithSeq(reader.GetInt64(0));
     }
 
@@ -300,76 +321,6 @@ internal static class SqliteHistorySchema
         CostUsd = reader.IsDBNull(11) ? null : decimal.Parse(reader.GetString(11), NumberStyles.Number, CultureInfo.InvariantCulture),
         Unpriced = reader.GetInt64(12) != 0,
     };
-
-    // Steps as [[name, offsetMs, durationMs, status, errorType, depth, kind], ...]: a record has a handful, read as one.
-    // A row written before steps had a kind has six items: its steps read as the kind "step". The record's DroppedSteps,
-    // when not 0, is a number after the last step: it belongs with the steps, and needs no column (a row without it
-    // reads 0).
-    private static string WriteSteps(IReadOnlyList<LlmStepRecord> steps, int droppedSteps)
-    {
-        var buffer = new ArrayBufferWriter<byte>(64 + (steps.Count * 64));
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartArray();
-            foreach (var step in steps)
-            {
-                json.WriteStartArray();
-                json.WriteStringValue(step.Name);
-                json.WriteNumberValue(step.OffsetMs);
-                json.WriteNumberValue(step.DurationMs);
-                json.WriteStringValue(step.Status);
-                if (step.ErrorType is null)
-                {
-                    json.WriteNullValue();
-                }
-                else
-                {
-                    json.WriteStringValue(step.ErrorType);
-                }
-
-                json.WriteNumberValue(step.Depth);
-                json.WriteStringValue(step.Kind ?? LlmStepKinds.Step);
-                json.WriteEndArray();
-            }
-
-            if (droppedSteps != 0)
-            {
-                json.WriteNumberValue(droppedSteps);
-            }
-
-            json.WriteEndArray();
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
-    private static LlmStepRecord[] ReadSteps(string text, out int droppedSteps)
-    {
-        using var document = JsonDocument.Parse(text);
-        var root = document.RootElement;
-        droppedSteps = 0;
-        var steps = new LlmStepRecord[root.GetArrayLength()];
-        var i = 0;
-        foreach (var step in root.EnumerateArray())
-        {
-            if (step.ValueKind == JsonValueKind.Number)
-            {
-                droppedSteps = step.GetInt32();
-                continue;
-            }
-
-            steps[i++] = new LlmStepRecord(
-                step[0].GetString()!,
-                step[1].GetDouble(),
-                step[2].GetDouble(),
-                step[3].GetString()!,
-                step[4].GetString(),
-                step[5].GetInt32(),
-                step.GetArrayLength() > 6 ? step[6].GetString() ?? LlmStepKinds.Step : LlmStepKinds.Step);
-        }
-
-        return i == steps.Length ? steps : steps[..i];
-    }
 
     private static void CopyVersion1(SqliteConnection connection, SqliteTransaction transaction)
     {
