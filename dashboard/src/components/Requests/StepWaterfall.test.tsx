@@ -81,3 +81,22 @@ describe('layoutWaterfall', () => {
     expect((bars[1]?.leftPct ?? 0) + (bars[1]?.widthPct ?? 0)).toBeLessThanOrEqual(100 + MIN_BAR_PCT);
   });
 });
+
+describe('StepWaterfall prices', () => {
+  it('names the price entry of an LLM call in its label and tooltip, and none for other steps', () => {
+    render(
+      <StepWaterfall
+        steps={[
+          { name: 'chat gpt-4o', offsetMs: 0, durationMs: 80, status: 'ok', errorType: null, depth: 0, kind: 'llm_call', price: 'openai/gpt-4o@2026-11-01' },
+          { name: 'parse', offsetMs: 80, durationMs: 20, status: 'ok', errorType: null, depth: 0, kind: 'step', price: null },
+        ]}
+        durationMs={100}
+      />,
+    );
+    const [call, parse] = within(screen.getByRole('list', { name: 'Steps' })).getAllByRole('listitem');
+    expect(call!.getAttribute('aria-label')).toContain('priced by openai/gpt-4o@2026-11-01');
+    expect(call!.getAttribute('title')).toBe('Price: openai/gpt-4o@2026-11-01');
+    expect(parse!.getAttribute('aria-label')).not.toContain('priced');
+    expect(parse!.getAttribute('title')).toBeNull();
+  });
+});
