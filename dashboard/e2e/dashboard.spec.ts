@@ -238,15 +238,16 @@ test('a request made for a user and tenant shows them in Requests, and the tenan
 
   // The spend view's links land filtered: #/requests?tenant=...
   await page.goto(`${dashboard}#/requests?tenant=${encodeURIComponent(tenant)}`);
-  await expect(page.getByLabel('Tenant')).toHaveValue(tenant);
+  const tenantFilter = page.getByRole('searchbox', { name: 'Tenant', exact: true });
+  await expect(tenantFilter).toHaveValue(tenant);
   const row = page.locator(`button[data-request-id="${ours}"]`);
   await expect(row).toBeVisible();
   await expect(row).toContainText('e2e-user-1');
-  await expect(row).toContainText(tenant);
+  await expect(row.getByTestId('tenant-chip')).toHaveText(tenant);
   await expect(page.locator(`button[data-request-id="${theirs}"]`)).toHaveCount(0);
 
   // Typing the other tenant in the filter finds the other request only.
-  await page.getByLabel('Tenant').fill(`${tenant}-other`);
+  await tenantFilter.fill(`${tenant}-other`);
   await expect(page.locator(`button[data-request-id="${theirs}"]`)).toBeVisible();
   await expect(row).toHaveCount(0);
 

@@ -35,6 +35,7 @@ public class InMemoryLlmHistoryStoreTests
     [InlineData("conversation")]
     [InlineData("span id")]
     [InlineData("offset")]
+    [InlineData("deep step")]
     public void RecordThatDoesNotFitASlot_IsKeptAsItIs(string what)
     {
         var store = new InMemoryLlmHistoryStore(capacity: 16);
@@ -46,6 +47,7 @@ public class InMemoryLlmHistoryStoreTests
             "content" => Full(Hex(7), content: new LlmContentRecord("hi", "hello")),
             "nine steps" => Full(Hex(7), steps: [.. Enumerable.Range(0, InMemoryLlmHistoryStore.StepsPerSlot + 1).Select(i => new LlmStepRecord($"s{i}", i, 1, "ok", null, 0))]),
             "span id" => Full(Hex(7), spanId: "not-a-span-id"),
+            "deep step" => Full(Hex(7), steps: [new LlmStepRecord("deep", 0, 1, "error", null, 128, LlmStepKinds.LlmCall, "p/m@1")]),
             _ => Full(Hex(7), startTime: new DateTimeOffset(2026, 11, 26, 10, 0, 0, TimeSpan.FromHours(2))),
         };
 
@@ -243,6 +245,24 @@ public class InMemoryLlmHistoryStoreTests
         AssertSame(added.WithSeq(1), found);
         Assert.Equal("openai/gpt-4o@2026-11-01", found!.Steps[1].Price);
         AssertSame(added.WithSeq(1), Assert.Single(store.Since(added.StartTime)));
+    }
+
+    [Fact]
+    public void StepPrices_BeyondThePriceTable_KeepTheRecordAsAnObject_AndEveryPriceReadsBack()
+    {
+        var store = new InMemoryLlmHistoryStore(capacity: 300);
+        for (var i = 1; i <= 300; i++)
+        {
+            store.Add(Full(Hex(i), steps: [new LlmStepRecord("call", 0, 1, "ok", null, 127, LlmStepKinds.LlmCall, $"p/m{i}@2026-11-01")]));
+        }
+
+        Assert.Equal(300 - 255, store.CountKeptAsObjects());
+        for (var i = 1; i <= 300; i++)
+        {
+            var step = Assert.Single(store.Find(Hex(i))!.Steps);
+            Assert.Equal($"p/m{i}@2026-11-01", step.Price);
+            Assert.Equal(127, step.Depth);
+        }
     }
 
     [Fact]

@@ -65,7 +65,7 @@ export function RequestList({ items, expandedId, onToggle, hasMore, loadingMore,
               <>
                 {record.userId ? <span className="mono">{record.userId}</span> : null}
                 {record.tenantId ? (
-                  <span className="tag-chip mono" aria-label={`tenant ${record.tenantId}`}>
+                  <span className="tag-chip mono" data-testid="tenant-chip">
                     {record.tenantId}
                   </span>
                 ) : null}

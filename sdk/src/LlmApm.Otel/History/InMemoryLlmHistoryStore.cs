@@ -11,8 +11,9 @@ namespace LlmApm.Otel.History;
 /// turn of it, far longer than the garbage collector's young generations: kept as objects, every record would be
 /// promoted and die in generation 2, and the full collections that follow are the pauses an application notices.
 /// Kept as values, the ring is a few long-lived arrays that nothing needs to promote.</para>
-/// <para>A record that does not fit a slot (an id that is not 32 hex digits, more than eight steps, an error message,
-/// captured content, or more distinct names than the table holds) is kept as it is, as an object.</para>
+/// <para>A record that does not fit a slot (an id that is not 32 hex digits, more than eight steps, a step deeper than
+/// 127, an error message, captured content, or more distinct names or price entries than the tables hold) is kept as
+/// it is, as an object.</para>
 /// <para>Tenants are numbers in the shared table. User ids are an unbounded set: the first
 /// <see cref="UserTableCapacity"/> distinct ids are kept once in a table of their own and the slots refer to that one
 /// string; beyond it a slot refers to the record's own id. A record with properties refers to its dictionary.</para>
@@ -28,6 +29,12 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     private const int ChunkLength = 1 << ChunkShift;
     private const int StringCapacity = 4096;
     private const int UserTableCapacity = 8192;
+
+    // A step's price entry is one byte (0 for none), so that a step stays 24 bytes: a process prices its calls with a
+    // few entries of the catalogue, and a record whose step needs a 256th is kept as an object.
+    private const int PriceTableCapacity = byte.MaxValue;
+    private const byte StepError = 0x80;
+    private const int MaxSlotDepth = 0x7f;
     private const long Writing = -1;
 
     private readonly int capacity;
@@ -35,6 +42,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     private readonly StepSlot[]?[] stepChunks;
     private readonly LlmStringTable strings = new(StringCapacity);
     private readonly LlmStringTable users = new(UserTableCapacity);
+    private readonly LlmStringTable prices = new(PriceTableCapacity);
     private readonly LlmHistoryRollups rollups = new();
     private readonly LlmScoreTable scores;
     private long lastSeq;
@@ -308,19 +316,19 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         {
             ref var target = ref steps[count++];
             if (!TryStatus(step.Status, out var stepError)
-                || step.Depth is < 0 or > byte.MaxValue
+                || step.Depth is < 0 or > MaxSlotDepth
                 || !this.strings.TryIndex(step.Name, out target.Name)
                 || !this.strings.TryIndexOrNull(step.ErrorType, out target.ErrorType)
                 || !this.strings.TryIndex(step.Kind ?? LlmStepKinds.Step, out target.Kind)
-                || !this.strings.TryIndexOrNull(step.Price, out target.Price))
+                || !this.prices.TryIndexOrNull(step.Price, out var price))
             {
                 return false;
             }
 
             target.OffsetMs = step.OffsetMs;
             target.DurationMs = step.DurationMs;
-            target.Error = stepError;
-            target.Depth = (byte)step.Depth;
+            target.Price = (byte)(price + 1);
+            target.DepthAndError = (byte)(step.Depth | (stepError ? StepError : 0));
         }
 
         slot.StepCount = (byte)count;
@@ -417,11 +425,11 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
                 this.strings[step.Name],
                 step.OffsetMs,
                 step.DurationMs,
-                step.Error ? "error" : "ok",
+                (step.DepthAndError & StepError) != 0 ? "error" : "ok",
                 this.strings.OrNull(step.ErrorType),
-                step.Depth,
+                step.DepthAndError & MaxSlotDepth,
                 this.strings[step.Kind],
-                this.strings.OrNull(step.Price));
+                this.prices.OrNull((short)(step.Price - 1)));
         }
 
         return new LlmRequestRecord(
@@ -546,8 +554,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         public short Name;
         public short ErrorType;
         public short Kind;
-        public short Price;
-        public bool Error;
-        public byte Depth;
+        public byte Price; // 1 + its number in the table of prices, 0 for none
+        public byte DepthAndError; // the depth (at most 127), with StepError when the step failed
     }
 }
