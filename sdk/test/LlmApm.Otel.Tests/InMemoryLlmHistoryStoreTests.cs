@@ -266,6 +266,14 @@ public class InMemoryLlmHistoryStoreTests
     }
 
     [Fact]
+    public void BytesPerRecord_AttributionAddsAtMostTwoReferencesToASlot()
+    {
+        // 344 B before attribution: a user and a properties reference, the tenant in the slot's padding, and the
+        // price in a step's last byte. A step slot that grows costs eight times its growth.
+        Assert.InRange(InMemoryLlmHistoryStore.BytesPerRecord, 1, 344 + 16);
+    }
+
+    [Fact]
     public void Query_ByUserTenantOrProperty_ReturnsOnlyTheMatchingRecords()
     {
         var store = new InMemoryLlmHistoryStore(capacity: 64);
