@@ -94,6 +94,20 @@ public class LlmEndpointAttributionTests
         Assert.Empty(record.Properties);
     }
 
+    [Fact]
+    public async Task ClaimThatCannotBeAnId_IsLeftOut_AndTheRequestStillRuns()
+    {
+        await using var app = await StartAsync([], authenticate: true);
+        var request = Post();
+        request.Headers.Add(TestAuthenticationHandler.UserHeader, new string('c', 129));
+        using (var response = await app.Client.SendAsync(request))
+        {
+            response.EnsureSuccessStatusCode();
+        }
+
+        Assert.Null(Assert.Single(await app.WaitForHistoryAsync(1)).UserId);
+    }
+
     public static TheoryData<string, string> BadHeaders => new()
     {
         { "X-User-Id", new string('u', 129) },
