@@ -43,6 +43,13 @@ export default defineConfig({
     reuseExistingServer: false,
     stdout: 'ignore',
     stderr: 'pipe',
-    env: { ASPNETCORE_ENVIRONMENT: 'Development', DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' },
+    env: {
+      ASPNETCORE_ENVIRONMENT: 'Development',
+      DOTNET_CLI_TELEMETRY_OPTOUT: '1',
+      DOTNET_NOLOGO: '1',
+      // Who a chat request is for, from headers (LlmApm:Attribution), for the attribution test.
+      LlmApm__Attribution__UserHeader: 'X-E2E-User',
+      LlmApm__Attribution__TenantHeader: 'X-E2E-Tenant',
+    },
   },
 });

@@ -213,3 +213,46 @@ test('a thumbs down in the chat reaches the history, the request page, the negat
   await expect(page.getByText(id.slice(0, 12)).first()).toBeVisible();
   await page.screenshot({ path: join(screenshots, 'feedback.png') });
 });
+
+test('a request made for a user and tenant shows them in Requests, and the tenant filter finds it', async ({ page, request }) => {
+  const tenant = `e2e-tenant-${Date.now()}`;
+  async function chatFor(userId: string, tenantId: string): Promise<string> {
+    const response = await request.post('/api/chat', {
+      headers: { 'X-E2E-User': userId, 'X-E2E-Tenant': tenantId },
+      data: { message: '/echo attributed' },
+    });
+    expect(response.ok()).toBe(true);
+    const body = (await response.json()) as { requestId: string };
+    return body.requestId;
+  }
+  const ours = await chatFor('e2e-user-1', tenant);
+  const theirs = await chatFor('e2e-user-2', `${tenant}-other`);
+
+  // A header that cannot be a tenant id is refused with problem details naming it.
+  const refused = await request.post('/api/chat', {
+    headers: { 'X-E2E-Tenant': 't'.repeat(129) },
+    data: { message: '/echo refused' },
+  });
+  expect(refused.status()).toBe(400);
+  expect(((await refused.json()) as { detail: string }).detail).toContain("'X-E2E-Tenant'");
+
+  // The spend view's links land filtered: #/requests?tenant=...
+  await page.goto(`${dashboard}#/requests?tenant=${encodeURIComponent(tenant)}`);
+  const tenantFilter = page.getByRole('searchbox', { name: 'Tenant', exact: true });
+  await expect(tenantFilter).toHaveValue(tenant);
+  const row = page.locator(`button[data-request-id="${ours}"]`);
+  await expect(row).toBeVisible();
+  await expect(row).toContainText('e2e-user-1');
+  await expect(row.getByTestId('tenant-chip')).toHaveText(tenant);
+  await expect(page.locator(`button[data-request-id="${theirs}"]`)).toHaveCount(0);
+
+  // Typing the other tenant in the filter finds the other request only.
+  await tenantFilter.fill(`${tenant}-other`);
+  await expect(page.locator(`button[data-request-id="${theirs}"]`)).toBeVisible();
+  await expect(row).toHaveCount(0);
+
+  await page.locator(`button[data-request-id="${theirs}"]`).click();
+  const details = page.getByRole('region', { name: `Request ${theirs}` });
+  await expect(details.getByRole('region', { name: 'Identifiers' })).toContainText('e2e-user-2');
+  await page.screenshot({ path: join(screenshots, 'requests-attribution.png') });
+});

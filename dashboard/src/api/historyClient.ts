@@ -20,6 +20,10 @@ export interface RequestQuery {
   replica?: string;
   q?: string;
   negative?: boolean;
+  user?: string;
+  tenant?: string;
+  /** `key` or `key:value`. */
+  property?: string;
 }
 
 /** Typed client for the history API of docs/api.md. `baseUrl` ends with `api/`. */
@@ -80,6 +84,9 @@ export class HistoryClient {
     if (query.replica) params.set('replica', query.replica);
     if (query.q) params.set('q', query.q);
     if (query.negative) params.set('negative', 'true');
+    if (query.user) params.set('user', query.user);
+    if (query.tenant) params.set('tenant', query.tenant);
+    if (query.property) params.set('property', query.property);
     return `requests?${params.toString()}`;
   }
 

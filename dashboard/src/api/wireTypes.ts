@@ -79,6 +79,8 @@ export interface WireStep {
   depth: number;
   /** llm_call, tool, embedding, agent, step, or another source's kind (http, db, ...). */
   kind: string;
+  /** For an LLM call, the price entry its cost used (e.g. `openai/gpt-4o@2026-11-01`); null otherwise. */
+  price: string | null;
 }
 
 export interface WireRequestRecord {
@@ -104,6 +106,11 @@ export interface WireRequestRecord {
   droppedSteps: number;
   content: WireContent | null;
   scores: WireScore[];
+  /** Who the request was made for; null when nobody was set. */
+  userId: string | null;
+  tenantId: string | null;
+  /** Custom properties (key to value); {} when none. */
+  properties: Record<string, string>;
 }
 
 export type WireScoreKind = 'numeric' | 'boolean' | 'label';

@@ -29,7 +29,7 @@ export function useRequestHistory(filter: RequestFilter): RequestHistory {
   const [cursor, setCursor] = useState<string | null>(null);
   const [loadingMore, setLoadingMore] = useState(false);
   const [generation, setGeneration] = useState(0);
-  const token = `${generation}|${filter.status}|${filter.model}|${filter.route}|${filter.replica}|${filter.q}|${filter.negative}`;
+  const token = `${generation}|${filter.status}|${filter.model}|${filter.route}|${filter.replica}|${filter.q}|${filter.negative}|${filter.user}|${filter.tenant}|${filter.property}`;
   // The token of the last first-page load that finished, and its error if it failed.
   const [settled, setSettled] = useState<{ token: string; error: unknown } | null>(null);
   const [moreError, setMoreError] = useState<unknown>(undefined);

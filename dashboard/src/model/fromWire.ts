@@ -56,10 +56,14 @@ export function requestFromWire(wire: WireRequestRecord): RequestRecord {
       errorType: step.errorType ?? null,
       depth: step.depth ?? 0,
       kind: step.kind ?? 'step',
+      price: step.price ?? null,
     })),
     droppedSteps: wire.droppedSteps ?? 0,
     content: wire.content ?? null,
     scores: (wire.scores ?? []).map((score) => ({ ...score, timestamp: new Date(score.timestamp) })),
+    userId: wire.userId ?? null,
+    tenantId: wire.tenantId ?? null,
+    properties: { ...(wire.properties ?? {}) },
   };
 }
 

@@ -1,6 +1,34 @@
+import type { RequestsLink } from '../hooks/useHashRoute';
 import type { RequestFilter, RequestRecord } from '../types/domain';
 
-export const emptyFilter: RequestFilter = { status: '', model: '', route: '', replica: '', q: '', negative: false };
+export const emptyFilter: RequestFilter = {
+  status: '',
+  model: '',
+  route: '',
+  replica: '',
+  q: '',
+  negative: false,
+  user: '',
+  tenant: '',
+  property: '',
+};
+
+/** The filter a link to the request list asks for (`#/requests?tenant=acme`, from the spend view). */
+export function filterFromLink(link: RequestsLink | undefined): RequestFilter {
+  return {
+    ...emptyFilter,
+    tenant: link?.tenant ?? '',
+    user: link?.user ?? '',
+    route: link?.route ?? '',
+    model: link?.model ?? '',
+  };
+}
+
+/** Splits a property filter, `key` or `key:value`, at its first colon. */
+export function parseProperty(property: string): { key: string; value: string | null } {
+  const colon = property.indexOf(':');
+  return colon < 0 ? { key: property, value: null } : { key: property.slice(0, colon), value: property.slice(colon + 1) };
+}
 
 export function isFiltered(filter: RequestFilter): boolean {
   return (
@@ -9,7 +37,10 @@ export function isFiltered(filter: RequestFilter): boolean {
     filter.route !== '' ||
     filter.replica !== '' ||
     filter.q !== '' ||
-    filter.negative
+    filter.negative ||
+    filter.user !== '' ||
+    filter.tenant !== '' ||
+    filter.property !== ''
   );
 }
 
@@ -20,6 +51,13 @@ export function matchesFilter(record: RequestRecord, filter: RequestFilter): boo
   if (filter.route && record.route !== filter.route) return false;
   if (filter.replica && record.replica !== filter.replica) return false;
   if (filter.negative && !record.scores.some((score) => score.polarity === 'negative')) return false;
+  if (filter.user && record.userId !== filter.user) return false;
+  if (filter.tenant && record.tenantId !== filter.tenant) return false;
+  if (filter.property) {
+    const { key, value } = parseProperty(filter.property);
+    if (!Object.hasOwn(record.properties, key)) return false;
+    if (value !== null && record.properties[key] !== value) return false;
+  }
   if (filter.q) {
     const q = filter.q.toLowerCase();
     if (!record.id.toLowerCase().startsWith(q) && !record.traceId.toLowerCase().startsWith(q)) return false;

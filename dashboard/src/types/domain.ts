@@ -21,6 +21,8 @@ export interface Step {
   errorType: string | null;
   depth: number;
   kind: StepKind;
+  /** For an LLM call, the price entry its cost used; null otherwise or from older services. */
+  price: string | null;
 }
 
 export interface RequestRecord {
@@ -47,6 +49,10 @@ export interface RequestRecord {
   droppedSteps: number;
   content: { prompt: string | null; completion: string | null } | null;
   scores: Score[];
+  /** Who the request was made for; null when nobody was set. */
+  userId: string | null;
+  tenantId: string | null;
+  properties: Record<string, string>;
 }
 
 /** A score given to a request: user feedback (`user_feedback`) or an evaluation. */
@@ -123,4 +129,10 @@ export interface RequestFilter {
   q: string;
   /** Only requests with a negative score (a thumbs down, a failed evaluation). */
   negative: boolean;
+  /** The exact user id, or '' for all. */
+  user: string;
+  /** The exact tenant id, or '' for all. */
+  tenant: string;
+  /** `key` (has the property) or `key:value`, or '' for all. */
+  property: string;
 }

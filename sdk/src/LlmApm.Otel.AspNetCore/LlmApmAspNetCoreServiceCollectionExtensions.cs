@@ -14,7 +14,8 @@ public static class LlmApmAspNetCoreServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the services of the LLM-APM endpoints: <see cref="LlmApmEndpointOptions"/> bound from the
-    /// <c>LlmApm:Dashboard</c> configuration section, the Prometheus exporter on the OpenTelemetry meter provider
+    /// <c>LlmApm:Dashboard</c> configuration section, <see cref="LlmApmAttributionOptions"/> (who the requests of
+    /// <c>WithLlmApm()</c> endpoints are for) bound from <c>LlmApm:Attribution</c>, the Prometheus exporter on the OpenTelemetry meter provider
     /// (so that the <c>llm_*</c> series can be scraped at <c>/metrics</c>), and the OpenAPI document
     /// <c>llm-apm</c> of the history API. Call it beside <c>services.AddLlmApm()</c>; calling it twice is harmless.
     /// </summary>
@@ -39,6 +40,8 @@ public static class LlmApmAspNetCoreServiceCollectionExtensions
             services.AddSingleton<LlmApmEndpointsMarker>();
             services.AddOptions<LlmApmEndpointOptions>().BindConfiguration(LlmApmEndpointOptions.ConfigurationSection).ValidateOnStart();
             services.AddSingleton<IValidateOptions<LlmApmEndpointOptions>, LlmApmEndpointOptionsValidator>();
+            services.AddOptions<LlmApmAttributionOptions>().BindConfiguration(LlmApmAttributionOptions.ConfigurationSection).ValidateOnStart();
+            services.AddSingleton<IValidateOptions<LlmApmAttributionOptions>, LlmApmAttributionOptionsValidator>();
             services.TryAddSingleton<LlmApmStreamConnections>();
             services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddPrometheusExporter());
             LlmApmOpenApi.Register(services);

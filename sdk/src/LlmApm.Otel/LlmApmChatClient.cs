@@ -510,7 +510,7 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
             if (result.Succeeded || result.Abandoned || (this.streaming && (!result.Completion.IsEmpty || result.Usage is not null)))
             {
                 usage = this.MeasureUsage(result.Usage, result.Completion);
-                cost = this.instrumentation.RecordUsage(this.request?.RouteTag ?? LlmApmInstruments.NoRoute, resolved, usage.Value);
+                cost = this.instrumentation.RecordUsage(this.request, resolved, usage.Value);
             }
 
             string? prompt = null, completion = null;

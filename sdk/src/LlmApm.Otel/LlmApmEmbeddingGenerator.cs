@@ -89,7 +89,7 @@ internal sealed class LlmApmEmbeddingGenerator : DelegatingEmbeddingGenerator<st
         var usage = result.Usage?.InputTokenCount is { } reported
             ? new LlmUsage(reported, 0)
             : new LlmUsage(values.Sum(TokenEstimator.Count), 0, Estimated: true);
-        var cost = instrumentation.RecordUsage(request?.RouteTag ?? LlmApmInstruments.NoRoute, resolved, usage);
+        var cost = instrumentation.RecordUsage(request, resolved, usage);
         request?.AddUsage(usage, cost);
         if (genAi && step.Activity is { IsAllDataRequested: true } done)
         {

@@ -40,6 +40,7 @@ public sealed class LlmApmInstrumentation : IDisposable
         this.Errors = new LlmErrorClassifier(this.Options.ErrorClassifiers);
         this.Models = new ModelTagger(this.Prices, this.Options.Models);
         this.Routes = new RouteTagger();
+        this.Tenants = new TenantTagger(this.Options.Tenants);
         this.ScoreNames = new ScoreNameTagger(this.Options.ScoreNames);
         this.Redactor = this.Options.Redactor ?? LlmContentRedactor.Default;
 
@@ -85,6 +86,8 @@ public sealed class LlmApmInstrumentation : IDisposable
     internal ModelTagger Models { get; }
 
     internal RouteTagger Routes { get; }
+
+    internal TenantTagger Tenants { get; }
 
     internal ScoreNameTagger ScoreNames { get; }
 
@@ -155,28 +158,31 @@ public sealed class LlmApmInstrumentation : IDisposable
     /// <returns>The cost of the call, or <c>null</c> when the model has no price.</returns>
     internal decimal? RecordUsage(LlmRequest? request, string? model, in LlmUsage usage)
     {
-        var cost = this.RecordUsage(request?.RouteTag ?? LlmApmInstruments.NoRoute, this.Models.Resolve(model), usage);
+        var cost = this.RecordUsage(request, this.Models.Resolve(model), usage);
         request?.AddUsage(usage, cost);
         return cost;
     }
 
-    /// <summary>Records the metrics of one LLM call's usage for a model already resolved to its tag and price; the
-    /// caller adds the usage to its request.</summary>
+    /// <summary>Records the metrics of one LLM call's usage for a model already resolved to its tag and price, tagged
+    /// with the route and the tenant <paramref name="request"/> has now; the caller adds the usage to its request.</summary>
     /// <returns>The cost of the call, or <c>null</c> when the model has no price.</returns>
-    internal decimal? RecordUsage(string route, ResolvedModel model, in LlmUsage usage)
+    internal decimal? RecordUsage(LlmRequest? request, ResolvedModel model, in LlmUsage usage)
     {
+        var route = request?.RouteTag ?? LlmApmInstruments.NoRoute;
+        var tenant = this.Tenants.Tag(request?.TenantId);
         var modelTag = model.Tag;
         decimal? cost = model.Price?.Cost(usage.InputTokens, usage.CachedInputTokens, usage.OutputTokens);
-        AddTokens(route, modelTag, "input", usage.InputTokens);
-        AddTokens(route, modelTag, "output", usage.OutputTokens);
-        AddTokens(route, modelTag, "cached_input", usage.CachedInputTokens);
-        AddTokens(route, modelTag, "reasoning", usage.ReasoningTokens);
+        AddTokens(route, modelTag, tenant, "input", usage.InputTokens);
+        AddTokens(route, modelTag, tenant, "output", usage.OutputTokens);
+        AddTokens(route, modelTag, tenant, "cached_input", usage.CachedInputTokens);
+        AddTokens(route, modelTag, tenant, "reasoning", usage.ReasoningTokens);
         if (cost is { } c)
         {
             LlmApmInstruments.Cost.Add((double)c, new TagList
             {
                 { LlmApmTelemetry.Attributes.TagRoute, route },
                 { LlmApmTelemetry.Attributes.TagModel, modelTag },
+                { LlmApmTelemetry.Attributes.TagTenant, tenant },
             });
         }
         else
@@ -227,7 +233,7 @@ public sealed class LlmApmInstrumentation : IDisposable
         }
     }
 
-    private static void AddTokens(string route, string modelTag, string type, long count)
+    private static void AddTokens(string route, string modelTag, string tenant, string type, long count)
     {
         if (count <= 0)
         {
@@ -238,6 +244,7 @@ public sealed class LlmApmInstrumentation : IDisposable
         {
             { LlmApmTelemetry.Attributes.TagRoute, route },
             { LlmApmTelemetry.Attributes.TagModel, modelTag },
+            { LlmApmTelemetry.Attributes.TagTenant, tenant },
             { LlmApmTelemetry.Attributes.TagTokenType, type },
         });
     }

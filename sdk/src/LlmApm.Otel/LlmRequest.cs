@@ -395,6 +395,7 @@ public sealed class LlmRequest : IDisposable
             { LlmApmTelemetry.Attributes.TagRoute, this.RouteTag },
             { LlmApmTelemetry.Attributes.TagModel, modelTag },
             { LlmApmTelemetry.Attributes.TagStatus, status },
+            { LlmApmTelemetry.Attributes.TagTenant, this.instrumentation.Tenants.Tag(this.TenantId) },
         };
 
         // Recorded while the request's span is current and before it ends: a trace-based exemplar then names the

@@ -114,6 +114,69 @@ public sealed class LlmApmHistoryApiTests
         Assert.Equal(2, store.Calls);
     }
 
+    [Fact]
+    public async Task Requests_FilteredByUserTenantOrProperty_ReturnsTheirRecordsWithAttribution()
+    {
+        await using var app = await TestApp.StartAsync();
+        var history = app.Instrumentation.History;
+        history.Add(Attributed(1, "alice", "acme", ("plan", "pro")));
+        history.Add(Attributed(2, "bob", "acme", ("plan", "free")));
+        history.Add(Attributed(3, "alice", "globex"));
+        history.Add(Attributed(4, null, null));
+
+        async Task<string[]> Ids(string query)
+        {
+            var page = await app.Client.GetFromJsonAsync<JsonElement>("/llm-apm/api/requests?" + query);
+            return [.. page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetString()!)];
+        }
+
+        Assert.Equal([$"{3:x32}", $"{1:x32}"], await Ids("user=alice"));
+        Assert.Equal([$"{2:x32}", $"{1:x32}"], await Ids("tenant=acme"));
+        Assert.Equal([$"{1:x32}"], await Ids("tenant=acme&user=alice"));
+        Assert.Equal([$"{2:x32}", $"{1:x32}"], await Ids("property=plan"));
+        Assert.Equal([$"{2:x32}"], await Ids("property=plan:free"));
+        Assert.Empty(await Ids("property=plan:enterprise"));
+
+        // The wire record: userId, tenantId and properties, {} and null when there are none.
+        var one = await app.Client.GetFromJsonAsync<JsonElement>($"/llm-apm/api/requests/{1:x32}");
+        Assert.Equal("alice", one.GetProperty("userId").GetString());
+        Assert.Equal("acme", one.GetProperty("tenantId").GetString());
+        Assert.Equal("pro", one.GetProperty("properties").GetProperty("plan").GetString());
+        var none = await app.Client.GetFromJsonAsync<JsonElement>($"/llm-apm/api/requests/{4:x32}");
+        Assert.Equal(JsonValueKind.Null, none.GetProperty("userId").ValueKind);
+        Assert.Equal(JsonValueKind.Null, none.GetProperty("tenantId").ValueKind);
+        Assert.Empty(none.GetProperty("properties").EnumerateObject());
+    }
+
+    [Theory]
+    [InlineData("user=%0A")]
+    [InlineData("tenant=tab%09tenant")]
+    [InlineData("property=bad%20key")]
+    [InlineData("property=:value")]
+    [InlineData("property=plan:line%0Abreak")]
+    public async Task Requests_InvalidAttributionFilter_Answers400ProblemWithRequestId(string query)
+    {
+        await using var app = await TestApp.StartAsync();
+        using var response = await app.Client.GetAsync("/llm-apm/api/requests?" + query);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.False(string.IsNullOrEmpty(problem.GetProperty("requestId").GetString()));
+        Assert.Contains($"'{query[..query.IndexOf('=', StringComparison.Ordinal)]}'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    private static LlmRequestRecord Attributed(int n, string? user, string? tenant, params (string Key, string Value)[] properties) => new()
+    {
+        Id = $"{n:x32}",
+        TraceId = $"{n:x32}",
+        StartTime = DateTimeOffset.UtcNow,
+        Route = "/api/chat",
+        Status = "ok",
+        UserId = user,
+        TenantId = tenant,
+        Properties = properties.ToDictionary(p => p.Key, p => p.Value),
+    };
+
     private sealed class CountingStore : ILlmHistoryStore
     {
         public int Calls;

@@ -45,7 +45,7 @@ public sealed class LlmApmOpenApiTests
         var record = schemas.GetProperty("LlmApmWireRequest").GetProperty("properties");
         Assert.Equal(
             ["id", "seq", "traceId", "spanId", "startTime", "durationMs", "route", "model", "provider", "conversationId", "replica", "status",
-                "errorType", "errorMessage", "tokens", "costUsd", "unpriced", "steps", "droppedSteps", "content", "scores"],
+                "errorType", "errorMessage", "tokens", "costUsd", "unpriced", "steps", "droppedSteps", "content", "scores", "userId", "tenantId", "properties"],
             record.EnumerateObject().Select(p => p.Name));
         Assert.False(schemas.TryGetProperty("LlmRequestRecord", out _), "the public record is not a wire type");
     }

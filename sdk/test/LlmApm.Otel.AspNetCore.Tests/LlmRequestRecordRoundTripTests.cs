@@ -117,6 +117,9 @@ public sealed class LlmRequestRecordRoundTripTests : IDisposable
         Provider = "provider-p",
         ConversationId = "fedcba9876543210fedcba9876543210",
         Replica = "replica-r",
+        UserId = "user-u",
+        TenantId = "tenant-t",
+        Properties = new Dictionary<string, string> { ["key-k"] = "value-v", ["key.two"] = "value two" },
         Status = "error",
         ErrorType = "error-type-e",
         ErrorMessage = full ? "error message" : null,
@@ -130,7 +133,7 @@ public sealed class LlmRequestRecordRoundTripTests : IDisposable
         Steps =
         [
             new LlmStepRecord("step-one", 0.25, 1.5, "ok", null, 0, LlmStepKinds.Tool),
-            new LlmStepRecord("step-two", 2.125, 700.5, "error", "step-error", 1, "kind-k"),
+            new LlmStepRecord("step-two", 2.125, 700.5, "error", "step-error", 1, "kind-k", "price-p"),
         ],
         DroppedSteps = full ? 17 : 0,
         Content = full ? new LlmContentRecord("prompt-p", "completion-c") : null,
@@ -208,6 +211,9 @@ public sealed class LlmRequestRecordRoundTripTests : IDisposable
                 case IEnumerable<LlmScore> scores:
                     Assert.Equal(scores, (IEnumerable<LlmScore>)got!);
                     break;
+                case IReadOnlyDictionary<string, string> map:
+                    Assert.Equal(map.OrderBy(p => p.Key, StringComparer.Ordinal), ((IReadOnlyDictionary<string, string>)got!).OrderBy(p => p.Key, StringComparer.Ordinal));
+                    break;
                 case DateTimeOffset time:
                     // DateTimeOffset's equality ignores the offset: compare it too.
                     Assert.Equal((time.UtcTicks, time.Offset), (((DateTimeOffset)got!).UtcTicks, ((DateTimeOffset)got!).Offset));
@@ -250,6 +256,11 @@ public sealed class LlmRequestRecordRoundTripTests : IDisposable
             case DateTimeOffset time:
                 var sent = actual.GetDateTimeOffset();
                 Assert.True(time == sent && time.Offset == sent.Offset, $"{path}: expected {time:O}, sent {actual}");
+                break;
+            case IReadOnlyDictionary<string, string> map:
+                // A map is a JSON object whose member names are the keys as they are.
+                Assert.True(actual.ValueKind == JsonValueKind.Object, $"{path}: expected an object, sent {actual}");
+                Assert.Equal(map.OrderBy(p => p.Key, StringComparer.Ordinal), actual.EnumerateObject().Select(p => KeyValuePair.Create(p.Name, p.Value.GetString()!)).OrderBy(p => p.Key, StringComparer.Ordinal));
                 break;
             case IEnumerable items:
                 var list = items.Cast<object?>().ToList();

@@ -35,6 +35,7 @@ public class InMemoryLlmHistoryStoreTests
     [InlineData("conversation")]
     [InlineData("span id")]
     [InlineData("offset")]
+    [InlineData("deep step")]
     public void RecordThatDoesNotFitASlot_IsKeptAsItIs(string what)
     {
         var store = new InMemoryLlmHistoryStore(capacity: 16);
@@ -46,6 +47,7 @@ public class InMemoryLlmHistoryStoreTests
             "content" => Full(Hex(7), content: new LlmContentRecord("hi", "hello")),
             "nine steps" => Full(Hex(7), steps: [.. Enumerable.Range(0, InMemoryLlmHistoryStore.StepsPerSlot + 1).Select(i => new LlmStepRecord($"s{i}", i, 1, "ok", null, 0))]),
             "span id" => Full(Hex(7), spanId: "not-a-span-id"),
+            "deep step" => Full(Hex(7), steps: [new LlmStepRecord("deep", 0, 1, "error", null, 128, LlmStepKinds.LlmCall, "p/m@1")]),
             _ => Full(Hex(7), startTime: new DateTimeOffset(2026, 11, 26, 10, 0, 0, TimeSpan.FromHours(2))),
         };
 
@@ -226,6 +228,89 @@ public class InMemoryLlmHistoryStoreTests
         Assert.Equal(10, store.Query(new LlmHistoryQuery()).Count);
     }
 
+    [Fact]
+    public void AttributedRecord_ReadBack_KeepsUserTenantPropertiesAndPrices_AsAValue()
+    {
+        var store = new InMemoryLlmHistoryStore(capacity: 16);
+        LlmStepRecord[] steps =
+        [
+            new("preprocessing", 0, 1, "ok", null, 0),
+            new("chat gpt-4o", 1, 900, "ok", null, 0, LlmStepKinds.LlmCall, "openai/gpt-4o@2026-11-01"),
+        ];
+        var added = Full(Hex(1), steps: steps, userId: "user-7", tenantId: "acme", properties: new Dictionary<string, string> { ["plan"] = "pro", ["experiment"] = "b" });
+        store.Add(added);
+
+        Assert.Equal(0, store.CountKeptAsObjects());
+        var found = store.Find(added.Id);
+        AssertSame(added.WithSeq(1), found);
+        Assert.Equal("openai/gpt-4o@2026-11-01", found!.Steps[1].Price);
+        AssertSame(added.WithSeq(1), Assert.Single(store.Since(added.StartTime)));
+    }
+
+    [Fact]
+    public void StepPrices_BeyondThePriceTable_KeepTheRecordAsAnObject_AndEveryPriceReadsBack()
+    {
+        var store = new InMemoryLlmHistoryStore(capacity: 300);
+        for (var i = 1; i <= 300; i++)
+        {
+            store.Add(Full(Hex(i), steps: [new LlmStepRecord("call", 0, 1, "ok", null, 127, LlmStepKinds.LlmCall, $"p/m{i}@2026-11-01")]));
+        }
+
+        Assert.Equal(300 - 255, store.CountKeptAsObjects());
+        for (var i = 1; i <= 300; i++)
+        {
+            var step = Assert.Single(store.Find(Hex(i))!.Steps);
+            Assert.Equal($"p/m{i}@2026-11-01", step.Price);
+            Assert.Equal(127, step.Depth);
+        }
+    }
+
+    [Fact]
+    public void BytesPerRecord_AttributionAddsAtMostTwoReferencesToASlot()
+    {
+        // 344 B before attribution: a user and a properties reference, the tenant in the slot's padding, and the
+        // price in a step's last byte. A step slot that grows costs eight times its growth.
+        Assert.InRange(InMemoryLlmHistoryStore.BytesPerRecord, 1, 344 + 16);
+    }
+
+    [Fact]
+    public void Query_ByUserTenantOrProperty_ReturnsOnlyTheMatchingRecords()
+    {
+        var store = new InMemoryLlmHistoryStore(capacity: 64);
+        store.Add(Full(Hex(1), userId: "alice", tenantId: "acme", properties: new Dictionary<string, string> { ["plan"] = "pro" }));
+        store.Add(Full(Hex(2), userId: "bob", tenantId: "acme", properties: new Dictionary<string, string> { ["plan"] = "free" }));
+        store.Add(Full(Hex(3), userId: "alice", tenantId: "globex"));
+        store.Add(Full(Hex(4)));
+        store.Add(Full("custom-id", userId: "alice", tenantId: "acme", errorMessage: "kept as an object", properties: new Dictionary<string, string> { ["plan"] = "pro" }));
+
+        string[] Ids(LlmHistoryQuery query) => [.. store.Query(query).Select(r => r.Id)];
+
+        Assert.Equal(["custom-id", Hex(3), Hex(1)], Ids(new LlmHistoryQuery { UserId = "alice" }));
+        Assert.Equal(["custom-id", Hex(2), Hex(1)], Ids(new LlmHistoryQuery { TenantId = "acme" }));
+        Assert.Equal(["custom-id", Hex(1)], Ids(new LlmHistoryQuery { TenantId = "acme", UserId = "alice" }));
+        Assert.Equal(["custom-id", Hex(2), Hex(1)], Ids(new LlmHistoryQuery { PropertyKey = "plan" }));
+        Assert.Equal([Hex(2)], Ids(new LlmHistoryQuery { PropertyKey = "plan", PropertyValue = "free" }));
+        Assert.Empty(Ids(new LlmHistoryQuery { UserId = "ALICE" })); // ids are exact
+        Assert.Empty(Ids(new LlmHistoryQuery { TenantId = "initech" }));
+        Assert.Empty(Ids(new LlmHistoryQuery { PropertyKey = "region" }));
+    }
+
+    [Fact]
+    public void ManyDistinctUsers_AreAllKeptAsValues_BeyondTheUserTable()
+    {
+        const int users = 9000; // more than the table of user ids holds
+        var store = new InMemoryLlmHistoryStore(capacity: users);
+        for (var i = 1; i <= users; i++)
+        {
+            store.Add(Full(Hex(i), userId: $"user-{i}", tenantId: "acme"));
+        }
+
+        Assert.Equal(0, store.CountKeptAsObjects());
+        Assert.Equal(Hex(1), Assert.Single(store.Query(new LlmHistoryQuery { UserId = "user-1" })).Id);
+        Assert.Equal(Hex(users), Assert.Single(store.Query(new LlmHistoryQuery { UserId = $"user-{users}" })).Id);
+        Assert.Equal($"user-{users - 1}", store.Find(Hex(users - 1))!.UserId);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference AddAndForget(InMemoryLlmHistoryStore store, string id)
     {
@@ -268,7 +353,10 @@ public class InMemoryLlmHistoryStoreTests
         string model = "gpt-4o-mini-2024-07-18",
         string route = "/api/chat",
         string status = "error",
-        string? errorType = LlmErrorTypes.Timeout) => new()
+        string? errorType = LlmErrorTypes.Timeout,
+        string? userId = null,
+        string? tenantId = null,
+        IReadOnlyDictionary<string, string>? properties = null) => new()
         {
             Id = id,
             TraceId = "0af7651916cd43dd8448eb211c80319c",
@@ -287,6 +375,9 @@ public class InMemoryLlmHistoryStoreTests
             Unpriced = false,
             Steps = steps ?? DefaultSteps,
             Content = content,
+            UserId = userId,
+            TenantId = tenantId,
+            Properties = properties ?? new Dictionary<string, string>(),
         };
 
     private static void AssertSame(LlmRequestRecord expected, LlmRequestRecord? actual)
@@ -311,5 +402,8 @@ public class InMemoryLlmHistoryStoreTests
         Assert.Equal(expected.Unpriced, actual.Unpriced);
         Assert.Equal(expected.Steps, actual.Steps);
         Assert.Equal(expected.Content, actual.Content);
+        Assert.Equal(expected.UserId, actual.UserId);
+        Assert.Equal(expected.TenantId, actual.TenantId);
+        Assert.Equal(expected.Properties.OrderBy(p => p.Key, StringComparer.Ordinal), actual.Properties.OrderBy(p => p.Key, StringComparer.Ordinal));
     }
 }

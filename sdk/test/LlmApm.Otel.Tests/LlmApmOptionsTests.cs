@@ -69,6 +69,7 @@ public class LlmApmOptionsTests
     [InlineData("LlmApm:Prices:cheap:OutputPerMillion", "-0.5", "LlmApm:Prices:cheap:OutputPerMillion")]
     [InlineData("LlmApm:Prices:cheap:CachedInputPerMillion", "-2", "LlmApm:Prices:cheap:CachedInputPerMillion")]
     [InlineData("LlmApm:Models:0", " ", "LlmApm:Models:0")]
+    [InlineData("LlmApm:Tenants:0", "acme\tcorp", "LlmApm:Tenants:0")]
     public void AddLlmApm_InvalidOption_FailsAtStartNamingTheKey(string key, string value, string named)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });

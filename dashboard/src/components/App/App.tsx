@@ -2,7 +2,7 @@ import { useEffect } from 'react';
 import type { WireInfo } from '../../api/wireTypes';
 import { useHistoryClient, useLiveStream } from '../../hooks/services';
 import { ChatSessionProvider } from '../../hooks/useChatSession';
-import { useHashRoute, type Route } from '../../hooks/useHashRoute';
+import { requestsHref, useHashRoute, type Route } from '../../hooks/useHashRoute';
 import { useResource, type Resource } from '../../hooks/useResource';
 import { ChatPage } from '../Chat/ChatPage';
 import { HistoryBanner } from '../Common/HistoryBanner';
@@ -82,7 +82,8 @@ function Page({ route, info }: { route: Route; info: Resource<WireInfo> }) {
     case 'overview':
       return <OverviewPage />;
     case 'requests':
-      return <RequestsPage />;
+      // A link with other filters (from the spend view) starts the page afresh with them.
+      return <RequestsPage key={requestsHref(route.filter)} link={route.filter} />;
     case 'request':
       return <RequestDetailPage key={route.id} id={route.id} />;
     case 'trace':

@@ -61,6 +61,10 @@ export function RequestDetails({ record }: { record: RequestRecord }) {
             <dd className="mono">{record.model ?? '—'}{record.provider ? <span className="muted"> · {record.provider}</span> : null}</dd>
             <dt>Replica</dt>
             <dd className="mono selectable">{record.replica ?? '—'}</dd>
+            <dt>User</dt>
+            <dd className="mono selectable">{record.userId ?? '—'}</dd>
+            <dt>Tenant</dt>
+            <dd className="mono selectable">{record.tenantId ?? '—'}</dd>
             <dt>Request id</dt>
             <dd className="mono selectable">{record.id}</dd>
             <dt>Trace id</dt>
@@ -74,6 +78,21 @@ export function RequestDetails({ record }: { record: RequestRecord }) {
           </dl>
         </section>
       </div>
+      {Object.keys(record.properties).length > 0 ? (
+        <section className="details-section" aria-label="Properties">
+          <h3 className="details-title">Properties</h3>
+          <dl className="kv">
+            {Object.entries(record.properties)
+              .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+              .map(([key, value]) => (
+                <div key={key} className="kv-pair">
+                  <dt className="mono">{key}</dt>
+                  <dd className="mono selectable">{value}</dd>
+                </div>
+              ))}
+          </dl>
+        </section>
+      ) : null}
       <ScoreList scores={record.scores} />
       {record.content ? (
         <section className="details-section" aria-label="Content">

@@ -10,7 +10,8 @@ export interface RequestFiltersProps {
   replicas: string[];
 }
 
-/** Status, model, route and replica filters and the request-id search; each change is applied at once. */
+/** Status, model, route and replica filters, who the request was for (user, tenant, a property) and the request-id
+ * search; each change is applied at once (typed ones once typing pauses). */
 export function RequestFilters({ value, onChange, models, routes, replicas }: RequestFiltersProps) {
   const id = useId();
   const set = <K extends keyof RequestFilter>(key: K, next: RequestFilter[K]) => onChange({ ...value, [key]: next });
@@ -73,6 +74,42 @@ export function RequestFilters({ value, onChange, models, routes, replicas }: Re
             </option>
           ))}
         </select>
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-user`}>User</label>
+        <input
+          id={`${id}-user`}
+          type="search"
+          placeholder="User id"
+          autoComplete="off"
+          spellCheck={false}
+          value={value.user}
+          onChange={(event) => set('user', event.target.value)}
+        />
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-tenant`}>Tenant</label>
+        <input
+          id={`${id}-tenant`}
+          type="search"
+          placeholder="Tenant id"
+          autoComplete="off"
+          spellCheck={false}
+          value={value.tenant}
+          onChange={(event) => set('tenant', event.target.value)}
+        />
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-property`}>Property</label>
+        <input
+          id={`${id}-property`}
+          type="search"
+          placeholder="key or key:value"
+          autoComplete="off"
+          spellCheck={false}
+          value={value.property}
+          onChange={(event) => set('property', event.target.value)}
+        />
       </div>
       <div className="field field-check">
         <label htmlFor={`${id}-negative`}>

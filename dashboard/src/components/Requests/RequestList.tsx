@@ -16,6 +16,12 @@ export interface RequestListProps {
 }
 
 export const ROW_HEIGHT = 44;
+
+function whoTitle(record: RequestRecord): string | undefined {
+  const parts = [record.userId ? `user ${record.userId}` : null, record.tenantId ? `tenant ${record.tenantId}` : null];
+  const text = parts.filter(Boolean).join(', ');
+  return text || undefined;
+}
 const getKey = (record: RequestRecord) => record.id;
 
 /** The request history as a virtualised list: only the rows on screen are in the DOM. */
@@ -54,6 +60,20 @@ export function RequestList({ items, expandedId, onToggle, hasMore, loadingMore,
           <span className="mono muted truncate" title={record.replica ?? undefined}>
             {record.replica ?? '—'}
           </span>
+          <span className="truncate" title={whoTitle(record)}>
+            {record.userId || record.tenantId ? (
+              <>
+                {record.userId ? <span className="mono">{record.userId}</span> : null}
+                {record.tenantId ? (
+                  <span className="tag-chip mono" data-testid="tenant-chip">
+                    {record.tenantId}
+                  </span>
+                ) : null}
+              </>
+            ) : (
+              <span className="muted">—</span>
+            )}
+          </span>
         </button>
         {expanded ? (
           <div id={detailsId} className="request-expanded" role="region" aria-label={`Request ${record.id}`}>
@@ -80,6 +100,7 @@ export function RequestList({ items, expandedId, onToggle, hasMore, loadingMore,
         <span className="num">Cost</span>
         <span>Request id</span>
         <span>Replica</span>
+        <span>User · tenant</span>
       </div>
       <VirtualList
         items={items}

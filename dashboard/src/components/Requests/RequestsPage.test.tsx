@@ -40,7 +40,7 @@ describe('RequestsPage', () => {
 
     await user.click(screen.getByRole('button', { name: 'Clear filters' }));
     await waitFor(() => expect(calledPaths(fetchMock).at(-1)).toBe('requests?limit=100'));
-  });
+  }, 20_000);
 
   it('shows the replica of each request and filters by it', async () => {
     const user = userEvent.setup();
@@ -58,6 +58,54 @@ describe('RequestsPage', () => {
 
     await user.click(screen.getByRole('button', { name: 'Clear filters' }));
     await waitFor(() => expect(calledPaths(fetchMock).at(-1)).toBe('requests?limit=100'));
+  });
+
+  it('opens filtered by the link, shows who each request was for, and filters by user and property', async () => {
+    const user = userEvent.setup();
+    const fetchMock = fakeFetch([
+      record({ id: 'aaa111', seq: 2, userId: 'alice', tenantId: 'acme', properties: { plan: 'pro', experiment: 'b' } }),
+      record({ id: 'bbb222', seq: 1, userId: 'bob', tenantId: 'acme' }),
+    ]);
+    renderWithServices(<RequestsPage link={{ tenant: 'acme' }} />, fetchMock as unknown as typeof fetch);
+
+    const row = await screen.findByRole('button', { name: /aaa111/ });
+    expect(calledPaths(fetchMock)[0]).toBe('requests?limit=100&tenant=acme');
+    expect((screen.getByLabelText('Tenant') as HTMLInputElement).value).toBe('acme');
+    expect(within(row).getByText('alice')).toBeTruthy();
+    expect(within(row).getByTestId('tenant-chip').textContent).toBe('acme');
+
+    await user.click(row);
+    const details = screen.getByRole('region', { name: 'Request aaa111' });
+    const properties = within(details).getByRole('region', { name: 'Properties' });
+    expect(within(properties).getByText('plan')).toBeTruthy();
+    expect(within(properties).getByText('pro')).toBeTruthy();
+    expect(within(properties).getByText('experiment')).toBeTruthy();
+    const identifiers = within(details).getByRole('region', { name: 'Identifiers' });
+    expect(within(identifiers).getByText('alice')).toBeTruthy();
+    expect(within(identifiers).getByText('acme')).toBeTruthy();
+
+    await user.type(screen.getByLabelText('User'), 'alice');
+    await waitFor(() => expect(calledPaths(fetchMock).at(-1)).toBe('requests?limit=100&user=alice&tenant=acme'));
+    await user.type(screen.getByLabelText('Property'), 'plan:pro');
+    await waitFor(() =>
+      expect(calledPaths(fetchMock).at(-1)).toBe('requests?limit=100&user=alice&tenant=acme&property=plan%3Apro'),
+    );
+
+    await user.click(screen.getByRole('button', { name: 'Clear filters' }));
+    await waitFor(() => expect(calledPaths(fetchMock).at(-1)).toBe('requests?limit=100'));
+    expect((screen.getByLabelText('Tenant') as HTMLInputElement).value).toBe('');
+  }, 20_000);
+
+  it('keeps a live request of another tenant out of a list filtered by tenant', async () => {
+    const fetchMock = fakeFetch([record({ id: 'aaa111', seq: 1, tenantId: 'acme' })]);
+    renderWithServices(<RequestsPage link={{ tenant: 'acme' }} />, fetchMock as unknown as typeof fetch);
+    await screen.findByRole('button', { name: /aaa111/ });
+    act(() => {
+      FakeEventSource.latest().emit('request', record({ id: 'ccc333', seq: 3, tenantId: 'globex' }));
+      FakeEventSource.latest().emit('request', record({ id: 'ddd444', seq: 4, tenantId: 'acme' }));
+    });
+    expect(await screen.findByRole('button', { name: /ddd444/ })).toBeTruthy();
+    expect(screen.queryByRole('button', { name: /ccc333/ })).toBeNull();
   });
 
   it('expands a row from the keyboard into its details', async () => {

@@ -1,20 +1,29 @@
 import { useCallback, useMemo, useState } from 'react';
 import { useHistoryClient } from '../../hooks/services';
 import { useDebouncedValue } from '../../hooks/useDebouncedValue';
+import type { RequestsLink } from '../../hooks/useHashRoute';
 import { useRequestHistory } from '../../hooks/useRequestHistory';
 import { useResource } from '../../hooks/useResource';
 import { formatCount } from '../../model/format';
-import { emptyFilter, isFiltered } from '../../model/requestFilter';
+import { filterFromLink, isFiltered } from '../../model/requestFilter';
 import type { RequestFilter } from '../../types/domain';
 import { EmptyState, ErrorState, LoadingState } from '../Common/StateViews';
 import { RequestFilters } from './RequestFilters';
 import { RequestList } from './RequestList';
 
-export function RequestsPage() {
+/** The request list; `link` is the filter the page was opened with (`#/requests?tenant=acme`). */
+export function RequestsPage({ link }: { link?: RequestsLink } = {}) {
   const client = useHistoryClient();
-  const [filter, setFilter] = useState<RequestFilter>(emptyFilter);
+  const [filter, setFilter] = useState<RequestFilter>(() => filterFromLink(link));
+  // Typed filters are applied once typing pauses; the chosen ones at once.
   const debouncedQ = useDebouncedValue(filter.q, 250);
-  const appliedFilter = useMemo(() => ({ ...filter, q: debouncedQ }), [filter, debouncedQ]);
+  const debouncedUser = useDebouncedValue(filter.user.trim(), 250);
+  const debouncedTenant = useDebouncedValue(filter.tenant.trim(), 250);
+  const debouncedProperty = useDebouncedValue(filter.property.trim(), 250);
+  const appliedFilter = useMemo(
+    () => ({ ...filter, q: debouncedQ, user: debouncedUser, tenant: debouncedTenant, property: debouncedProperty }),
+    [filter, debouncedQ, debouncedUser, debouncedTenant, debouncedProperty],
+  );
   const history = useRequestHistory(appliedFilter);
   const [expandedId, setExpandedId] = useState<string | null>(null);
   const onToggle = useCallback((id: string) => setExpandedId((current) => (current === id ? null : id)), []);

@@ -7,11 +7,11 @@ import { StepWaterfall } from './StepWaterfall';
 const wire = record({
   durationMs: 1000,
   steps: [
-    { name: 'invoke_agent Planner', offsetMs: 0, durationMs: 900, status: 'ok', errorType: null, depth: 0, kind: 'agent' },
-    { name: 'llm_api_call', offsetMs: 10, durationMs: 300, status: 'ok', errorType: null, depth: 1, kind: 'llm_call' },
-    { name: 'execute_tool get_weather', offsetMs: 320, durationMs: 200, status: 'ok', errorType: null, depth: 1, kind: 'tool' },
-    { name: 'GET api.weather.example', offsetMs: 330, durationMs: 150, status: 'error', errorType: '503', depth: 2, kind: 'http' },
-    { name: 'SELECT chat', offsetMs: 600, durationMs: 40, status: 'ok', errorType: null, depth: 1, kind: 'db' },
+    { name: 'invoke_agent Planner', offsetMs: 0, durationMs: 900, status: 'ok', errorType: null, depth: 0, kind: 'agent', price: null },
+    { name: 'llm_api_call', offsetMs: 10, durationMs: 300, status: 'ok', errorType: null, depth: 1, kind: 'llm_call', price: null },
+    { name: 'execute_tool get_weather', offsetMs: 320, durationMs: 200, status: 'ok', errorType: null, depth: 1, kind: 'tool', price: null },
+    { name: 'GET api.weather.example', offsetMs: 330, durationMs: 150, status: 'error', errorType: '503', depth: 2, kind: 'http', price: null },
+    { name: 'SELECT chat', offsetMs: 600, durationMs: 40, status: 'ok', errorType: null, depth: 1, kind: 'db', price: null },
   ],
   droppedSteps: 7,
 });

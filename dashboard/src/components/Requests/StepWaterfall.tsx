@@ -36,7 +36,8 @@ export function StepWaterfall({ steps, durationMs, droppedSteps = 0 }: { steps: 
               className="waterfall-row"
               data-kind={step.kind}
               data-depth={step.depth}
-              aria-label={`${step.name}${kind ? ` (${kind.label})` : ''}: starts at ${formatDuration(step.offsetMs)}, takes ${formatDuration(step.durationMs)}${step.status === 'error' ? `, failed: ${step.errorType ?? 'error'}` : ''}`}
+              aria-label={`${step.name}${kind ? ` (${kind.label})` : ''}: starts at ${formatDuration(step.offsetMs)}, takes ${formatDuration(step.durationMs)}${step.status === 'error' ? `, failed: ${step.errorType ?? 'error'}` : ''}${step.price ? `, priced by ${step.price}` : ''}`}
+              title={step.price ? `Price: ${step.price}` : undefined}
             >
               <span className={`waterfall-name depth-${Math.min(step.depth, 3)}`}>
                 {step.status === 'error' ? <span className="dot dot-error" aria-hidden="true" /> : null}

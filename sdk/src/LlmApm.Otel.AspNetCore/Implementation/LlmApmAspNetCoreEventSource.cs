@@ -62,4 +62,10 @@ internal sealed class LlmApmAspNetCoreEventSource : EventSource
 
     [Event(9, Message = "A live-stream connection was refused: the server already has {0} open (MaxStreamConnections).", Level = EventLevel.Warning)]
     public void StreamServerLimitReached(int open) => this.WriteEvent(9, open);
+
+    [Event(20, Message = "The authenticated user's claim '{0}' is not a valid user or tenant id (1 to 128 characters without control characters); the request is not attributed by it.", Level = EventLevel.Warning)]
+    public void AttributionClaimIgnored(string claim) => this.WriteEvent(20, claim);
+
+    [Event(21, Message = "A request to the LLM endpoint '{0}' was refused: {1}", Level = EventLevel.Warning)]
+    public void AttributionHeaderRefused(string route, string problem) => this.WriteEvent(21, route, problem);
 }

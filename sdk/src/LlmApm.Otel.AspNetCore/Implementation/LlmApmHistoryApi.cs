@@ -69,7 +69,7 @@ internal static class LlmApmHistoryApi
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        api.MapGet("/requests", IResult (HttpContext context, string? limit, string? before, string? status, string? model, string? route, string? replica, string? q, string? negative) =>
+        api.MapGet("/requests", IResult (HttpContext context, string? limit, string? before, string? status, string? model, string? route, string? replica, string? q, string? negative, string? user, string? tenant, string? property) =>
             {
                 var size = DefaultLimit;
                 if (!string.IsNullOrEmpty(limit)
@@ -99,6 +99,11 @@ internal static class LlmApmHistoryApi
                     return LlmApmProblems.BadRequest(context, "'negative' must be 'true' or 'false'.");
                 }
 
+                if (!TryGetAttribution(user, tenant, property, out var propertyKey, out var propertyValue, out var attributionError))
+                {
+                    return LlmApmProblems.BadRequest(context, attributionError);
+                }
+
                 var query = new LlmHistoryQuery
                 {
                     NegativeOnly = negative == "true",
@@ -109,6 +114,10 @@ internal static class LlmApmHistoryApi
                     Route = NullIfEmpty(route),
                     Replica = NullIfEmpty(replica),
                     Q = NullIfEmpty(q),
+                    UserId = NullIfEmpty(user),
+                    TenantId = NullIfEmpty(tenant),
+                    PropertyKey = propertyKey,
+                    PropertyValue = propertyValue,
                 };
                 var found = Instrumentation(context).History.Query(query);
                 var items = new LlmApmWireRequest[Math.Min(found.Count, size)];
@@ -125,7 +134,7 @@ internal static class LlmApmHistoryApi
             })
             .AddEndpointFilter(HistoryUnavailableFilter)
             .WithName("LlmApmRequests")
-            .WithSummary("Finished requests, newest first, paged with 'before' = the previous page's 'nextCursor'.")
+            .WithSummary("Finished requests, newest first, paged with 'before' = the previous page's 'nextCursor'; filtered by status, model, route, replica, user, tenant, property ('key' or 'key:value'), negative scores or an id prefix (q).")
             .Produces<LlmApmRequestPage>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
@@ -210,6 +219,41 @@ internal static class LlmApmHistoryApi
 
         window = default;
         return false;
+    }
+
+    /// <summary>Reads the <c>user</c>, <c>tenant</c> and <c>property</c> filters (<c>key</c> or <c>key:value</c>) with the
+    /// bounds the SDK puts on what a request carries: a filter that no request can match is a mistake worth saying.</summary>
+    private static bool TryGetAttribution(string? user, string? tenant, string? property, out string? key, out string? value, out string error)
+    {
+        key = value = null;
+        error = string.Empty;
+        if (!string.IsNullOrEmpty(user) && !LlmAttribution.IsValidId(user))
+        {
+            error = $"'user' must be a user id of 1 to {LlmAttribution.MaxIdLength} characters without control characters.";
+            return false;
+        }
+
+        if (!string.IsNullOrEmpty(tenant) && !LlmAttribution.IsValidId(tenant))
+        {
+            error = $"'tenant' must be a tenant id of 1 to {LlmAttribution.MaxIdLength} characters without control characters.";
+            return false;
+        }
+
+        if (string.IsNullOrEmpty(property))
+        {
+            return true;
+        }
+
+        var colon = property.IndexOf(':', StringComparison.Ordinal);
+        key = colon < 0 ? property : property[..colon];
+        value = colon < 0 ? null : property[(colon + 1)..];
+        if (!LlmAttribution.IsValidKey(key) || (value is not null && !LlmAttribution.IsValidValue(value)))
+        {
+            error = $"'property' must be 'key' or 'key:value': a key of 1 to {LlmAttribution.MaxKeyLength} letters, digits, '_', '-' or '.', a value of at most {LlmAttribution.MaxValueLength} characters without control characters.";
+            return false;
+        }
+
+        return true;
     }
 
     private static ProblemHttpResult BadWindow(HttpContext context)

@@ -2,12 +2,15 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace LlmApm.Otel.AspNetCore.Implementation;
 
 /// <summary>Wraps the request delegate of an LLM endpoint in an <see cref="LlmRequest"/>.</summary>
 internal static class LlmEndpointRequestDelegate
 {
+    private static readonly LlmApmAttributionOptions DefaultAttribution = new();
+
     public static void Wrap(EndpointBuilder endpoint)
     {
         var inner = endpoint.RequestDelegate;
@@ -42,6 +45,16 @@ internal static class LlmEndpointRequestDelegate
             return;
         }
 
+        // Who the request is for is read first: a header that cannot be an id is the client's mistake, answered 400
+        // before anything is recorded under it.
+        var attributionOptions = context.RequestServices.GetService<IOptions<LlmApmAttributionOptions>>()?.Value ?? DefaultAttribution;
+        if (!LlmEndpointAttribution.TryRead(context, attributionOptions, out var attribution, out var problem))
+        {
+            LlmApmAspNetCoreEventSource.Log.AttributionHeaderRefused(route, problem!);
+            await LlmApmProblems.Create(context, StatusCodes.Status400BadRequest, "Invalid request header.", problem).ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
         LlmRequest request;
         try
         {
@@ -58,6 +71,7 @@ internal static class LlmEndpointRequestDelegate
 
         using (request)
         {
+            attribution?.ApplyTo(request);
             try
             {
                 await inner(context).ConfigureAwait(false);

@@ -11,8 +11,12 @@ namespace LlmApm.Otel.History;
 /// turn of it, far longer than the garbage collector's young generations: kept as objects, every record would be
 /// promoted and die in generation 2, and the full collections that follow are the pauses an application notices.
 /// Kept as values, the ring is a few long-lived arrays that nothing needs to promote.</para>
-/// <para>A record that does not fit a slot (an id that is not 32 hex digits, more than eight steps, an error message,
-/// captured content, or more distinct names than the table holds) is kept as it is, as an object.</para>
+/// <para>A record that does not fit a slot (an id that is not 32 hex digits, more than eight steps, a step deeper than
+/// 127, an error message, captured content, or more distinct names or price entries than the tables hold) is kept as
+/// it is, as an object.</para>
+/// <para>Tenants are numbers in the shared table. User ids are an unbounded set: the first
+/// <see cref="UserTableCapacity"/> distinct ids are kept once in a table of their own and the slots refer to that one
+/// string; beyond it a slot refers to the record's own id. A record with properties refers to its dictionary.</para>
 /// <para>Each slot is guarded by its stamp, the sequence number of the record it holds: a writer claims the slot,
 /// fills it and publishes the new stamp; a reader copies the slot and keeps the copy only if the stamp is unchanged.</para>
 /// </remarks>
@@ -24,12 +28,21 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     private const int ChunkShift = 10;
     private const int ChunkLength = 1 << ChunkShift;
     private const int StringCapacity = 4096;
+    private const int UserTableCapacity = 8192;
+
+    // A step's price entry is one byte (0 for none), so that a step stays 24 bytes: a process prices its calls with a
+    // few entries of the catalogue, and a record whose step needs a 256th is kept as an object.
+    private const int PriceTableCapacity = byte.MaxValue;
+    private const byte StepError = 0x80;
+    private const int MaxSlotDepth = 0x7f;
     private const long Writing = -1;
 
     private readonly int capacity;
     private readonly Slot[]?[] chunks;
     private readonly StepSlot[]?[] stepChunks;
     private readonly LlmStringTable strings = new(StringCapacity);
+    private readonly LlmStringTable users = new(UserTableCapacity);
+    private readonly LlmStringTable prices = new(PriceTableCapacity);
     private readonly LlmHistoryRollups rollups = new();
     private readonly LlmScoreTable scores;
     private long lastSeq;
@@ -251,10 +264,19 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
             && this.strings.TryIndexOrNull(record.Model, out slot.Model)
             && this.strings.TryIndexOrNull(record.Provider, out slot.Provider)
             && this.strings.TryIndexOrNull(record.ErrorType, out slot.ErrorType)
-            && this.strings.TryIndexOrNull(record.Replica, out slot.Replica)))
+            && this.strings.TryIndexOrNull(record.Replica, out slot.Replica)
+            && this.strings.TryIndexOrNull(record.TenantId, out slot.Tenant)))
         {
             return false;
         }
+
+        // One instance per user while the table has room, so that the ring does not keep a string per record.
+        if (record.UserId is { } user)
+        {
+            slot.User = this.users.TryIndex(user, out var userIndex) ? this.users[userIndex] : user;
+        }
+
+        slot.Properties = record.Properties.Count == 0 ? null : record.Properties;
 
         var flags = error ? SlotFlags.Error : SlotFlags.None;
         if (spanId is { } span)
@@ -294,18 +316,19 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         {
             ref var target = ref steps[count++];
             if (!TryStatus(step.Status, out var stepError)
-                || step.Depth is < 0 or > byte.MaxValue
+                || step.Depth is < 0 or > MaxSlotDepth
                 || !this.strings.TryIndex(step.Name, out target.Name)
                 || !this.strings.TryIndexOrNull(step.ErrorType, out target.ErrorType)
-                || !this.strings.TryIndex(step.Kind ?? LlmStepKinds.Step, out target.Kind))
+                || !this.strings.TryIndex(step.Kind ?? LlmStepKinds.Step, out target.Kind)
+                || !this.prices.TryIndexOrNull(step.Price, out var price))
             {
                 return false;
             }
 
             target.OffsetMs = step.OffsetMs;
             target.DurationMs = step.DurationMs;
-            target.Error = stepError;
-            target.Depth = (byte)step.Depth;
+            target.Price = (byte)(price + 1);
+            target.DepthAndError = (byte)(step.Depth | (stepError ? StepError : 0));
         }
 
         slot.StepCount = (byte)count;
@@ -368,6 +391,21 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
             return false;
         }
 
+        if (query.TenantId is { } tenant && (slot.Tenant < 0 || !string.Equals(this.strings[slot.Tenant], tenant, StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
+        if (query.UserId is { } user && !string.Equals(slot.User, user, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (query.PropertyKey is { } key && (slot.Properties is null || !slot.Properties.ContainsKey(key)))
+        {
+            return false;
+        }
+
         return query.Route is not { } route || string.Equals(this.strings[slot.Route], route, StringComparison.Ordinal);
     }
 
@@ -387,10 +425,11 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
                 this.strings[step.Name],
                 step.OffsetMs,
                 step.DurationMs,
-                step.Error ? "error" : "ok",
+                (step.DepthAndError & StepError) != 0 ? "error" : "ok",
                 this.strings.OrNull(step.ErrorType),
-                step.Depth,
-                this.strings[step.Kind]);
+                step.DepthAndError & MaxSlotDepth,
+                this.strings[step.Kind],
+                this.prices.OrNull((short)(step.Price - 1)));
         }
 
         return new LlmRequestRecord(
@@ -412,6 +451,9 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
                 : null,
             ErrorType = this.strings.OrNull(slot.ErrorType),
             Replica = this.strings.OrNull(slot.Replica),
+            UserId = slot.User,
+            TenantId = this.strings.OrNull(slot.Tenant),
+            Properties = slot.Properties ?? LlmAttribution.NoProperties,
             Usage = new LlmUsage(
                 slot.InputTokens,
                 slot.OutputTokens,
@@ -492,11 +534,14 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         public long ReasoningTokens;
         public decimal Cost;
         public LlmRequestRecord? Overflow;
+        public string? User;
+        public IReadOnlyDictionary<string, string>? Properties;
         public short Route;
         public short Model;
         public short Provider;
         public short ErrorType;
         public short Replica;
+        public short Tenant;
         public byte StepCount;
         public SlotFlags Flags;
     }
@@ -509,7 +554,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         public short Name;
         public short ErrorType;
         public short Kind;
-        public bool Error;
-        public byte Depth;
+        public byte Price; // 1 + its number in the table of prices, 0 for none
+        public byte DepthAndError; // the depth (at most 127), with StepError when the step failed
     }
 }

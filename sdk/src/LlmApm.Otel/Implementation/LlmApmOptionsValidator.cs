@@ -66,6 +66,14 @@ internal sealed class LlmApmOptionsValidator : IValidateOptions<LlmApmOptions>
             }
         }
 
+        for (var i = 0; i < options.Tenants.Count; i++)
+        {
+            if (options.Tenants[i] is not { } tenant || !LlmAttribution.IsValidId(tenant))
+            {
+                failures.Add($"{Section}:{nameof(LlmApmOptions.Tenants)}:{i} must be a tenant id of 1 to {LlmAttribution.MaxIdLength} characters without control characters.");
+            }
+        }
+
         var evaluation = options.Evaluation;
         var evaluationKey = $"{Section}:{nameof(LlmApmOptions.Evaluation)}";
         if (!(evaluation.SampleRate is >= 0 and <= 1))
