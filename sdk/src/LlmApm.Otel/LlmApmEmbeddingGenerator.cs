@@ -85,12 +85,17 @@ internal sealed class LlmApmEmbeddingGenerator : DelegatingEmbeddingGenerator<st
         }
 
         var responseModel = result.Count > 0 ? result[0].ModelId : null;
-        var resolved = instrumentation.Models.Resolve(responseModel ?? model);
+        var resolved = instrumentation.Models.Resolve(this.providerName, responseModel ?? model);
         var usage = result.Usage?.InputTokenCount is { } reported
             ? new LlmUsage(reported, 0)
             : new LlmUsage(values.Sum(TokenEstimator.Count), 0, Estimated: true);
         var cost = instrumentation.RecordUsage(request?.RouteTag ?? LlmApmInstruments.NoRoute, resolved, usage);
         request?.AddUsage(usage, cost);
+        if (resolved.Price is { } price && step.Activity is { IsAllDataRequested: true } priced)
+        {
+            priced.SetTag(LlmApmTelemetry.Attributes.Price, price.ForInput(usage.InputTokens).Id);
+        }
+
         if (genAi && step.Activity is { IsAllDataRequested: true } done)
         {
             done.SetTag(GenAiConventions.ResponseModel, responseModel);

@@ -36,9 +36,9 @@ public sealed class LlmApmInstrumentation : IDisposable
         this.Options = options.Value;
         this.History = history ?? throw new ArgumentNullException(nameof(history));
         this.Feed = feed ?? throw new ArgumentNullException(nameof(feed));
-        this.Prices = new LlmPriceTable(this.Options.Prices);
+        this.PriceCatalog = new LlmPriceCatalog(this.Options.Prices, this.Options.PriceFile);
         this.Errors = new LlmErrorClassifier(this.Options.ErrorClassifiers);
-        this.Models = new ModelTagger(this.Prices, this.Options.Models);
+        this.Models = new ModelTagger(this.PriceCatalog, this.Options.Models);
         this.Routes = new RouteTagger();
         this.ScoreNames = new ScoreNameTagger(this.Options.ScoreNames);
         this.Redactor = this.Options.Redactor ?? LlmContentRedactor.Default;
@@ -76,8 +76,11 @@ public sealed class LlmApmInstrumentation : IDisposable
     /// <summary>Gets the live feed of finished requests.</summary>
     internal LlmHistoryFeed Feed { get; }
 
-    /// <summary>Gets the price table.</summary>
-    internal LlmPriceTable Prices { get; }
+    /// <summary>Gets the price table in force (it changes when the price file does).</summary>
+    internal LlmPriceTable Prices => this.PriceCatalog.Current;
+
+    /// <summary>Gets the price table with where it comes from, and the price file's status.</summary>
+    internal LlmPriceCatalog PriceCatalog { get; }
 
     /// <summary>Gets the error classifier.</summary>
     internal LlmErrorClassifier Errors { get; }
@@ -147,6 +150,7 @@ public sealed class LlmApmInstrumentation : IDisposable
     {
         this.listener?.Dispose();
         this.Evaluations?.Dispose();
+        this.PriceCatalog.Dispose();
     }
 
     /// <summary>Records one LLM call's usage against <paramref name="request"/> (or, without one, against the
@@ -166,11 +170,12 @@ public sealed class LlmApmInstrumentation : IDisposable
     internal decimal? RecordUsage(string route, ResolvedModel model, in LlmUsage usage)
     {
         var modelTag = model.Tag;
-        decimal? cost = model.Price?.Cost(usage.InputTokens, usage.CachedInputTokens, usage.OutputTokens);
+        decimal? cost = model.Price?.ForInput(usage.InputTokens).Cost(usage.InputTokens, usage.CachedInputTokens, usage.CacheWriteInputTokens, usage.OutputTokens);
         AddTokens(route, modelTag, "input", usage.InputTokens);
         AddTokens(route, modelTag, "output", usage.OutputTokens);
         AddTokens(route, modelTag, "cached_input", usage.CachedInputTokens);
         AddTokens(route, modelTag, "reasoning", usage.ReasoningTokens);
+        AddTokens(route, modelTag, "cache_write", usage.CacheWriteInputTokens);
         if (cost is { } c)
         {
             LlmApmInstruments.Cost.Add((double)c, new TagList
