@@ -36,6 +36,10 @@ const interfaceOf: Record<string, string> = {
   LlmApmWireScore: 'WireScore',
   LlmApmFeedback: 'WireFeedback',
   LlmApmFeedbackRow: 'WireFeedbackRow',
+  LlmApmWirePrices: 'WirePrices',
+  LlmApmWirePriceFile: 'WirePriceFile',
+  LlmApmWirePrice: 'WirePrice',
+  LlmApmWirePriceTier: 'WirePriceTier',
   ProblemDetails: 'WireProblem',
 };
 

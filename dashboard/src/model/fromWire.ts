@@ -56,6 +56,7 @@ export function requestFromWire(wire: WireRequestRecord): RequestRecord {
       errorType: step.errorType ?? null,
       depth: step.depth ?? 0,
       kind: step.kind ?? 'step',
+      price: step.price ?? null,
     })),
     droppedSteps: wire.droppedSteps ?? 0,
     content: wire.content ?? null,

@@ -21,6 +21,8 @@ export interface Step {
   errorType: string | null;
   depth: number;
   kind: StepKind;
+  /** The price entry an LLM call's cost used; null for other steps and unpriced calls. */
+  price: string | null;
 }
 
 export interface RequestRecord {

@@ -175,7 +175,6 @@ public sealed class LlmApmInstrumentation : IDisposable
         AddTokens(route, modelTag, "output", usage.OutputTokens);
         AddTokens(route, modelTag, "cached_input", usage.CachedInputTokens);
         AddTokens(route, modelTag, "reasoning", usage.ReasoningTokens);
-        AddTokens(route, modelTag, "cache_write", usage.CacheWriteInputTokens);
         if (cost is { } c)
         {
             LlmApmInstruments.Cost.Add((double)c, new TagList

@@ -105,7 +105,7 @@ public sealed class LlmPriceCatalogTests : IDisposable
         Assert.Equal(((2_000 * 3m) + (6_000 * 0.3m) + (2_000 * 3.75m) + (1_000 * 15m)) / 1_000_000m, record.CostUsd);
         var step = Assert.Single(record.Steps, s => s.Kind == LlmStepKinds.LlmCall);
         Assert.Equal("anthropic/claude-sonnet-4-5@2025-09", step.Price);
-        Assert.Equal(2_000, metrics.Sum("llm.tokens", ("model", "claude-sonnet-4-5"), ("type", "cache_write")));
+        Assert.Equal(10_000, metrics.Sum("llm.tokens", ("model", "claude-sonnet-4-5"), ("type", "input")));
     }
 
     private static string HouseModel(decimal input, string date) =>

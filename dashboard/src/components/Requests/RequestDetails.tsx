@@ -2,6 +2,7 @@ import { formatCost, formatCount, formatDateTime, formatDuration } from '../../m
 import type { RequestRecord } from '../../types/domain';
 import { StatusBadge } from '../Common/StatusBadge';
 import { ScoreList } from './ScoreList';
+import { StepPrices } from './StepPrices';
 import { StepWaterfall } from './StepWaterfall';
 
 /** Everything recorded about one request: its step waterfall, tokens, cost, error and ids. */
@@ -74,6 +75,7 @@ export function RequestDetails({ record }: { record: RequestRecord }) {
           </dl>
         </section>
       </div>
+      <StepPrices steps={record.steps} />
       <ScoreList scores={record.scores} />
       {record.content ? (
         <section className="details-section" aria-label="Content">

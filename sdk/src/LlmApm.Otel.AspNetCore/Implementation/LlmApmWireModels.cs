@@ -61,7 +61,7 @@ internal sealed record LlmApmWireRequest(
         for (var i = 0; i < steps.Length; i++)
         {
             var step = record.Steps[i];
-            steps[i] = new(step.Name, step.OffsetMs, step.DurationMs, step.Status, step.ErrorType, step.Depth, step.Kind ?? LlmStepKinds.Step);
+            steps[i] = new(step.Name, step.OffsetMs, step.DurationMs, step.Status, step.ErrorType, step.Depth, step.Kind ?? LlmStepKinds.Step, step.Price);
         }
 
         var usage = record.Usage;
@@ -93,8 +93,8 @@ internal sealed record LlmApmWireRequest(
 /// <summary>The <c>tokens</c> of a request record.</summary>
 internal readonly record struct LlmApmWireTokens(long Input, long Output, long CachedInput, long Reasoning, long Total, bool Estimated);
 
-/// <summary>One of the <c>steps</c> of a request record.</summary>
-internal readonly record struct LlmApmWireStep(string Name, double OffsetMs, double DurationMs, string Status, string? ErrorType, int Depth, string Kind);
+/// <summary>One of the <c>steps</c> of a request record; <c>price</c> is the price entry an LLM call's cost used.</summary>
+internal readonly record struct LlmApmWireStep(string Name, double OffsetMs, double DurationMs, string Status, string? ErrorType, int Depth, string Kind, string? Price);
 
 /// <summary>The <c>content</c> of a request record, present only while content capture is on.</summary>
 internal sealed record LlmApmWireContent(string? Prompt, string? Completion);
