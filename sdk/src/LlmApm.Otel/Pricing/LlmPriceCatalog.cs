@@ -66,10 +66,18 @@ internal sealed partial class LlmPriceCatalog : IDisposable
                 return;
             }
 
+            // The first reading went to the EventSource only: the log gets its outcome now.
             this.logger = logger;
-            if (this.status is { Error: { } error })
+            if (logger is not null && this.status is { } first)
             {
-                this.LogFailed(path, error);
+                if (first.Error is { } error)
+                {
+                    LogPriceFileFailed(logger, path, error);
+                }
+                else
+                {
+                    LogPriceFileLoaded(logger, path, first.Entries);
+                }
             }
 
             try
@@ -132,7 +140,15 @@ internal sealed partial class LlmPriceCatalog : IDisposable
             this.status = outcome;
         }
 
-        this.Reloaded?.Invoke(outcome);
+        try
+        {
+            this.Reloaded?.Invoke(outcome);
+        }
+        catch (Exception ex)
+        {
+            LlmApmEventSource.Log.CallbackFailed(nameof(this.Reloaded), ex);
+        }
+
         return outcome;
     }
 
