@@ -34,12 +34,12 @@ const interfaceOf: Record<string, string> = {
   LlmApmWireBucket: 'WireBucket',
   LlmApmWireSlowest: 'WireSlowest',
   LlmApmWireScore: 'WireScore',
-  LlmApmFeedback: 'WireFeedback',
-  LlmApmFeedbackRow: 'WireFeedbackRow',
   LlmApmWirePrices: 'WirePrices',
   LlmApmWirePriceFile: 'WirePriceFile',
   LlmApmWirePrice: 'WirePrice',
   LlmApmWirePriceTier: 'WirePriceTier',
+  LlmApmFeedback: 'WireFeedback',
+  LlmApmFeedbackRow: 'WireFeedbackRow',
   ProblemDetails: 'WireProblem',
 };
 

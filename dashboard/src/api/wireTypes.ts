@@ -81,7 +81,7 @@ export interface WireStep {
   depth: number;
   /** llm_call, tool, embedding, agent, step, or another source's kind (http, db, ...). */
   kind: string;
-  /** The price entry an LLM call's cost used (`provider/model@date`, `#>200k` for a tier); null otherwise. */
+  /** For an LLM call, the price entry its cost used (e.g. `openai/gpt-4o@2026-11-01`); null otherwise. */
   price: string | null;
 }
 
@@ -155,6 +155,46 @@ export interface WireFeedback {
   rows: WireFeedbackRow[];
 }
 
+// api/prices: the price entries in force, rates in US dollars per million tokens.
+export interface WirePriceFile {
+  path: string;
+  loadedAt: string | null;
+  failedAt: string | null;
+  /** Why the last reading failed (the last good prices stay in force); null when it succeeded. */
+  error: string | null;
+  entries: number;
+}
+
+export interface WirePriceTier {
+  id: string;
+  aboveInputTokens: number;
+  inputPerMillion: number;
+  cachedInputPerMillion: number | null;
+  cacheWritePerMillion: number | null;
+  outputPerMillion: number;
+}
+
+export interface WirePrice {
+  id: string;
+  provider: string | null;
+  model: string;
+  kind: string | null;
+  origin: string;
+  inputPerMillion: number;
+  cachedInputPerMillion: number | null;
+  cacheWritePerMillion: number | null;
+  outputPerMillion: number;
+  tiers: WirePriceTier[];
+  source: string | null;
+  date: string | null;
+}
+
+export interface WirePrices {
+  updated: string | null;
+  file: WirePriceFile | null;
+  entries: WirePrice[];
+}
+
 export interface WireRequestTokens extends WireTokenTotals {
   estimated: boolean;
 }
@@ -217,44 +257,4 @@ export interface WireChatDone {
   model: string;
   usage: WireChatUsage;
   costUsd: number | null;
-}
-
-// api/prices: the price entries in force, rates in US dollars per million tokens.
-export interface WirePriceFile {
-  path: string;
-  loadedAt: string | null;
-  failedAt: string | null;
-  /** Why the last reading failed (the last good prices stay in force); null when it succeeded. */
-  error: string | null;
-  entries: number;
-}
-
-export interface WirePriceTier {
-  id: string;
-  aboveInputTokens: number;
-  inputPerMillion: number;
-  cachedInputPerMillion: number | null;
-  cacheWritePerMillion: number | null;
-  outputPerMillion: number;
-}
-
-export interface WirePrice {
-  id: string;
-  provider: string | null;
-  model: string;
-  kind: string | null;
-  origin: string;
-  inputPerMillion: number;
-  cachedInputPerMillion: number | null;
-  cacheWritePerMillion: number | null;
-  outputPerMillion: number;
-  tiers: WirePriceTier[];
-  source: string | null;
-  date: string | null;
-}
-
-export interface WirePrices {
-  updated: string | null;
-  file: WirePriceFile | null;
-  entries: WirePrice[];
 }

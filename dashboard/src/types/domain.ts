@@ -21,7 +21,7 @@ export interface Step {
   errorType: string | null;
   depth: number;
   kind: StepKind;
-  /** The price entry an LLM call's cost used; null for other steps and unpriced calls. */
+  /** For an LLM call, the price entry its cost used; null otherwise or from older services. */
   price: string | null;
 }
 

@@ -91,11 +91,6 @@ internal sealed class LlmApmEmbeddingGenerator : DelegatingEmbeddingGenerator<st
             : new LlmUsage(values.Sum(TokenEstimator.Count), 0, Estimated: true);
         var cost = instrumentation.RecordUsage(request?.RouteTag ?? LlmApmInstruments.NoRoute, resolved, usage);
         request?.AddUsage(usage, cost);
-        if (resolved.Price is { } price && step.Activity is { IsAllDataRequested: true } priced)
-        {
-            priced.SetTag(LlmApmTelemetry.Attributes.Price, price.ForInput(usage.InputTokens).Id);
-        }
-
         if (genAi && step.Activity is { IsAllDataRequested: true } done)
         {
             done.SetTag(GenAiConventions.ResponseModel, responseModel);
@@ -109,6 +104,11 @@ internal sealed class LlmApmEmbeddingGenerator : DelegatingEmbeddingGenerator<st
             {
                 done.SetTag(GenAiConventions.EmbeddingsDimensionCount, result[0].Vector.Length);
             }
+        }
+
+        if (resolved.Price is { } price && step.Activity is { IsAllDataRequested: true } priced)
+        {
+            priced.SetTag(LlmApmTelemetry.Attributes.Price, price.ForInput(usage.InputTokens).Id);
         }
 
         this.RecordOperation(genAi, Stopwatch.GetElapsedTime(start).TotalSeconds, resolved.Tag, usage, errorType: null);

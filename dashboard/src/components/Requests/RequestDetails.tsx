@@ -16,6 +16,7 @@ export function RequestDetails({ record }: { record: RequestRecord }) {
         </h3>
         <StepWaterfall steps={record.steps} durationMs={record.durationMs} droppedSteps={record.droppedSteps} />
       </section>
+      <StepPrices steps={record.steps} />
       <div className="details-grid">
         <section className="details-section" aria-label="Tokens">
           <h3 className="details-title">Tokens{tokens.estimated ? <span className="muted"> · estimated</span> : null}</h3>
@@ -75,7 +76,6 @@ export function RequestDetails({ record }: { record: RequestRecord }) {
           </dl>
         </section>
       </div>
-      <StepPrices steps={record.steps} />
       <ScoreList scores={record.scores} />
       {record.content ? (
         <section className="details-section" aria-label="Content">
