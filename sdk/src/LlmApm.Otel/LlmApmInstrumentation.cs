@@ -148,9 +148,9 @@ public sealed class LlmApmInstrumentation : IDisposable
     /// <summary>Disposes the listener that keeps request spans visible to the history.</summary>
     public void Dispose()
     {
+        this.PriceCatalog.Dispose();
         this.listener?.Dispose();
         this.Evaluations?.Dispose();
-        this.PriceCatalog.Dispose();
     }
 
     /// <summary>Records one LLM call's usage against <paramref name="request"/> (or, without one, against the
