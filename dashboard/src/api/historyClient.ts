@@ -3,6 +3,7 @@ import type {
   SummaryWindow,
   WireFeedback,
   WireInfo,
+  WirePrices,
   WireRequestPage,
   WireRequestRecord,
   WireScore,
@@ -58,6 +59,11 @@ export class HistoryClient {
 
   feedback(window: SummaryWindow, signal?: AbortSignal): Promise<WireFeedback> {
     return this.get<WireFeedback>(`feedback?window=${window}`, signal);
+  }
+
+  /** The price entries in force (GET api/prices), for the rates behind a step's price id. */
+  prices(signal?: AbortSignal): Promise<WirePrices> {
+    return this.get<WirePrices>('prices', signal);
   }
 
   /** Adds a score to a finished request (POST api/requests/{id}/scores). */

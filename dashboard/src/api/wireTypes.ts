@@ -15,6 +15,8 @@ export interface WireInfo {
   chat: WireChatInfo | null;
   /** Whether the history keeps what it is given; absent from older services. */
   history?: WireHistoryStatus | null;
+  /** The price file's state (LlmApm:PriceFile); null without one, absent from older services. */
+  priceFile?: WirePriceFile | null;
 }
 
 export interface WireChatInfo {
@@ -156,6 +158,46 @@ export interface WireFeedback {
   negative: number;
   ratio: number | null;
   rows: WireFeedbackRow[];
+}
+
+// api/prices: the price entries in force, rates in US dollars per million tokens.
+export interface WirePriceFile {
+  path: string;
+  loadedAt: string | null;
+  failedAt: string | null;
+  /** Why the last reading failed (the last good prices stay in force); null when it succeeded. */
+  error: string | null;
+  entries: number;
+}
+
+export interface WirePriceTier {
+  id: string;
+  aboveInputTokens: number;
+  inputPerMillion: number;
+  cachedInputPerMillion: number | null;
+  cacheWritePerMillion: number | null;
+  outputPerMillion: number;
+}
+
+export interface WirePrice {
+  id: string;
+  provider: string | null;
+  model: string;
+  kind: string | null;
+  origin: string;
+  inputPerMillion: number;
+  cachedInputPerMillion: number | null;
+  cacheWritePerMillion: number | null;
+  outputPerMillion: number;
+  tiers: WirePriceTier[];
+  source: string | null;
+  date: string | null;
+}
+
+export interface WirePrices {
+  updated: string | null;
+  file: WirePriceFile | null;
+  entries: WirePrice[];
 }
 
 export interface WireRequestTokens extends WireTokenTotals {

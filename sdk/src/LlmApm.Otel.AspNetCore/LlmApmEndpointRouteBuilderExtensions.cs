@@ -76,6 +76,7 @@ public static class LlmApmEndpointRouteBuilderExtensions
 
         var api = group.MapGroup("/api");
         LlmApmHistoryApi.Map(api, options);
+        LlmApmPricesApi.Map(api);
         LlmApmScoresApi.Map(api);
         api.MapGet("/stream", (Func<HttpContext, Task>)(context => LlmApmLiveStream.HandleAsync(context, options)))
             .WithName("LlmApmStream")

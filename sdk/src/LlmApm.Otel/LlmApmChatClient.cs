@@ -502,7 +502,7 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
         {
             // A call that failed is put down to the model the request runs on; one that answered, to the model that did.
             var model = result.Succeeded ? result.ResponseModel ?? this.requestModel : this.request?.Model ?? this.requestModel;
-            var resolved = this.instrumentation.Models.Resolve(model);
+            var resolved = this.instrumentation.Models.Resolve(this.provider, model);
 
             // Tokens count when the call consumed them: an answer, or a stream that broke off or was left part way.
             LlmUsage? usage = null;
@@ -514,6 +514,12 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
             }
 
             string? prompt = null, completion = null;
+            if (usage is { } used && resolved.Price is { } price && this.step.Activity is { IsAllDataRequested: true } priced)
+            {
+                // Which price the cost used: the entry id, with its tier when the call's input passed one.
+                priced.SetTag(LlmApmTelemetry.Attributes.Price, price.ForInput(used.InputTokens).Id);
+            }
+
             if (this.genAi && this.step.Activity is { IsAllDataRequested: true } activity)
             {
                 TagUsage(activity, usage, result.Usage);
@@ -639,7 +645,7 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
                     details.InputTokenCount ?? 0,
                     details.OutputTokenCount ?? 0,
                     details.CachedInputTokenCount ?? 0,
-                    details.ReasoningTokenCount ?? 0)
+                    details.ReasoningTokenCount ?? 0) { CacheWriteInputTokens = CacheCreationTokens(details) ?? 0 }
                 : new LlmUsage(TokenEstimator.Count(this.messages), TokenEstimator.Count(completion.ToString()), Estimated: true);
 
         private readonly void RecordOperation(double seconds, ResolvedModel model, LlmUsage? usage, string? errorType)

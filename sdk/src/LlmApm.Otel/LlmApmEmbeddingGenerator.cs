@@ -85,7 +85,7 @@ internal sealed class LlmApmEmbeddingGenerator : DelegatingEmbeddingGenerator<st
         }
 
         var responseModel = result.Count > 0 ? result[0].ModelId : null;
-        var resolved = instrumentation.Models.Resolve(responseModel ?? model);
+        var resolved = instrumentation.Models.Resolve(this.providerName, responseModel ?? model);
         var usage = result.Usage?.InputTokenCount is { } reported
             ? new LlmUsage(reported, 0)
             : new LlmUsage(values.Sum(TokenEstimator.Count), 0, Estimated: true);
@@ -104,6 +104,11 @@ internal sealed class LlmApmEmbeddingGenerator : DelegatingEmbeddingGenerator<st
             {
                 done.SetTag(GenAiConventions.EmbeddingsDimensionCount, result[0].Vector.Length);
             }
+        }
+
+        if (resolved.Price is { } price && step.Activity is { IsAllDataRequested: true } priced)
+        {
+            priced.SetTag(LlmApmTelemetry.Attributes.Price, price.ForInput(usage.InputTokens).Id);
         }
 
         this.RecordOperation(genAi, Stopwatch.GetElapsedTime(start).TotalSeconds, resolved.Tag, usage, errorType: null);

@@ -36,9 +36,9 @@ public sealed class LlmApmInstrumentation : IDisposable
         this.Options = options.Value;
         this.History = history ?? throw new ArgumentNullException(nameof(history));
         this.Feed = feed ?? throw new ArgumentNullException(nameof(feed));
-        this.Prices = new LlmPriceTable(this.Options.Prices);
+        this.PriceCatalog = new LlmPriceCatalog(this.Options.Prices, this.Options.PriceFile);
         this.Errors = new LlmErrorClassifier(this.Options.ErrorClassifiers);
-        this.Models = new ModelTagger(this.Prices, this.Options.Models);
+        this.Models = new ModelTagger(this.PriceCatalog, this.Options.Models);
         this.Routes = new RouteTagger();
         this.Tenants = new TenantTagger(this.Options.Tenants);
         this.ScoreNames = new ScoreNameTagger(this.Options.ScoreNames);
@@ -77,8 +77,11 @@ public sealed class LlmApmInstrumentation : IDisposable
     /// <summary>Gets the live feed of finished requests.</summary>
     internal LlmHistoryFeed Feed { get; }
 
-    /// <summary>Gets the price table.</summary>
-    internal LlmPriceTable Prices { get; }
+    /// <summary>Gets the price table in force (it changes when the price file does).</summary>
+    internal LlmPriceTable Prices => this.PriceCatalog.Current;
+
+    /// <summary>Gets the price table with where it comes from, and the price file's status.</summary>
+    internal LlmPriceCatalog PriceCatalog { get; }
 
     /// <summary>Gets the error classifier.</summary>
     internal LlmErrorClassifier Errors { get; }
@@ -148,6 +151,7 @@ public sealed class LlmApmInstrumentation : IDisposable
     /// <summary>Disposes the listener that keeps request spans visible to the history.</summary>
     public void Dispose()
     {
+        this.PriceCatalog.Dispose();
         this.listener?.Dispose();
         this.Evaluations?.Dispose();
     }
@@ -171,10 +175,11 @@ public sealed class LlmApmInstrumentation : IDisposable
         var route = request?.RouteTag ?? LlmApmInstruments.NoRoute;
         var tenant = this.Tenants.Tag(request?.TenantId);
         var modelTag = model.Tag;
-        decimal? cost = model.Price?.Cost(usage.InputTokens, usage.CachedInputTokens, usage.OutputTokens);
+        decimal? cost = model.Price?.ForInput(usage.InputTokens).Cost(usage.InputTokens, usage.CachedInputTokens, usage.CacheWriteInputTokens, usage.OutputTokens);
         AddTokens(route, modelTag, tenant, "input", usage.InputTokens);
         AddTokens(route, modelTag, tenant, "output", usage.OutputTokens);
         AddTokens(route, modelTag, tenant, "cached_input", usage.CachedInputTokens);
+        AddTokens(route, modelTag, tenant, "cache_write", usage.CacheWriteInputTokens);
         AddTokens(route, modelTag, tenant, "reasoning", usage.ReasoningTokens);
         if (cost is { } c)
         {

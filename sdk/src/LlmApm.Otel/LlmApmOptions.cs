@@ -28,6 +28,12 @@ public sealed class LlmApmOptions
     /// Configuration: <c>LlmApm:Prices:{model}:InputPerMillion</c>, <c>CachedInputPerMillion</c>, <c>OutputPerMillion</c>.</summary>
     public IDictionary<string, LlmModelPrice> Prices { get; } = new Dictionary<string, LlmModelPrice>(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Gets or sets the path of a price file (JSON in the shipped catalogue's format) whose entries replace or
+    /// extend the shipped catalogue; <see cref="Prices"/> still win over it. The file is read at start and again when it
+    /// changes, without a restart; a file that cannot be read keeps the last good prices and is reported in the log and
+    /// in <c>api/prices</c>. Configuration: <c>LlmApm:PriceFile</c>. Default: <c>null</c>.</summary>
+    public string? PriceFile { get; set; }
+
     /// <summary>Gets model names, besides the priced ones, that metric tags may carry verbatim. Any other model is
     /// tagged <c>other</c> (spans and history keep the real name). Default: empty.</summary>
     public IList<string> Models { get; } = [];

@@ -8,6 +8,10 @@ namespace LlmApm.Otel;
 /// <param name="Estimated">Whether some counts were estimated locally because the provider reported none.</param>
 public readonly record struct LlmUsage(long InputTokens, long OutputTokens, long CachedInputTokens = 0, long ReasoningTokens = 0, bool Estimated = false)
 {
+    /// <summary>Gets the part of the input tokens written to the provider's prompt cache (Anthropic's cache creation),
+    /// priced at the cache-write rate where the provider bills one.</summary>
+    public long CacheWriteInputTokens { get; init; }
+
     /// <summary>Gets the sum of input and output tokens.</summary>
     public long TotalTokens => this.InputTokens + this.OutputTokens;
 }

@@ -35,6 +35,7 @@ public sealed class LlmApmEmbeddingGeneratorTests
         Assert.Equal("embeddings.example.test", span.GetTagItem("server.address"));
         Assert.Equal(8443, span.GetTagItem("server.port"));
         Assert.Null(span.GetTagItem("llm.usage.estimated"));
+        Assert.Equal("openai/text-embedding-3-small@2025-08", span.GetTagItem("llm.price")); // provider 'fake': the model's first entry
 
         var record = Assert.Single(host.History.Query(new LlmHistoryQuery()));
         var step = Assert.Single(record.Steps);

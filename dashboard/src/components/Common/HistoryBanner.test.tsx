@@ -27,6 +27,27 @@ describe('HistoryBanner', () => {
     vi.useRealTimers();
   });
 
+  it('says when the price file could not be loaded, beside a healthy history', async () => {
+    const fetchMock = vi.fn(async () =>
+      jsonResponse({
+        ...info({ status: 'healthy', reason: null }),
+        priceFile: {
+          path: '/etc/llm-apm/prices.json',
+          loadedAt: '2026-12-02T03:00:00Z',
+          failedAt: '2026-12-02T03:05:00Z',
+          error: 'prices[3] (fake/house) has a negative price.',
+          entries: 4,
+        },
+      }),
+    );
+    renderWithServices(<HistoryBanner />, fetchMock);
+
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toContain('Price file not loaded.');
+    expect(alert.textContent).toContain('prices[3] (fake/house) has a negative price.');
+    expect(alert.textContent).not.toContain('Request history degraded.');
+  });
+
   it('shows the reason when the history is degraded', async () => {
     const fetchMock = vi.fn(async () => jsonResponse(info(degraded)));
     renderWithServices(<HistoryBanner />, fetchMock);

@@ -2,6 +2,7 @@ import { formatCost, formatCount, formatDateTime, formatDuration } from '../../m
 import type { RequestRecord } from '../../types/domain';
 import { StatusBadge } from '../Common/StatusBadge';
 import { ScoreList } from './ScoreList';
+import { StepPrices } from './StepPrices';
 import { StepWaterfall } from './StepWaterfall';
 
 /** Everything recorded about one request: its step waterfall, tokens, cost, error and ids. */
@@ -15,6 +16,7 @@ export function RequestDetails({ record }: { record: RequestRecord }) {
         </h3>
         <StepWaterfall steps={record.steps} durationMs={record.durationMs} droppedSteps={record.droppedSteps} />
       </section>
+      <StepPrices steps={record.steps} />
       <div className="details-grid">
         <section className="details-section" aria-label="Tokens">
           <h3 className="details-title">Tokens{tokens.estimated ? <span className="muted"> · estimated</span> : null}</h3>

@@ -16,6 +16,7 @@ namespace LlmApm.Otel.AspNetCore.Implementation;
 [JsonSerializable(typeof(LlmApmTimeSeries))]
 [JsonSerializable(typeof(LlmApmScoreInput))]
 [JsonSerializable(typeof(LlmApmWireScore))]
+[JsonSerializable(typeof(LlmApmWirePrices))]
 [JsonSerializable(typeof(LlmApmFeedback))]
 [JsonSerializable(typeof(ProblemDetails))]
 internal sealed partial class LlmApmAspNetCoreJsonContext : JsonSerializerContext;

@@ -37,10 +37,11 @@ internal static class LlmApmHistoryApi
             {
                 info ??= CreateInfo(context.RequestServices, options);
                 var health = Instrumentation(context).History.Health;
-                return TypedResults.Json(info with { History = LlmApmHistoryStatus.From(health) }, Json.LlmApmInfo);
+                var prices = LlmApmWirePriceFile.From(Instrumentation(context).PriceCatalog.Status);
+                return TypedResults.Json(info with { History = LlmApmHistoryStatus.From(health), PriceFile = prices }, Json.LlmApmInfo);
             })
             .WithName("LlmApmInfo")
-            .WithSummary("Service name, versions, features (the host's chat endpoint) and whether the history keeps what it is given.")
+            .WithSummary("Service name, versions, features (the host's chat endpoint), whether the history keeps what it is given, and the price file's state.")
             .Produces<LlmApmInfo>();
 
         api.MapGet("/summary", IResult (HttpContext context, string? window, string? replica) =>

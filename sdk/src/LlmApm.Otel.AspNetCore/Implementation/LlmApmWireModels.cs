@@ -10,7 +10,8 @@ internal sealed record LlmApmInfo(
     bool ContentCapture,
     int HistoryCapacity,
     LlmApmChatInfo? Chat,
-    LlmApmHistoryStatus? History = null);
+    LlmApmHistoryStatus? History = null,
+    LlmApmWirePriceFile? PriceFile = null);
 
 /// <summary>Whether the history keeps what it is given, announced by <c>api/info</c> for the dashboard's banner.</summary>
 /// <param name="Status"><c>healthy</c> or <c>degraded</c>.</param>

@@ -43,4 +43,10 @@ internal sealed class LlmApmEventSource : EventSource
 
     [Event(6, Message = "A history record was dropped: {0}.", Level = EventLevel.Warning)]
     public void HistoryDropped(string reason) => this.WriteEvent(6, reason);
+
+    [Event(30, Message = "The price file {0} could not be loaded: {1} The last good prices stay in force.", Level = EventLevel.Error)]
+    public void PriceFileFailed(string path, string error) => this.WriteEvent(30, path, error);
+
+    [Event(31, Message = "Loaded {1} prices from the price file {0}.", Level = EventLevel.Informational)]
+    public void PriceFileLoaded(string path, int entries) => this.WriteEvent(31, path, entries);
 }

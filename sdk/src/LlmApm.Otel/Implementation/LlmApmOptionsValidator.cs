@@ -55,6 +55,7 @@ internal sealed class LlmApmOptionsValidator : IValidateOptions<LlmApmOptions>
                 Negative(failures, key, nameof(LlmModelPrice.InputPerMillion), price.InputPerMillion);
                 Negative(failures, key, nameof(LlmModelPrice.OutputPerMillion), price.OutputPerMillion);
                 Negative(failures, key, nameof(LlmModelPrice.CachedInputPerMillion), price.CachedInputPerMillion);
+                Negative(failures, key, nameof(LlmModelPrice.CacheWriteInputPerMillion), price.CacheWriteInputPerMillion);
             }
         }
 

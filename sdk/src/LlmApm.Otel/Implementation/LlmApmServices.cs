@@ -2,6 +2,7 @@ using LlmApm.Otel.History;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace LlmApm.Otel;
@@ -34,6 +35,11 @@ internal static class LlmApmServices
         {
             var instrumentation = new LlmApmInstrumentation(
                 sp.GetRequiredService<IOptions<LlmApmOptions>>(), sp.GetRequiredService<ILlmHistoryStore>(), sp.GetRequiredService<LlmHistoryFeed>());
+            if (instrumentation.Enabled)
+            {
+                instrumentation.PriceCatalog.Watch(sp.GetService<ILoggerFactory>()?.CreateLogger("LlmApm.Otel.Prices"));
+            }
+
             var evaluators = sp.GetServices<LlmEvaluator>().ToList();
             if (instrumentation.Enabled && evaluators.Count > 0)
             {

@@ -5,8 +5,9 @@ namespace LlmApm.Otel;
 
 /// <summary>Maps model names to bounded metric tag values: priced or declared models keep their (family) name,
 /// anything else is <c>other</c>. Unpriced names kept for <c>llm.price.misses</c> are capped as well. A name is
-/// resolved once to its tag and its price (<see cref="ResolvedModel"/>), so that a repeated model costs one
-/// comparison with the last one, or one dictionary lookup.</summary>
+/// resolved once, with its provider, to its tag and its price (<see cref="ResolvedModel"/>), so that a repeated model
+/// costs one comparison with the last one, or one dictionary lookup. When the price table changes (the price file was
+/// reloaded), names are resolved afresh against the new one.</summary>
 internal sealed class ModelTagger
 {
     /// <summary>The most model names resolved ahead of time. Priced and declared models are a bounded set, but a
@@ -18,28 +19,47 @@ internal sealed class ModelTagger
 
     private static readonly ResolvedModel Unknown = new(string.Empty, LlmApmInstruments.UnknownModel, price: null);
 
-    private readonly LlmPriceTable prices;
+    private readonly LlmPriceCatalog prices;
     private readonly FrozenSet<string> declared;
-    private readonly ConcurrentDictionary<string, ResolvedModel> cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> missNames = new(StringComparer.OrdinalIgnoreCase);
-    private int cached;
-    private ResolvedModel? last;
+    private Resolutions resolutions;
 
-    public ModelTagger(LlmPriceTable prices, IEnumerable<string> declaredModels)
+    public ModelTagger(LlmPriceCatalog prices, IEnumerable<string> declaredModels)
     {
         this.prices = prices;
+        this.resolutions = new Resolutions(prices.Current);
         this.declared = declaredModels.Where(m => !string.IsNullOrWhiteSpace(m)).Select(m => m.Trim())
             .ToFrozenSet(StringComparer.OrdinalIgnoreCase);
     }
 
     /// <summary>Gets how many names are resolved ahead of time (at most <see cref="MaxCachedNames"/>).</summary>
-    internal int CachedNames => Volatile.Read(ref this.cached);
+    internal int CachedNames => Volatile.Read(ref this.Current.Cached);
+
+    private Resolutions Current
+    {
+        get
+        {
+            // One reference comparison per call: a reloaded table starts a new set of resolutions.
+            var resolutions = Volatile.Read(ref this.resolutions);
+            var table = this.prices.Current;
+            if (!ReferenceEquals(resolutions.Table, table))
+            {
+                var fresh = new Resolutions(table);
+                resolutions = Interlocked.CompareExchange(ref this.resolutions, fresh, resolutions) == resolutions ? fresh : Volatile.Read(ref this.resolutions);
+            }
+
+            return resolutions;
+        }
+    }
 
     /// <summary>Returns the metric tag value of <paramref name="model"/>.</summary>
     public string Tag(string? model) => this.Resolve(model).Tag;
 
-    /// <summary>Returns the metric tag value and the price of <paramref name="model"/>.</summary>
-    public ResolvedModel Resolve(string? model)
+    /// <summary>Returns the metric tag value and the price of <paramref name="model"/> at any provider.</summary>
+    public ResolvedModel Resolve(string? model) => this.Resolve(provider: null, model);
+
+    /// <summary>Returns the metric tag value and the price of <paramref name="model"/> at <paramref name="provider"/>.</summary>
+    public ResolvedModel Resolve(string? provider, string? model)
     {
         if (model is null)
         {
@@ -47,14 +67,15 @@ internal sealed class ModelTagger
         }
 
         // A host nearly always calls one model: the last name resolved is compared first.
-        var last = Volatile.Read(ref this.last);
-        if (last is not null && string.Equals(last.Model, model, StringComparison.Ordinal))
+        var resolutions = this.Current;
+        var last = Volatile.Read(ref resolutions.Last);
+        if (last is not null && string.Equals(last.Model, model, StringComparison.Ordinal) && string.Equals(last.Provider, provider, StringComparison.Ordinal))
         {
             return last;
         }
 
-        var resolved = this.ResolveSlow(model);
-        Volatile.Write(ref this.last, resolved);
+        var resolved = this.ResolveSlow(resolutions, provider, model);
+        Volatile.Write(ref resolutions.Last, resolved);
         return resolved;
     }
 
@@ -85,9 +106,9 @@ internal sealed class ModelTagger
         return this.missNames.ContainsKey(name) ? name : LlmApmInstruments.OtherModel;
     }
 
-    private ResolvedModel ResolveSlow(string model)
+    private ResolvedModel ResolveSlow(Resolutions resolutions, string? provider, string model)
     {
-        if (this.cache.TryGetValue(model, out var known))
+        if (resolutions.Cache.TryGetValue((provider ?? string.Empty, model), out var known))
         {
             return known;
         }
@@ -98,46 +119,71 @@ internal sealed class ModelTagger
         }
 
         ResolvedModel resolved;
-        if (this.prices.TryGetTokenPrice(model, out var canonical, out var price))
+        if (resolutions.Table.TryGetTokenPrice(provider, model, out var canonical, out var price))
         {
-            resolved = new ResolvedModel(model, canonical, price);
+            resolved = new ResolvedModel(model, canonical, price, provider);
         }
         else if (this.declared.TryGetValue(model.Trim(), out var declaredName))
         {
-            resolved = new ResolvedModel(model, declaredName, price: null);
+            resolved = new ResolvedModel(model, declaredName, price: null, provider);
         }
         else
         {
             // Unknown names are not kept (beyond the last one): they are not a bounded set.
-            return new ResolvedModel(model, LlmApmInstruments.OtherModel, price: null);
+            return new ResolvedModel(model, LlmApmInstruments.OtherModel, price: null, provider);
         }
 
         // Claim a slot first, so that racing threads never keep more than MaxCachedNames names.
-        if (Interlocked.Increment(ref this.cached) <= MaxCachedNames)
+        if (Interlocked.Increment(ref resolutions.Cached) <= MaxCachedNames)
         {
-            if (!this.cache.TryAdd(model, resolved))
+            if (!resolutions.Cache.TryAdd((provider ?? string.Empty, model), resolved))
             {
-                Interlocked.Decrement(ref this.cached); // another thread added the same name
+                Interlocked.Decrement(ref resolutions.Cached); // another thread added the same name
             }
         }
         else
         {
-            Interlocked.Decrement(ref this.cached);
+            Interlocked.Decrement(ref resolutions.Cached);
         }
 
         return resolved;
+    }
+
+    /// <summary>The names resolved against one price table.</summary>
+    private sealed class Resolutions(LlmPriceTable table)
+    {
+        public readonly LlmPriceTable Table = table;
+        public readonly ConcurrentDictionary<(string Provider, string Model), ResolvedModel> Cache = new(OrdinalPairComparer.Instance);
+        public int Cached;
+        public ResolvedModel? Last;
+    }
+
+    /// <summary>Compares (provider, model) pairs ordinally, without the culture-aware default of strings in tuples.</summary>
+    private sealed class OrdinalPairComparer : IEqualityComparer<(string Provider, string Model)>
+    {
+        public static readonly OrdinalPairComparer Instance = new();
+
+        public bool Equals((string Provider, string Model) x, (string Provider, string Model) y)
+            => string.Equals(x.Provider, y.Provider, StringComparison.Ordinal) && string.Equals(x.Model, y.Model, StringComparison.Ordinal);
+
+        public int GetHashCode((string Provider, string Model) obj)
+            => HashCode.Combine(StringComparer.Ordinal.GetHashCode(obj.Provider), StringComparer.Ordinal.GetHashCode(obj.Model));
     }
 }
 
 /// <summary>A model name resolved by <see cref="ModelTagger"/>: its metric tag value and its price.</summary>
 internal sealed class ResolvedModel
 {
-    public ResolvedModel(string model, string tag, LlmTokenPrice? price)
+    public ResolvedModel(string model, string tag, LlmTokenPrice? price, string? provider = null)
     {
+        this.Provider = provider;
         this.Model = model;
         this.Tag = tag;
         this.Price = price;
     }
+
+    /// <summary>Gets the provider as given, or <c>null</c>.</summary>
+    public string? Provider { get; }
 
     /// <summary>Gets the model name as given.</summary>
     public string Model { get; }

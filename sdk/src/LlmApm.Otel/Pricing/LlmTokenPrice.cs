@@ -1,11 +1,12 @@
 namespace LlmApm.Otel;
 
 /// <summary>
-/// A model's price prepared once for the cost of every call: the three per-million prices as integers at one decimal
+/// A model's price prepared once for the cost of every call: the four per-million prices as integers at one decimal
 /// scale, so that a call's cost is integer multiplications and additions instead of a <c>decimal</c> division. The
-/// result is the same <c>decimal</c> as <see cref="LlmPriceTable.ComputeCost"/>, value and scale (which shows in
+/// result is the same <c>decimal</c> as <see cref="LlmPriceTable.ComputeCost(LlmModelPrice, long, long, long, long)"/>, value and scale (which shows in
 /// JSON: <c>0.0025</c>, not <c>0.0025000</c>); where that cannot be guaranteed (prices or token counts beyond 32 bits,
-/// more than 22 decimals) the cost is computed by <see cref="LlmPriceTable.ComputeCost"/> itself.
+/// more than 22 decimals) the cost is computed by <c>ComputeCost</c> itself. A price knows its entry id and its
+/// tiers (<see cref="ForInput"/>), so that choosing a tier and naming it allocates nothing.
 /// </summary>
 internal sealed class LlmTokenPrice
 {
@@ -22,36 +23,50 @@ internal sealed class LlmTokenPrice
 
     private static readonly UInt128 MaxMantissa = (UInt128)1 << 96;
 
+    private static readonly LlmTokenPrice[] NoTiers = [];
+
     private readonly LlmModelPrice price;
     private readonly bool integral;
     private readonly byte scale;
     private readonly ulong input;
     private readonly ulong cachedInput;
+    private readonly ulong cacheWrite;
     private readonly ulong output;
+    private readonly LlmTokenPrice[] tiers;
 
     /// <summary>Initializes a new instance of the <see cref="LlmTokenPrice"/> class from a copy of
     /// <paramref name="price"/>: the table's prices are fixed when it is built.</summary>
     /// <param name="price">The price per million tokens.</param>
-    public LlmTokenPrice(LlmModelPrice price)
+    /// <param name="id">The price entry id, for the <c>llm.price</c> tag.</param>
+    /// <param name="aboveInputTokens">For a tier, the input tokens above which it applies; 0 for the base price.</param>
+    /// <param name="tiers">The tiers above the base price, by ascending threshold.</param>
+    public LlmTokenPrice(LlmModelPrice price, string id = "", long aboveInputTokens = 0, IReadOnlyList<LlmTokenPrice>? tiers = null)
     {
+        this.Id = id;
+        this.AboveInputTokens = aboveInputTokens;
+        this.tiers = tiers is { Count: > 0 } ? [.. tiers] : NoTiers;
         this.price = new LlmModelPrice
         {
             InputPerMillion = price.InputPerMillion,
             CachedInputPerMillion = price.CachedInputPerMillion,
+            CacheWriteInputPerMillion = price.CacheWriteInputPerMillion,
             OutputPerMillion = price.OutputPerMillion,
         };
         var cachedRate = price.CachedInputPerMillion ?? price.InputPerMillion;
+        var writeRate = price.CacheWriteInputPerMillion ?? price.InputPerMillion;
         if (!TryParts(price.InputPerMillion, out var inputMantissa, out var inputScale)
             || !TryParts(cachedRate, out var cachedMantissa, out var cachedScale)
+            || !TryParts(writeRate, out var writeMantissa, out var writeScale)
             || !TryParts(price.OutputPerMillion, out var outputMantissa, out var outputScale))
         {
             return;
         }
 
-        var common = Math.Max(inputScale, Math.Max(cachedScale, outputScale));
+        var common = Math.Max(Math.Max(inputScale, writeScale), Math.Max(cachedScale, outputScale));
         if (common > MaxScale
             || !TryRescale(inputMantissa, common - inputScale, out this.input)
             || !TryRescale(cachedMantissa, common - cachedScale, out this.cachedInput)
+            || !TryRescale(writeMantissa, common - writeScale, out this.cacheWrite)
             || !TryRescale(outputMantissa, common - outputScale, out this.output))
         {
             return;
@@ -64,27 +79,63 @@ internal sealed class LlmTokenPrice
     /// <summary>Gets the price this was prepared from (a copy).</summary>
     public LlmModelPrice Price => this.price;
 
-    /// <summary>Computes the cost of one call, as <see cref="LlmPriceTable.ComputeCost"/> does.</summary>
+    /// <summary>Gets the price entry id (<c>llm.price</c>): <c>provider/model@date</c>, with <c>#&gt;200k</c> for a tier.</summary>
+    public string Id { get; }
+
+    /// <summary>Gets the input tokens above which this tier applies; 0 for a base price.</summary>
+    public long AboveInputTokens { get; }
+
+    /// <summary>Returns the price for a call of <paramref name="inputTokens"/> input tokens: the highest tier whose
+    /// threshold it passes, else this base price. A tier prices the whole call, as providers bill long contexts.</summary>
+    /// <param name="inputTokens">All input tokens of the call, cached ones included.</param>
+    /// <returns>The price to compute the call's cost with.</returns>
+    public LlmTokenPrice ForInput(long inputTokens)
+    {
+        var chosen = this;
+        foreach (var tier in this.tiers)
+        {
+            if (inputTokens <= tier.AboveInputTokens)
+            {
+                break;
+            }
+
+            chosen = tier;
+        }
+
+        return chosen;
+    }
+
+    /// <summary>Computes the cost of one call at this price (no tier chosen), as <see cref="LlmPriceTable.ComputeCost(LlmModelPrice, long, long, long)"/> does.</summary>
     /// <param name="inputTokens">All input tokens, cached ones included.</param>
     /// <param name="cachedInputTokens">The cached part of the input tokens.</param>
     /// <param name="outputTokens">All output tokens, reasoning ones included.</param>
     /// <returns>The cost in US dollars.</returns>
-    public decimal Cost(long inputTokens, long cachedInputTokens, long outputTokens)
+    public decimal Cost(long inputTokens, long cachedInputTokens, long outputTokens) => this.Cost(inputTokens, cachedInputTokens, 0, outputTokens);
+
+    /// <summary>Computes the cost of one call at this price (no tier chosen), as <see cref="LlmPriceTable.ComputeCost(LlmModelPrice, long, long, long, long)"/> does.</summary>
+    /// <param name="inputTokens">All input tokens, cached and cache-write ones included.</param>
+    /// <param name="cachedInputTokens">The part of the input tokens read from the cache.</param>
+    /// <param name="cacheWriteTokens">The part of the input tokens written to the cache.</param>
+    /// <param name="outputTokens">All output tokens, reasoning ones included.</param>
+    /// <returns>The cost in US dollars.</returns>
+    public decimal Cost(long inputTokens, long cachedInputTokens, long cacheWriteTokens, long outputTokens)
     {
         var input = Math.Max(inputTokens, 0);
         var cached = Math.Clamp(cachedInputTokens, 0, input);
-        var uncached = input - cached;
+        var written = Math.Clamp(cacheWriteTokens, 0, input - cached);
+        var uncached = input - cached - written;
         var output = Math.Max(outputTokens, 0);
-        if (!this.integral || ((ulong)(uncached | cached | output) > uint.MaxValue))
+        if (!this.integral || ((ulong)(uncached | cached | written | output) > uint.MaxValue))
         {
-            return LlmPriceTable.ComputeCost(this.price, inputTokens, cachedInputTokens, outputTokens);
+            return LlmPriceTable.ComputeCost(this.price, inputTokens, cachedInputTokens, cacheWriteTokens, outputTokens);
         }
 
         // The sum of ComputeCost at the prices' common scale, as an integer: each product is below 2^96.
-        var sum = ((UInt128)(ulong)uncached * this.input) + ((UInt128)(ulong)cached * this.cachedInput) + ((UInt128)(ulong)output * this.output);
+        var sum = ((UInt128)(ulong)uncached * this.input) + ((UInt128)(ulong)cached * this.cachedInput)
+            + ((UInt128)(ulong)written * this.cacheWrite) + ((UInt128)(ulong)output * this.output);
         if (sum >= MaxMantissa)
         {
-            return LlmPriceTable.ComputeCost(this.price, inputTokens, cachedInputTokens, outputTokens);
+            return LlmPriceTable.ComputeCost(this.price, inputTokens, cachedInputTokens, cacheWriteTokens, outputTokens);
         }
 
         // sum / 10^6: the sum itself at six more decimals. Decimal division keeps the dividend's scale when the
