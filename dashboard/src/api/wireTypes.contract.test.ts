@@ -36,6 +36,8 @@ const interfaceOf: Record<string, string> = {
   LlmApmWireScore: 'WireScore',
   LlmApmFeedback: 'WireFeedback',
   LlmApmFeedbackRow: 'WireFeedbackRow',
+  LlmApmSpend: 'WireSpend',
+  LlmApmWireSpendRow: 'WireSpendRow',
   ProblemDetails: 'WireProblem',
 };
 

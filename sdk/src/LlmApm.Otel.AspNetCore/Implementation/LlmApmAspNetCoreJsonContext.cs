@@ -17,5 +17,6 @@ namespace LlmApm.Otel.AspNetCore.Implementation;
 [JsonSerializable(typeof(LlmApmScoreInput))]
 [JsonSerializable(typeof(LlmApmWireScore))]
 [JsonSerializable(typeof(LlmApmFeedback))]
+[JsonSerializable(typeof(LlmApmSpend))]
 [JsonSerializable(typeof(ProblemDetails))]
 internal sealed partial class LlmApmAspNetCoreJsonContext : JsonSerializerContext;
