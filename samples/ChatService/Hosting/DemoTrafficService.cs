@@ -58,8 +58,10 @@ internal sealed partial class DemoTrafficService(
         new("eve@initech.example", "initech"),
     ];
 
-    // Which persona sends each chat of a cycle of ten: acme sends half, globex three in ten, initech two.
-    private static readonly int[] PersonaCycle = [0, 2, 1, 4, 0, 3, 1, 2, 0, 4];
+    // Which persona starts each chat of a cycle of seven: acme four, globex two, initech one. Seven is prime to the
+    // stream/non-stream alternation and to the cycle of twenty of the model and fault directives, so every persona
+    // gets some of each.
+    private static readonly int[] PersonaCycle = [0, 2, 1, 0, 4, 3, 0];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -60,6 +60,8 @@ describe('SpendPage', () => {
     expect(acme.textContent).toContain('$0.7500');
     expect(acme.textContent).toContain('12,000');
     expect(within(tenants).getByLabelText('75% of the total')).toBeTruthy();
+    // globex had an unpriced request: its cost is a lower bound, never read as complete.
+    expect(within(tenants).getByRole('row', { name: /globex/ }).textContent).toContain('≥ $0.2500 + unpriced');
 
     const users = screen.getByRole('region', { name: 'By user' });
     expect(within(users).getByRole('link', { name: 'ann@acme' }).getAttribute('href')).toBe('#/requests?user=ann%40acme');

@@ -1,6 +1,6 @@
 import type { SpendDimension } from '../../api/wireTypes';
 import { requestsHref } from '../../hooks/useHashRoute';
-import { formatCost, formatCount } from '../../model/format';
+import { formatCount, formatFiguresCost } from '../../model/format';
 import type { SpendRow } from '../../model/spend';
 
 const titles: Record<SpendDimension, { title: string; column: string; none: string }> = {
@@ -48,7 +48,10 @@ export function SpendTable({ by, rows, limit }: { by: SpendDimension; rows: Spen
                       </a>
                     )}
                   </th>
-                  <td className="num">{formatCost(row.costUsd)}</td>
+                  {/* Unpriced requests never read as free: the cost is then a lower bound. */}
+                  <td className={`num ${row.unpricedRequests > 0 ? 'text-warn' : ''}`}>
+                    {formatFiguresCost({ count: row.requests, costUsd: row.costUsd, unpricedCount: row.unpricedRequests })}
+                  </td>
                   <td>
                     <span className="share-bar" aria-label={`${Math.round(row.share * 100)}% of the total`}>
                       <span className="share-bar-fill" style={{ width: `${Math.min(100, row.share * 100)}%` }} />
