@@ -26,7 +26,8 @@ export function SpendPage() {
   const [spendWindow, setSpendWindow] = useState<SpendWindow>('24h');
   const spend = useResource(`spend:${spendWindow}`, async (signal) => {
     const answers = await Promise.all(dimensions.map((by) => client.spend(spendWindow, by, SPEND_ROWS, signal)));
-    return answers.map(spendFromWire);
+    // Each table is the dimension it asked for, whatever the answer says.
+    return answers.map((answer, i) => ({ ...spendFromWire(answer), by: dimensions[i]! }));
   });
   const budgets = useResource('budgets', async (signal) => {
     try {
