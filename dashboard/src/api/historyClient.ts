@@ -1,6 +1,9 @@
 import { problemFromResponse } from './problemError';
 import type {
+  SpendDimension,
+  SpendWindow,
   SummaryWindow,
+  WireBudgets,
   WireFeedback,
   WireInfo,
   WirePrices,
@@ -8,6 +11,7 @@ import type {
   WireRequestRecord,
   WireScore,
   WireScoreInput,
+  WireSpend,
   WireSummary,
   WireTimeseries,
 } from './wireTypes';
@@ -78,6 +82,16 @@ export class HistoryClient {
       throw await problemFromResponse(response);
     }
     return (await response.json()) as WireScore;
+  }
+
+  /** Cost of a window by one dimension (GET api/spend). */
+  spend(window: SpendWindow, by: SpendDimension, limit: number, signal?: AbortSignal): Promise<WireSpend> {
+    return this.get<WireSpend>(`spend?window=${window}&by=${by}&limit=${limit}`, signal);
+  }
+
+  /** The configured budgets and their spend (GET api/budgets); an older service answers 404. */
+  budgets(signal?: AbortSignal): Promise<WireBudgets> {
+    return this.get<WireBudgets>('budgets', signal);
   }
 
   requestsPath(query: RequestQuery): string {

@@ -40,6 +40,8 @@ const interfaceOf: Record<string, string> = {
   LlmApmWirePriceTier: 'WirePriceTier',
   LlmApmFeedback: 'WireFeedback',
   LlmApmFeedbackRow: 'WireFeedbackRow',
+  LlmApmSpend: 'WireSpend',
+  LlmApmWireSpendRow: 'WireSpendRow',
   ProblemDetails: 'WireProblem',
 };
 

@@ -263,3 +263,45 @@ export interface WireChatDone {
   usage: WireChatUsage;
   costUsd: number | null;
 }
+
+/** `GET api/spend`: the window and dimension. */
+export type SpendWindow = '1h' | '24h' | '7d' | '30d';
+export type SpendDimension = 'tenant' | 'user' | 'route' | 'model';
+
+/** A row of `api/spend`; `key` is null for the requests without a tenant, user or model. */
+export interface WireSpendRow {
+  key: string | null;
+  requests: number;
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+  unpricedRequests: number;
+}
+
+/** `GET api/spend`: rows by cost, highest first; `totalCostUsd` covers every key, not only the rows sent. */
+export interface WireSpend {
+  by: SpendDimension;
+  window: SpendWindow;
+  from: string;
+  to: string;
+  totalCostUsd: number;
+  rows: WireSpendRow[];
+}
+
+/** One entry of `GET api/budgets`: a budget, or one key of a per-each budget. */
+export interface WireBudget {
+  name: string;
+  scope: 'global' | 'tenant' | 'user' | 'route' | 'model';
+  key: string | null;
+  period: 'hour' | 'day' | 'month';
+  limitUsd: number;
+  spentUsd: number;
+  ratio: number;
+  hard: boolean;
+  resetsAt: string;
+}
+
+/** `GET api/budgets`. */
+export interface WireBudgets {
+  budgets: WireBudget[];
+}

@@ -10,7 +10,10 @@ namespace ChatService.Hosting;
 /// <summary>
 /// Demo traffic (<c>ChatService:DemoTraffic=true</c> or <c>--demo</c>): a steady mix of chats sent through the service's
 /// own HTTP endpoints on loopback, so that the dashboard and the metrics have live data. Some chats continue a
-/// conversation, some stream, some report another model (one of them unpriced), a few fail by injection.
+/// conversation, some stream, some report another model (one of them unpriced), a few fail by injection. Every chat
+/// is sent as one of a few users of three tenants (<see cref="UserHeader"/>, <see cref="TenantHeader"/>, which
+/// <c>LlmApm:Attribution</c> in appsettings.json reads), one tenant busier than the others, so the Spend page has
+/// something to rank.
 /// </summary>
 internal sealed partial class DemoTrafficService(
     IServer server,
@@ -18,6 +21,12 @@ internal sealed partial class DemoTrafficService(
     IOptions<ChatServiceOptions> options,
     ILogger<DemoTrafficService> logger) : BackgroundService
 {
+    /// <summary>The header the demo's user id travels in (<c>LlmApm:Attribution:UserHeader</c>).</summary>
+    public const string UserHeader = "X-User-Id";
+
+    /// <summary>The header the demo's tenant id travels in (<c>LlmApm:Attribution:TenantHeader</c>).</summary>
+    public const string TenantHeader = "X-Tenant-Id";
+
     private const int MaxInFlight = 4;
 
     // Not disposed: chats still in flight release it while the service stops (it holds no wait handle).
@@ -39,6 +48,21 @@ internal sealed partial class DemoTrafficService(
 
     private static readonly string[] Faults = ["rate_limited", "provider_unavailable", "content_filtered", "network"];
 
+    /// <summary>The demo's users and their tenants.</summary>
+    internal static readonly DemoPersona[] Personas =
+    [
+        new("ann@acme.example", "acme"),
+        new("bob@acme.example", "acme"),
+        new("cyd@globex.example", "globex"),
+        new("dee@globex.example", "globex"),
+        new("eve@initech.example", "initech"),
+    ];
+
+    // Which persona starts each chat of a cycle of seven: acme four, globex two, initech one. Seven is prime to the
+    // stream/non-stream alternation and to the cycle of twenty of the model and fault directives, so every persona
+    // gets some of each.
+    private static readonly int[] PersonaCycle = [0, 2, 1, 0, 4, 3, 0];
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!await WaitForStartAsync(lifetime, stoppingToken).ConfigureAwait(false))
@@ -59,7 +83,7 @@ internal sealed partial class DemoTrafficService(
 
         using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
         using var timer = new PeriodicTimer(period);
-        var conversations = new List<string>();
+        var conversations = new List<(string Id, DemoPersona Persona)>();
         long sequence = 0;
         try
         {
@@ -70,8 +94,8 @@ internal sealed partial class DemoTrafficService(
                     continue; // Never more than a few chats at once: the rate stays bounded.
                 }
 
-                var (path, body) = NextChat(sequence++, conversations);
-                _ = this.SendAsync(client, path, body, conversations, stoppingToken);
+                var chat = NextChat(sequence++, conversations);
+                _ = this.SendAsync(client, chat, conversations, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -95,7 +119,9 @@ internal sealed partial class DemoTrafficService(
         }
     }
 
-    private static (string Path, ChatRequestBody Body) NextChat(long sequence, List<string> conversations)
+    /// <summary>The chat number <paramref name="sequence"/> of the demo: its path, body and who sends it. A chat that
+    /// continues a conversation is sent by the persona that started it.</summary>
+    internal static DemoChat NextChat(long sequence, List<(string Id, DemoPersona Persona)> conversations)
     {
         var prompt = Prompts[sequence % Prompts.Length];
         var message = (sequence % 20) switch
@@ -108,31 +134,35 @@ internal sealed partial class DemoTrafficService(
         };
 
         string? conversationId = null;
+        var persona = Personas[PersonaCycle[sequence % PersonaCycle.Length]];
         lock (conversations)
         {
             if (conversations.Count > 0 && sequence % 3 == 0)
             {
-                conversationId = conversations[(int)(sequence / 3 % conversations.Count)];
+                (conversationId, persona) = conversations[(int)(sequence / 3 % conversations.Count)];
             }
         }
 
         var path = sequence % 2 == 0 ? ChatEndpoints.StreamPath : ChatEndpoints.ChatPath;
-        return (path, new ChatRequestBody(message, conversationId));
+        return new DemoChat(path, new ChatRequestBody(message, conversationId), persona);
     }
 
-    private async Task SendAsync(HttpClient client, string path, ChatRequestBody body, List<string> conversations, CancellationToken stoppingToken)
+    private async Task SendAsync(HttpClient client, DemoChat chat, List<(string Id, DemoPersona Persona)> conversations, CancellationToken stoppingToken)
     {
         try
         {
-            using var response = await client.PostAsJsonAsync(path, body, stoppingToken).ConfigureAwait(false);
-            if (path == ChatEndpoints.ChatPath && response.IsSuccessStatusCode)
+            using var request = new HttpRequestMessage(HttpMethod.Post, chat.Path) { Content = JsonContent.Create(chat.Body) };
+            request.Headers.Add(UserHeader, chat.Persona.User);
+            request.Headers.Add(TenantHeader, chat.Persona.Tenant);
+            using var response = await client.SendAsync(request, stoppingToken).ConfigureAwait(false);
+            if (chat.Path == ChatEndpoints.ChatPath && response.IsSuccessStatusCode)
             {
                 var reply = await response.Content.ReadFromJsonAsync<ChatReply>(stoppingToken).ConfigureAwait(false);
-                if (reply is not null && body.ConversationId is null)
+                if (reply is not null && chat.Body.ConversationId is null)
                 {
                     lock (conversations)
                     {
-                        conversations.Add(reply.ConversationId);
+                        conversations.Add((reply.ConversationId, chat.Persona));
                         if (conversations.Count > 20)
                         {
                             conversations.RemoveAt(0);
@@ -168,3 +198,9 @@ internal sealed partial class DemoTrafficService(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Demo traffic: a chat could not be sent: {Reason}")]
     private static partial void LogSendFailed(ILogger logger, string reason);
 }
+
+/// <summary>A user of the demo traffic and the tenant it belongs to.</summary>
+internal sealed record DemoPersona(string User, string Tenant);
+
+/// <summary>One chat of the demo traffic: where it goes, what it says and who sends it.</summary>
+internal sealed record DemoChat(string Path, ChatRequestBody Body, DemoPersona Persona);

@@ -56,4 +56,26 @@ describe('App', () => {
     const chat = await within(nav).findByRole('link', { name: 'Chat' });
     expect(chat.getAttribute('href')).toBe('#/chat');
   });
+
+  it('opens the Spend page from its tab, titled Spend', async () => {
+    window.location.hash = '#/spend';
+    const fetchMock = vi.fn(async (input: RequestInfo | URL) => {
+      const url = String(input);
+      if (url.endsWith('/info')) return jsonResponse(baseInfo);
+      if (url.includes('/spend?')) {
+        const by = new URLSearchParams(url.split('?')[1]).get('by');
+        return jsonResponse({ by, window: '24h', from: '2026-11-26T20:00:00Z', to: '2026-11-27T20:00:00Z', totalCostUsd: 0, rows: [] });
+      }
+      return jsonResponse({ title: 'Not found.', status: 404 }, 404);
+    }) as unknown as typeof fetch;
+    renderWithServices(<App />, fetchMock);
+
+    const nav = screen.getByRole('navigation', { name: 'Pages' });
+    const spend = within(nav).getByRole('link', { name: 'Spend' });
+    expect(spend.getAttribute('href')).toBe('#/spend');
+    expect(spend.getAttribute('aria-current')).toBe('page');
+    expect(await screen.findByRole('heading', { name: 'Spend' })).toBeTruthy();
+    expect(await screen.findByRole('region', { name: 'By tenant' })).toBeTruthy();
+    await vi.waitFor(() => expect(document.title).toContain('Spend'));
+  });
 });

@@ -12,10 +12,12 @@ import { OverviewPage } from '../Overview/OverviewPage';
 import { RequestDetailPage } from '../Requests/RequestDetailPage';
 import { RequestsPage } from '../Requests/RequestsPage';
 import { TraceRequestPage } from '../Requests/TraceRequestPage';
+import { SpendPage } from '../Spend/SpendPage';
 
-const navItems: { page: 'overview' | 'requests' | 'chat'; label: string; href: string }[] = [
+const navItems: { page: 'overview' | 'requests' | 'spend' | 'chat'; label: string; href: string }[] = [
   { page: 'overview', label: 'Overview', href: '#/overview' },
   { page: 'requests', label: 'Requests', href: '#/requests' },
+  { page: 'spend', label: 'Spend', href: '#/spend' },
   { page: 'chat', label: 'Chat', href: '#/chat' },
 ];
 
@@ -90,6 +92,8 @@ function Page({ route, info }: { route: Route; info: Resource<WireInfo> }) {
       return <TraceRequestPage key={route.traceId} traceId={route.traceId} />;
     case 'chat':
       return <ChatPage info={info} />;
+    case 'spend':
+      return <SpendPage />;
     default:
       return (
         <div className="page">

@@ -18,5 +18,6 @@ namespace LlmApm.Otel.AspNetCore.Implementation;
 [JsonSerializable(typeof(LlmApmWireScore))]
 [JsonSerializable(typeof(LlmApmWirePrices))]
 [JsonSerializable(typeof(LlmApmFeedback))]
+[JsonSerializable(typeof(LlmApmSpend))]
 [JsonSerializable(typeof(ProblemDetails))]
 internal sealed partial class LlmApmAspNetCoreJsonContext : JsonSerializerContext;

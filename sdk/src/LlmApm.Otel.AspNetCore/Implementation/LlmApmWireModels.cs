@@ -266,3 +266,19 @@ internal sealed record LlmApmFeedback(
 /// <summary>A row of <c>api/feedback</c>: one route and model; <c>ratio</c> is positive over all (positive and negative)
 /// feedback, or <c>null</c> without any.</summary>
 internal sealed record LlmApmFeedbackRow(string Route, string Model, long Positive, long Negative, double? Ratio);
+
+/// <summary>The body of <c>api/spend</c>: the window, what the rows are by, the total cost of every key and the rows,
+/// highest cost first.</summary>
+internal sealed record LlmApmSpend(
+    string By,
+    string Window,
+    DateTimeOffset From,
+    DateTimeOffset To,
+    decimal TotalCostUsd,
+    IReadOnlyList<LlmApmWireSpendRow> Rows);
+
+/// <summary>A row of <c>api/spend</c>; <c>key</c> is <c>null</c> for the requests without a tenant, user or model.</summary>
+internal sealed record LlmApmWireSpendRow(string? Key, long Requests, decimal CostUsd, long InputTokens, long OutputTokens, long UnpricedRequests)
+{
+    public static LlmApmWireSpendRow From(LlmSpendRow r) => new(r.Key, r.Requests, r.CostUsd, r.InputTokens, r.OutputTokens, r.UnpricedRequests);
+}
