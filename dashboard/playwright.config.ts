@@ -47,9 +47,6 @@ export default defineConfig({
       ASPNETCORE_ENVIRONMENT: 'Development',
       DOTNET_CLI_TELEMETRY_OPTOUT: '1',
       DOTNET_NOLOGO: '1',
-      // Who a chat request is for, from headers (LlmApm:Attribution), for the attribution test.
-      LlmApm__Attribution__UserHeader: 'X-E2E-User',
-      LlmApm__Attribution__TenantHeader: 'X-E2E-Tenant',
     },
   },
 });

@@ -218,7 +218,7 @@ test('a request made for a user and tenant shows them in Requests, and the tenan
   const tenant = `e2e-tenant-${Date.now()}`;
   async function chatFor(userId: string, tenantId: string): Promise<string> {
     const response = await request.post('/api/chat', {
-      headers: { 'X-E2E-User': userId, 'X-E2E-Tenant': tenantId },
+      headers: { 'X-User-Id': userId, 'X-Tenant-Id': tenantId },
       data: { message: '/echo attributed' },
     });
     expect(response.ok()).toBe(true);
@@ -230,11 +230,11 @@ test('a request made for a user and tenant shows them in Requests, and the tenan
 
   // A header that cannot be a tenant id is refused with problem details naming it.
   const refused = await request.post('/api/chat', {
-    headers: { 'X-E2E-Tenant': 't'.repeat(129) },
+    headers: { 'X-Tenant-Id': 't'.repeat(129) },
     data: { message: '/echo refused' },
   });
   expect(refused.status()).toBe(400);
-  expect(((await refused.json()) as { detail: string }).detail).toContain("'X-E2E-Tenant'");
+  expect(((await refused.json()) as { detail: string }).detail).toContain("'X-Tenant-Id'");
 
   // The spend view's links land filtered: #/requests?tenant=...
   await page.goto(`${dashboard}#/requests?tenant=${encodeURIComponent(tenant)}`);

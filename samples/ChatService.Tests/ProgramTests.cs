@@ -121,7 +121,7 @@ public sealed class ProgramTests
         await Eventually.TrueAsync(async () => (await host.GetAllRecordsAsync(client)).Count == 1);
     }
 
-    [Fact(Skip = "Needs LlmApm:Attribution (user and tenant from headers) in the SDK and the tenant in the history store.")]
+    [Fact]
     public async Task PostChat_UserAndTenantHeaders_ReachTheRecordTheSpendAndTheMetrics()
     {
         await using var host = new ChatServiceHost();
