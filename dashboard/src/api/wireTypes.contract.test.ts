@@ -36,6 +36,8 @@ const interfaceOf: Record<string, string> = {
   LlmApmWireScore: 'WireScore',
   LlmApmFeedback: 'WireFeedback',
   LlmApmFeedbackRow: 'WireFeedbackRow',
+  LlmApmBudgets: 'WireBudgets',
+  LlmApmWireBudget: 'WireBudget',
   ProblemDetails: 'WireProblem',
 };
 

@@ -77,6 +77,7 @@ public static class LlmApmEndpointRouteBuilderExtensions
         var api = group.MapGroup("/api");
         LlmApmHistoryApi.Map(api, options);
         LlmApmScoresApi.Map(api);
+        LlmApmBudgetsApi.Map(api);
         api.MapGet("/stream", (Func<HttpContext, Task>)(context => LlmApmLiveStream.HandleAsync(context, options)))
             .WithName("LlmApmStream")
             .WithSummary("Server-sent events: one 'request' event per finished request, ': keep-alive' comments in between.")

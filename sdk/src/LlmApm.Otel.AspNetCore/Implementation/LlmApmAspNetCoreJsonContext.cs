@@ -18,4 +18,5 @@ namespace LlmApm.Otel.AspNetCore.Implementation;
 [JsonSerializable(typeof(LlmApmWireScore))]
 [JsonSerializable(typeof(LlmApmFeedback))]
 [JsonSerializable(typeof(ProblemDetails))]
+[JsonSerializable(typeof(LlmApmBudgets))]
 internal sealed partial class LlmApmAspNetCoreJsonContext : JsonSerializerContext;

@@ -120,7 +120,8 @@ internal sealed class LlmBudget
         return this.RatioOf(max);
     }
 
-    public double RatioOf(decimal spent) => this.LimitUsd <= 0 ? (spent > 0 ? double.PositiveInfinity : 0) : (double)(spent / this.LimitUsd);
+    /// <summary>Spent over the limit; a zero limit is always at it (1), so that alerts on the limit fire for it.</summary>
+    public double RatioOf(decimal spent) => this.LimitUsd <= 0 ? 1 : (double)(spent / this.LimitUsd);
 }
 
 /// <summary>The spend of one budget and key in its current window: what this process added, plus what the other

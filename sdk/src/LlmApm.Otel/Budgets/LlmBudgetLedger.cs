@@ -184,7 +184,7 @@ internal sealed class LlmBudgetLedger : IDisposable
                 .Take(MaxKeysListed)
                 .Select(c => new LlmBudgetStatus(budget, c.Key, c.Spent, budget.RatioOf(c.Spent), resets))
                 .ToList();
-            list.AddRange(keys.Count > 0 ? keys : [new LlmBudgetStatus(budget, null, 0, 0, resets)]);
+            list.AddRange(keys.Count > 0 ? keys : [new LlmBudgetStatus(budget, null, 0, budget.RatioOf(0), resets)]);
         }
 
         return list;
@@ -199,10 +199,7 @@ internal sealed class LlmBudgetLedger : IDisposable
             var now = ledger.time.GetUtcNow();
             for (var i = 0; i < ledger.Budgets.Count; i++)
             {
-                var ratio = ledger.Budgets[i].MaxRatio(now);
-
-                // A zero limit with spend is infinitely over it: Prometheus shows +Inf, which every alert on >= 1 fires on.
-                yield return new Measurement<double>(ratio, ledger.tags[i]);
+                yield return new Measurement<double>(ledger.Budgets[i].MaxRatio(now), ledger.tags[i]);
             }
         }
     }
