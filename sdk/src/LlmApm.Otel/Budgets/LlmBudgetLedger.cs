@@ -25,6 +25,7 @@ internal sealed class LlmBudgetLedger : IDisposable
     private readonly TimeProvider time;
     private readonly LlmBudget[] hard;
     private readonly KeyValuePair<string, object?>[][] tags;
+    private readonly SemaphoreSlim added = new(0, 1);
     private decimal maxUnsynced;
 
     public LlmBudgetLedger(IEnumerable<KeyValuePair<string, LlmBudgetOptions>> budgets, TimeProvider? time = null)
@@ -44,6 +45,13 @@ internal sealed class LlmBudgetLedger : IDisposable
     public DateTimeOffset StartedAt { get; }
 
     public DateTimeOffset Now => this.time.GetUtcNow();
+
+    /// <summary>Gets or sets a value indicating whether a shared ledger takes this process's spend: each add then wakes
+    /// the sync, which sends it at once rather than at the next refresh.</summary>
+    internal bool Shared { get; set; }
+
+    /// <summary>Waits until something was added since the last wait (only while <see cref="Shared"/>).</summary>
+    internal Task WaitForAddAsync(CancellationToken cancellationToken) => this.added.WaitAsync(cancellationToken);
 
     /// <summary>Gets the most spend this process added between two sends to the shared ledger: what the other replicas
     /// could not see, at most, when they checked their budgets.</summary>
@@ -106,6 +114,18 @@ internal sealed class LlmBudgetLedger : IDisposable
                 {
                     // Pruned between the lookup and the add: the next lookup makes a new cell.
                 }
+            }
+        }
+
+        if (this.Shared && this.added.CurrentCount == 0)
+        {
+            try
+            {
+                this.added.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Another add woke the sync first.
             }
         }
     }
@@ -190,7 +210,11 @@ internal sealed class LlmBudgetLedger : IDisposable
         return list;
     }
 
-    public void Dispose() => Live.TryRemove(this, out _);
+    public void Dispose()
+    {
+        Live.TryRemove(this, out _);
+        this.added.Dispose();
+    }
 
     private static IEnumerable<Measurement<double>> ObserveAll()
     {

@@ -11,8 +11,8 @@ internal abstract class LlmBudgetSharedStore
     /// <summary>Adds <paramref name="amount"/> to a budget key's window atomically and returns the new total.</summary>
     public abstract Task<decimal> AddAsync(string budget, string key, DateTimeOffset window, decimal amount, CancellationToken cancellationToken);
 
-    /// <summary>Sets a window's spend from the history unless some replica already counts it.</summary>
-    public abstract Task SeedAsync(string budget, string key, DateTimeOffset window, decimal amount, CancellationToken cancellationToken);
+    /// <summary>Adds the history's spend of a budget's window by key, unless another replica seeded that window already.</summary>
+    public abstract Task SeedAsync(string budget, DateTimeOffset window, IReadOnlyList<(string Key, decimal SpentUsd)> spent, CancellationToken cancellationToken);
 
     /// <summary>Reads every key's total of the given budgets' windows.</summary>
     public abstract Task<IReadOnlyList<(string Budget, string Key, DateTimeOffset Window, decimal SpentUsd)>> ReadAsync(

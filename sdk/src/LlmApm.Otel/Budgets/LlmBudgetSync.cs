@@ -14,6 +14,9 @@ internal sealed class LlmBudgetSync(IServiceProvider services) : IHostedService,
     /// <summary>How often an in-process ledger forgets the keys of past windows.</summary>
     private static readonly TimeSpan PruneInterval = TimeSpan.FromMinutes(1);
 
+    /// <summary>How often a history that cannot be read yet is asked again for the seed.</summary>
+    private static readonly TimeSpan SeedRetryInterval = TimeSpan.FromSeconds(1);
+
     private readonly CancellationTokenSource stopping = new();
     private Task loop = Task.CompletedTask;
 
@@ -44,7 +47,7 @@ internal sealed class LlmBudgetSync(IServiceProvider services) : IHostedService,
     public void Dispose() => this.stopping.Dispose();
 
     /// <summary>Sends what this replica spent and reads what every replica spent: one round of the shared ledger.</summary>
-    internal static async Task SyncAsync(LlmBudgetLedger ledger, LlmBudgetSharedStore shared, CancellationToken cancellationToken)
+    internal static async Task SyncAsync(LlmBudgetLedger ledger, LlmBudgetSharedStore shared, CancellationToken cancellationToken, bool read = true)
     {
         var pending = ledger.TakePending();
         for (var i = 0; i < pending.Count; i++)
@@ -55,7 +58,7 @@ internal sealed class LlmBudgetSync(IServiceProvider services) : IHostedService,
                 var total = await shared.AddAsync(budget.Name, key, window, amount, cancellationToken).ConfigureAwait(false);
                 budget.ApplyShared(key, window, total);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (Exception)
             {
                 // Not sent: put back what is left, so that the next round sends it.
                 for (var j = i; j < pending.Count; j++)
@@ -65,6 +68,11 @@ internal sealed class LlmBudgetSync(IServiceProvider services) : IHostedService,
 
                 throw;
             }
+        }
+
+        if (!read)
+        {
+            return;
         }
 
         var now = ledger.Now;
@@ -140,37 +148,59 @@ internal sealed class LlmBudgetSync(IServiceProvider services) : IHostedService,
     private static async Task RunAsync(
         LlmApmInstrumentation instrumentation, LlmBudgetLedger ledger, LlmBudgetSharedStore? shared, TaskCompletionSource seeded, CancellationToken cancellationToken)
     {
-        try
-        {
-            await SeedAsync(instrumentation, ledger, shared, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            LlmApmEventSource.Log.CallbackFailed("seed the budgets from the history", ex);
-        }
-        finally
-        {
-            seeded.TrySetResult();
-        }
-
-        var interval = shared?.RefreshInterval ?? PruneInterval;
+        // A history that cannot be read yet (a database still starting) is asked again each round until it answers:
+        // it is read up to the ledger's start, so spend counted since is never counted twice.
+        var interval = shared?.RefreshInterval ?? SeedRetryInterval;
         var lastPrune = ledger.Now;
+        var lastRead = DateTimeOffset.MinValue;
+        var first = true;
+        ledger.Shared = shared is not null;
         while (!cancellationToken.IsCancellationRequested)
         {
-            try
+            if (!first)
             {
-                await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    // With a shared ledger, this replica's spend goes out as soon as it is added (the upsert returns the
+                    // total of every replica); every replica's totals are read each interval.
+                    var delay = Task.Delay(seeded.Task.IsCompleted ? interval : TimeSpan.FromTicks(Math.Min(interval.Ticks, SeedRetryInterval.Ticks)), cancellationToken);
+                    var woken = shared is null ? delay : await Task.WhenAny(delay, ledger.WaitForAddAsync(cancellationToken)).ConfigureAwait(false);
+                    await woken.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
             }
-            catch (OperationCanceledException)
+
+            first = false;
+            if (!seeded.Task.IsCompleted)
             {
-                break;
+                try
+                {
+                    await SeedAsync(instrumentation, ledger, shared, cancellationToken).ConfigureAwait(false);
+                    seeded.TrySetResult();
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception ex)
+                {
+                    LlmApmEventSource.Log.CallbackFailed("seed the budgets from the history", ex);
+                }
             }
 
             try
             {
                 if (shared is not null)
                 {
-                    await SyncAsync(ledger, shared, cancellationToken).ConfigureAwait(false);
+                    var read = ledger.Now - lastRead >= interval;
+                    await SyncAsync(ledger, shared, cancellationToken, read).ConfigureAwait(false);
+                    if (read)
+                    {
+                        lastRead = ledger.Now;
+                    }
                 }
 
                 if (ledger.Now - lastPrune >= PruneInterval)
@@ -179,12 +209,17 @@ internal sealed class LlmBudgetSync(IServiceProvider services) : IHostedService,
                     lastPrune = ledger.Now;
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
             {
                 LlmApmEventSource.Log.CallbackFailed("share the budget spend", ex);
             }
         }
 
+        seeded.TrySetResult();
         if (shared is not null)
         {
             // What this replica spent since the last round still counts for the others.
@@ -203,22 +238,22 @@ internal sealed class LlmBudgetSync(IServiceProvider services) : IHostedService,
     private static async Task SeedAsync(LlmApmInstrumentation instrumentation, LlmBudgetLedger ledger, LlmBudgetSharedStore? shared, CancellationToken cancellationToken)
     {
         var seeds = ReadHistory(instrumentation.History, ledger, instrumentation.Models).ToList();
-        foreach (var (budget, key, window, amount) in seeds)
+        if (shared is null)
         {
-            if (shared is null)
+            foreach (var (budget, key, window, amount) in seeds)
             {
                 budget.Seed(key, window, amount);
             }
-            else
-            {
-                // The first replica to start seeds the shared ledger; the others find it counted.
-                await shared.SeedAsync(budget.Name, key, window, amount, cancellationToken).ConfigureAwait(false);
-            }
+
+            return;
         }
 
-        if (shared is not null)
+        // The first replica to seed a budget's window seeds it for every replica; the others find it seeded.
+        foreach (var budget in ledger.Budgets)
         {
-            await SyncAsync(ledger, shared, cancellationToken).ConfigureAwait(false);
+            var window = budget.WindowOf(ledger.StartedAt);
+            var keys = seeds.Where(s => ReferenceEquals(s.Budget, budget)).Select(s => (s.Key, s.SpentUsd)).ToList();
+            await shared.SeedAsync(budget.Name, window, keys, cancellationToken).ConfigureAwait(false);
         }
     }
 }
