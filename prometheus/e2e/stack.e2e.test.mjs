@@ -196,6 +196,14 @@ async function inParallel(items, limit, fn) {
 }
 
 const PRICED_MODELS = ['gpt-4o', 'gpt-4o-mini'];
+
+// Two soft budgets given through the environment (LlmApm:Budgets): one spent at once, one per model with room.
+const BUDGETS = {
+  'LlmApm__Budgets__e2e-spent__LimitUsd': '0.000001',
+  'LlmApm__Budgets__e2e-roomy__Scope': 'Model',
+  'LlmApm__Budgets__e2e-roomy__LimitUsd': '1000000',
+  'LlmApm__Budgets__e2e-roomy__Period': 'Month',
+};
 const UNPRICED_MODEL = 'my-unpriced-model';
 const FAULTS = ['rate_limited', 'timeout', 'provider_unavailable', 'content_filtered'];
 const ROUTES = [{ stream: false }, { stream: true }];
@@ -210,7 +218,7 @@ before(async () => {
   // The chat service (this builds it in Release when needed).
   const servicePort = await freePort();
   serviceUrl = `http://${HOST}:${servicePort}`;
-  const service = startService('chat service', servicePort, {}, { build: true });
+  const service = startService('chat service', servicePort, BUDGETS, { build: true });
   await waitFor('the chat service /health', () => httpOk(`${serviceUrl}/health`), { timeoutMs: STARTUP_TIMEOUT_MS, entry: service });
 
   // The OTLP receiver and the second instance (built already: --no-build), started now to overlap its startup.
@@ -357,6 +365,7 @@ const CONTRACT = {
   gen_ai_client_token_usage_bucket: ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_token_type', 'le'],
   gen_ai_client_token_usage_sum: ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_token_type'],
   gen_ai_client_token_usage_count: ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_token_type'],
+  llm_budget_spent_ratio: ['budget'],
   target_info: [],
 };
 
@@ -395,7 +404,7 @@ test('every series of the metric contract is ingested, with its labels', async (
   await expectValues('llm_requests_total', 'model', PRICED_MODELS);
   // Every error_type is one of the closed set.
   const closed = new Set(['timeout', 'rate_limited', 'authentication', 'invalid_request', 'content_filtered',
-    'context_length_exceeded', 'provider_unavailable', 'network', 'cancelled', '_OTHER']);
+    'context_length_exceeded', 'provider_unavailable', 'network', 'cancelled', 'budget_exceeded', '_OTHER']);
   for (const t of await values('llm_errors_total', 'error_type')) if (!closed.has(t)) problems.push(`llm_errors_total: error_type ${t} is not in the closed set`);
   // The relabelling drops every *_created series.
   const created = await promQuery('count by (__name__) ({__name__=~".+_created"})');
@@ -528,6 +537,25 @@ test('LlmHighErrorRatio goes pending or firing under a burst of failures; LlmUnp
     `LlmUnpricedModelRequests for ${UNPRICED_MODEL}: ${JSON.stringify(unpriced.map((a) => [a.labels.model, a.state]))}`);
   const quietNow = ['LlmTargetDown', 'LlmNoTraffic'];
   for (const name of quietNow) assert.ok(!alerts.some((a) => a.labels.alertname === name), `${name} stays quiet`);
+});
+
+test('budgets: llm_budget_spent_ratio per budget from the environment; LlmBudgetSpent goes pending or firing', { timeout: 60_000 }, async () => {
+  const ratio = async (budget) => (await promQuery(`budget:llm_budget_spent_ratio:max{budget="${budget}"}`)).map((s) => Number(s.value[1]));
+  const spent = await waitFor('e2e-spent over its limit', async () => ((await ratio('e2e-spent'))[0] > 1 ? true : null), { timeoutMs: 30_000, intervalMs: 1000 });
+  assert.ok(spent);
+  const [roomy] = await ratio('e2e-roomy');
+  assert.ok(roomy > 0 && roomy < 0.8, `e2e-roomy spent ratio ${roomy}`);
+  const raw = await promQuery('llm_budget_spent_ratio{job="chat-service",budget="e2e-spent"}');
+  assert.equal(raw.length, 1, `one series per budget, no key labels: ${JSON.stringify(raw.map((s) => s.metric))}`);
+  const alerts = await waitFor('LlmBudgetSpent pending or firing', async () => {
+    const body = await (await fetch(new URL('/api/v1/alerts', promUrl))).json();
+    const list = body.data.alerts;
+    return list.some((a) => a.labels.alertname === 'LlmBudgetSpent' && a.labels.budget === 'e2e-spent' && ['pending', 'firing'].includes(a.state)) ? list : null;
+  }, { timeoutMs: 30_000, intervalMs: 1000 });
+  assert.ok(!alerts.some((a) => a.labels.budget === 'e2e-roomy'), 'e2e-roomy stays quiet');
+  const api = await (await fetch(new URL('/llm-apm/api/budgets', serviceUrl), { signal: AbortSignal.timeout(10_000) })).json();
+  const names = new Set(api.budgets.map((b) => b.name));
+  assert.ok(names.has('e2e-spent') && names.has('e2e-roomy'), `api/budgets: ${[...names]}`);
 });
 
 test('OTLP: traces reach an OTLP/HTTP receiver with the request and step spans', { timeout: 90_000 }, async () => {

@@ -42,6 +42,8 @@ const interfaceOf: Record<string, string> = {
   LlmApmFeedbackRow: 'WireFeedbackRow',
   LlmApmSpend: 'WireSpend',
   LlmApmWireSpendRow: 'WireSpendRow',
+  LlmApmBudgets: 'WireBudgets',
+  LlmApmWireBudget: 'WireBudget',
   ProblemDetails: 'WireProblem',
 };
 

@@ -288,20 +288,25 @@ export interface WireSpend {
   rows: WireSpendRow[];
 }
 
-/** One entry of `GET api/budgets`: a budget, or one key of a per-each budget. */
+export type WireBudgetScope = 'global' | 'tenant' | 'user' | 'route' | 'model';
+
+export type WireBudgetPeriod = 'hour' | 'day' | 'month';
+
+/** One budget and key in its current window (GET api/budgets). `key` is null for a global budget, and for a
+ * budget per each value while no value has spent; `ratio` is spentUsd / limitUsd (1 for a zero limit). */
 export interface WireBudget {
   name: string;
-  scope: 'global' | 'tenant' | 'user' | 'route' | 'model';
+  scope: WireBudgetScope;
   key: string | null;
-  period: 'hour' | 'day' | 'month';
+  period: WireBudgetPeriod;
   limitUsd: number;
   spentUsd: number;
   ratio: number;
   hard: boolean;
+  /** ISO time when the window ends and the budget starts from zero. */
   resetsAt: string;
 }
 
-/** `GET api/budgets`. */
 export interface WireBudgets {
   budgets: WireBudget[];
 }

@@ -79,6 +79,7 @@ public static class LlmApmEndpointRouteBuilderExtensions
         LlmApmPricesApi.Map(api);
         LlmApmScoresApi.Map(api);
         LlmApmSpendApi.Map(api);
+        LlmApmBudgetsApi.Map(api);
         api.MapGet("/stream", (Func<HttpContext, Task>)(context => LlmApmLiveStream.HandleAsync(context, options)))
             .WithName("LlmApmStream")
             .WithSummary("Server-sent events: one 'request' event per finished request, ': keep-alive' comments in between.")

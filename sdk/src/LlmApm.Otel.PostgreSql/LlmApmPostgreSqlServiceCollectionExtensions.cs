@@ -1,3 +1,4 @@
+using LlmApm.Otel;
 using LlmApm.Otel.History;
 using LlmApm.Otel.PostgreSql;
 using LlmApm.Otel.PostgreSql.Implementation;
@@ -71,6 +72,8 @@ public static class LlmApmPostgreSqlServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgreSqlHistoryOptions>, PostgreSqlHistoryOptionsValidator>());
         services.TryAddSingleton<PostgreSqlLlmHistoryStore>();
         services.Replace(ServiceDescriptor.Singleton<ILlmHistoryStore>(sp => sp.GetRequiredService<PostgreSqlLlmHistoryStore>()));
+        services.TryAddSingleton<LlmBudgetSharedStore>(sp => new PostgreSqlBudgetLedger(
+            sp.GetRequiredService<IOptions<PostgreSqlHistoryOptions>>().Value.ConnectionString ?? string.Empty, PostgreSqlBudgetLedger.DefaultRefreshInterval));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgreSqlHistoryLifetime>(sp => new PostgreSqlHistoryLifetime(
             sp.GetRequiredService<PostgreSqlLlmHistoryStore>(),
             sp.GetService<LlmHistoryFeed>(),

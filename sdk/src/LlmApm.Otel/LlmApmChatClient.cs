@@ -157,6 +157,7 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
         }
 
         var model = options?.ModelId ?? this.defaultModel;
+        instrumentation.ThrowIfOverBudget(request, model);
 
         // Beside Microsoft.Extensions.AI's UseOpenTelemetry() (inside this client, or outside with its chat span current),
         // that client makes the conventions' chat span and gen_ai metrics: this one's span is then only the step.
@@ -511,6 +512,7 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
             {
                 usage = this.MeasureUsage(result.Usage, result.Completion);
                 cost = this.instrumentation.RecordUsage(this.request, resolved, usage.Value);
+                this.instrumentation.Spend(this.request, resolved, cost);
             }
 
             string? prompt = null, completion = null;

@@ -47,6 +47,7 @@ internal sealed class LlmApmEmbeddingGenerator : DelegatingEmbeddingGenerator<st
         }
 
         var model = options?.ModelId ?? this.defaultModel;
+        instrumentation.ThrowIfOverBudget(request, model);
         var start = Stopwatch.GetTimestamp();
         // Beside Microsoft.Extensions.AI's UseOpenTelemetry(), that generator makes the conventions' span and metrics.
         var genAi = !this.openTelemetryInside
@@ -91,6 +92,7 @@ internal sealed class LlmApmEmbeddingGenerator : DelegatingEmbeddingGenerator<st
             : new LlmUsage(values.Sum(TokenEstimator.Count), 0, Estimated: true);
         var cost = instrumentation.RecordUsage(request, resolved, usage);
         request?.AddUsage(usage, cost);
+        instrumentation.Spend(request, resolved, cost);
         if (genAi && step.Activity is { IsAllDataRequested: true } done)
         {
             done.SetTag(GenAiConventions.ResponseModel, responseModel);

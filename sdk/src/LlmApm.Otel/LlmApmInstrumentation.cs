@@ -43,6 +43,10 @@ public sealed class LlmApmInstrumentation : IDisposable
         this.Tenants = new TenantTagger(this.Options.Tenants);
         this.ScoreNames = new ScoreNameTagger(this.Options.ScoreNames);
         this.Redactor = this.Options.Redactor ?? LlmContentRedactor.Default;
+        if (this.Options.Enabled && this.Options.Budgets.Count > 0)
+        {
+            this.Budgets = new LlmBudgetLedger(this.Options.Budgets);
+        }
 
         if (this.Options.Enabled && listen)
         {
@@ -99,6 +103,9 @@ public sealed class LlmApmInstrumentation : IDisposable
 
     internal Func<string, string> Redactor { get; }
 
+    /// <summary>Gets the spend of the configured budgets, or <c>null</c> without budgets.</summary>
+    internal LlmBudgetLedger? Budgets { get; }
+
     /// <summary>Gets or sets the requests in progress that the history processor records, set by the processor: without
     /// one, requests open no entry.</summary>
     internal LlmOpenRequests? OpenRequests { get; set; }
@@ -154,6 +161,7 @@ public sealed class LlmApmInstrumentation : IDisposable
         this.PriceCatalog.Dispose();
         this.listener?.Dispose();
         this.Evaluations?.Dispose();
+        this.Budgets?.Dispose();
     }
 
     /// <summary>Records one LLM call's usage against <paramref name="request"/> (or, without one, against the
@@ -162,8 +170,10 @@ public sealed class LlmApmInstrumentation : IDisposable
     /// <returns>The cost of the call, or <c>null</c> when the model has no price.</returns>
     internal decimal? RecordUsage(LlmRequest? request, string? model, in LlmUsage usage)
     {
-        var cost = this.RecordUsage(request, this.Models.Resolve(model), usage);
+        var resolved = this.Models.Resolve(model);
+        var cost = this.RecordUsage(request, resolved, usage);
         request?.AddUsage(usage, cost);
+        this.Spend(request, resolved, cost);
         return cost;
     }
 
@@ -202,6 +212,20 @@ public sealed class LlmApmInstrumentation : IDisposable
 
         return cost;
     }
+
+    /// <summary>Adds a call's cost to the budgets that count it.</summary>
+    internal void Spend(LlmRequest? request, ResolvedModel model, decimal? cost)
+    {
+        if (cost is { } c && this.Budgets is { } budgets)
+        {
+            budgets.Add(request, model.Tag, c);
+        }
+    }
+
+    /// <summary>Refuses a call that a spent hard budget counts, before it reaches the provider.</summary>
+    /// <exception cref="LlmBudgetExceededException">A hard budget is spent; the request has failed with it.</exception>
+    internal void ThrowIfOverBudget(LlmRequest? request, string? model)
+        => this.Budgets?.ThrowIfExceeded(request, this.Models.Tag(model));
 
     internal string Redact(string text)
     {

@@ -43,6 +43,12 @@ public sealed class LlmApmOptions
     /// Spans and the history keep the real id. Default: empty.</summary>
     public IList<string> Tenants { get; } = [];
 
+    /// <summary>Gets the budgets by name: limits in US dollars on what LLM calls spend per UTC hour, day or month, globally
+    /// or by tenant, user, route or model. A soft budget raises <c>llm.budget.spent_ratio</c>; a hard one also refuses calls
+    /// at its limit (<see cref="LlmBudgetExceededException"/>). Configuration: <c>LlmApm:Budgets:{name}</c>. A name is 1 to
+    /// 64 letters, digits, <c>_</c>, <c>-</c> or <c>.</c> (it is the <c>budget</c> metric tag). Default: none.</summary>
+    public IDictionary<string, LlmBudgetOptions> Budgets { get; } = new Dictionary<string, LlmBudgetOptions>(StringComparer.Ordinal);
+
     /// <summary>Gets the host's own error classifiers, asked before the built-in rules. Each returns an error type
     /// or <c>null</c>. A type must be at most 64 characters of letters, digits, <c>_</c>, <c>-</c> or <c>.</c>; at most
     /// 32 distinct custom types are kept, any further one is counted as <c>_OTHER</c>.</summary>

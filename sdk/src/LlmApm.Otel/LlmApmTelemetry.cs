@@ -91,6 +91,9 @@ public static class LlmApmTelemetry
 
         /// <summary>Metric tag <c>error_type</c>.</summary>
         public const string TagErrorType = "error_type";
+
+        /// <summary><c>budget</c>: the metric tag of <c>llm.budget.spent_ratio</c>, a budget's configured name.</summary>
+        public const string TagBudget = "budget";
     }
 
     /// <summary>Instrument names of the <c>LlmApm</c> meter.</summary>
@@ -131,6 +134,9 @@ public static class LlmApmTelemetry
 
         /// <summary><c>llm.evaluation.dropped</c> → <c>llm_evaluation_dropped_total</c>.</summary>
         public const string EvaluationDropped = "llm.evaluation.dropped";
+
+        /// <summary><c>llm.budget.spent_ratio</c>: what each budget's window has spent over its limit.</summary>
+        public const string BudgetSpentRatio = "llm.budget.spent_ratio";
     }
 
     /// <summary>The step names of a typical LLM request.</summary>

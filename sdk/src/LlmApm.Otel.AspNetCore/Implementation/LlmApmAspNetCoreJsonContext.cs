@@ -20,4 +20,5 @@ namespace LlmApm.Otel.AspNetCore.Implementation;
 [JsonSerializable(typeof(LlmApmFeedback))]
 [JsonSerializable(typeof(LlmApmSpend))]
 [JsonSerializable(typeof(ProblemDetails))]
+[JsonSerializable(typeof(LlmApmBudgets))]
 internal sealed partial class LlmApmAspNetCoreJsonContext : JsonSerializerContext;

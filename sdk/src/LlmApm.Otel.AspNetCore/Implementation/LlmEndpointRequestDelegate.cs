@@ -92,6 +92,12 @@ internal static class LlmEndpointRequestDelegate
                     $"The server refused the request body (HTTP {ex.StatusCode}).");
                 throw;
             }
+            catch (LlmBudgetExceededException ex) when (!context.Response.HasStarted)
+            {
+                // A hard budget refused the call before the provider: the client is told which and until when.
+                request.Fail(ex);
+                await LlmApmBudgetsApi.WriteRefusalAsync(context, ex).ConfigureAwait(false);
+            }
             catch (Exception ex)
             {
                 LlmApmAspNetCoreEventSource.Log.LlmEndpointFailed(route, ex);

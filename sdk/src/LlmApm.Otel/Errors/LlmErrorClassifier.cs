@@ -86,6 +86,8 @@ internal sealed class LlmErrorClassifier
                 return LlmErrorTypes.Timeout;
             case TimeoutException:
                 return LlmErrorTypes.Timeout;
+            case LlmBudgetExceededException:
+                return LlmErrorTypes.BudgetExceeded;
             case ClientResultException cre:
                 return ClassifyStatus(cre.Status, ReadErrorText(cre));
             case HttpRequestException hre:
@@ -209,5 +211,5 @@ internal sealed class LlmErrorClassifier
     private static bool IsBuiltIn(string type) => type is LlmErrorTypes.Timeout or LlmErrorTypes.RateLimited
         or LlmErrorTypes.Authentication or LlmErrorTypes.InvalidRequest or LlmErrorTypes.ContentFiltered
         or LlmErrorTypes.ContextLengthExceeded or LlmErrorTypes.ProviderUnavailable or LlmErrorTypes.Network
-        or LlmErrorTypes.Cancelled or LlmErrorTypes.Other;
+        or LlmErrorTypes.Cancelled or LlmErrorTypes.BudgetExceeded or LlmErrorTypes.Other;
 }

@@ -30,6 +30,9 @@ public static class LlmErrorTypes
     /// <summary>The caller cancelled the request.</summary>
     public const string Cancelled = "cancelled";
 
+    /// <summary>A hard budget refused the call before it reached the provider (<see cref="LlmBudgetExceededException"/>).</summary>
+    public const string BudgetExceeded = "budget_exceeded";
+
     /// <summary>Any other failure.</summary>
     public const string Other = "_OTHER";
 }

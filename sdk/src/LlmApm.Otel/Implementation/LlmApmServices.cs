@@ -29,6 +29,8 @@ internal static class LlmApmServices
         services.AddOptions<LlmApmOptions>().ValidateOnStart();
         services.AddSingleton<IConfigureOptions<LlmApmOptions>, LlmApmOptionsBinder>();
         services.AddSingleton<IValidateOptions<LlmApmOptions>, LlmApmOptionsValidator>();
+        services.AddSingleton<IValidateOptions<LlmApmOptions>, LlmBudgetOptionsValidator>();
+        services.AddSingleton<Microsoft.Extensions.Hosting.IHostedService, LlmBudgetSync>();
         services.TryAddSingleton<ILlmHistoryStore, InMemoryLlmHistoryStore>();
         services.TryAddSingleton<LlmHistoryFeed>();
         services.TryAddSingleton(sp =>
