@@ -647,7 +647,8 @@ internal sealed class LlmApmChatClient : DelegatingChatClient
                     details.InputTokenCount ?? 0,
                     details.OutputTokenCount ?? 0,
                     details.CachedInputTokenCount ?? 0,
-                    details.ReasoningTokenCount ?? 0) { CacheWriteInputTokens = CacheCreationTokens(details) ?? 0 }
+                    details.ReasoningTokenCount ?? 0)
+                { CacheWriteInputTokens = CacheCreationTokens(details) ?? 0 }
                 : new LlmUsage(TokenEstimator.Count(this.messages), TokenEstimator.Count(completion.ToString()), Estimated: true);
 
         private readonly void RecordOperation(double seconds, ResolvedModel model, LlmUsage? usage, string? errorType)
