@@ -19,6 +19,7 @@ internal sealed class LlmBudgetSync(IServiceProvider services) : IHostedService,
 
     private readonly CancellationTokenSource stopping = new();
     private Task loop = Task.CompletedTask;
+    private int stopped;
 
     /// <summary>Gets a task that completes once the ledger is seeded (for tests and diagnostics).</summary>
     internal Task Seeded { get; private set; } = Task.CompletedTask;
@@ -40,11 +41,25 @@ internal sealed class LlmBudgetSync(IServiceProvider services) : IHostedService,
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // A host may dispose its services before (or without) stopping them: stop once, whichever comes first.
+        if (Interlocked.Exchange(ref this.stopped, 1) != 0)
+        {
+            return;
+        }
+
         await this.stopping.CancelAsync().ConfigureAwait(false);
-        await this.loop.ConfigureAwait(false);
+        await this.loop.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public void Dispose() => this.stopping.Dispose();
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref this.stopped, 1) == 0)
+        {
+            this.stopping.Cancel();
+        }
+
+        this.stopping.Dispose();
+    }
 
     /// <summary>Sends what this replica spent and reads what every replica spent: one round of the shared ledger.</summary>
     internal static async Task SyncAsync(LlmBudgetLedger ledger, LlmBudgetSharedStore shared, CancellationToken cancellationToken, bool read = true)
