@@ -83,7 +83,7 @@ internal sealed record LlmApmWireRequest(
             record.Status,
             record.ErrorType,
             record.ErrorMessage,
-            new(usage.InputTokens, usage.OutputTokens, usage.CachedInputTokens, usage.ReasoningTokens, usage.TotalTokens, usage.Estimated),
+            new(usage.InputTokens, usage.OutputTokens, usage.CachedInputTokens, usage.CacheWriteInputTokens, usage.ReasoningTokens, usage.TotalTokens, usage.Estimated),
             record.CostUsd,
             record.Unpriced,
             steps,
@@ -97,7 +97,7 @@ internal sealed record LlmApmWireRequest(
 }
 
 /// <summary>The <c>tokens</c> of a request record.</summary>
-internal readonly record struct LlmApmWireTokens(long Input, long Output, long CachedInput, long Reasoning, long Total, bool Estimated);
+internal readonly record struct LlmApmWireTokens(long Input, long Output, long CachedInput, long CacheWriteInput, long Reasoning, long Total, bool Estimated);
 
 /// <summary>One of the <c>steps</c> of a request record; <c>price</c> is the price entry an LLM call's cost used.</summary>
 internal readonly record struct LlmApmWireStep(string Name, double OffsetMs, double DurationMs, string Status, string? ErrorType, int Depth, string Kind, string? Price);
