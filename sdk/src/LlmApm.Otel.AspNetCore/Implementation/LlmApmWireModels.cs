@@ -180,9 +180,9 @@ internal sealed record LlmApmWireLatency(double Avg, double P50, double P95, dou
 }
 
 /// <summary>The <c>tokens</c> of a summary, a model row or a bucket.</summary>
-internal sealed record LlmApmWireTokenTotals(long Input, long Output, long CachedInput, long Reasoning, long Total)
+internal sealed record LlmApmWireTokenTotals(long Input, long Output, long CachedInput, long CacheWriteInput, long Reasoning, long Total)
 {
-    public static LlmApmWireTokenTotals From(LlmTokenTotals t) => new(t.Input, t.Output, t.CachedInput, t.Reasoning, t.Total);
+    public static LlmApmWireTokenTotals From(LlmTokenTotals t) => new(t.Input, t.Output, t.CachedInput, t.CacheWriteInput, t.Reasoning, t.Total);
 }
 
 /// <summary>The body of <c>api/timeseries</c>.</summary>

@@ -311,7 +311,7 @@ internal static class SqliteHistorySchema
     }
 
     /// <summary>Reads the figures of a row for the rollups: start, duration, route, model, replica, status, error type,
-    /// the four token counts, cost, unpriced and id, in that order.</summary>
+    /// the four token counts, cost, unpriced, id and cache-write tokens, in that order.</summary>
     public static LlmRequestRecord ReadFigures(SqliteDataReader reader) => new()
     {
         Id = reader.GetString(13),
@@ -323,7 +323,10 @@ internal static class SqliteHistorySchema
         Replica = StringOrNull(reader, 4),
         Status = reader.GetString(5),
         ErrorType = StringOrNull(reader, 6),
-        Usage = new LlmUsage(reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10)),
+        Usage = new LlmUsage(reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10))
+        {
+            CacheWriteInputTokens = reader.GetInt64(14),
+        },
         CostUsd = reader.IsDBNull(11) ? null : decimal.Parse(reader.GetString(11), NumberStyles.Number, CultureInfo.InvariantCulture),
         Unpriced = reader.GetInt64(12) != 0,
     };
