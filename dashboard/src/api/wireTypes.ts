@@ -40,6 +40,7 @@ export interface WireTokenTotals {
   input: number;
   output: number;
   cachedInput: number;
+  cacheWriteInput: number;
   reasoning: number;
   total: number;
 }

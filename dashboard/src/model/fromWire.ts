@@ -13,6 +13,7 @@ function tokensFromWire(tokens: WireTokenTotals | undefined): TokenCounts {
     input: tokens?.input ?? 0,
     output: tokens?.output ?? 0,
     cachedInput: tokens?.cachedInput ?? 0,
+    cacheWriteInput: tokens?.cacheWriteInput ?? 0,
     reasoning: tokens?.reasoning ?? 0,
     total: tokens?.total ?? 0,
   };

@@ -68,7 +68,7 @@ export function record(overrides: Partial<WireRequestRecord> = {}): WireRequestR
     status: 'ok',
     errorType: null,
     errorMessage: null,
-    tokens: { input: 120, output: 45, cachedInput: 0, reasoning: 0, total: 165, estimated: false },
+    tokens: { input: 120, output: 45, cachedInput: 0, cacheWriteInput: 0, reasoning: 0, total: 165, estimated: false },
     costUsd: 0.000045,
     unpriced: false,
     steps: [
@@ -88,7 +88,7 @@ export function record(overrides: Partial<WireRequestRecord> = {}): WireRequestR
 
 export function summary(overrides: Partial<WireSummary> = {}): WireSummary {
   const latencyMs = { avg: 812.4, p50: 640.1, p95: 1900.2, p99: 2400.0 };
-  const tokens = { input: 14000, output: 9000, cachedInput: 0, reasoning: 0, total: 23000 };
+  const tokens = { input: 14000, output: 9000, cachedInput: 0, cacheWriteInput: 0, reasoning: 0, total: 23000 };
   return {
     window: '5m',
     from: '2026-11-26T20:00:00Z',

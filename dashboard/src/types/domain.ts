@@ -6,6 +6,7 @@ export interface TokenCounts {
   input: number;
   output: number;
   cachedInput: number;
+  cacheWriteInput: number;
   reasoning: number;
   total: number;
 }

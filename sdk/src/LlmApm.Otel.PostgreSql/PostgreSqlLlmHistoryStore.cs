@@ -365,7 +365,7 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
                     count(*), count(*) FILTER (WHERE status <> 'ok'), sum(duration_ms),
                     sum(input_tokens)::bigint, sum(output_tokens)::bigint, sum(cached_input_tokens)::bigint, sum(reasoning_tokens)::bigint,
                     COALESCE(sum(cost_usd), 0), count(*) FILTER (WHERE unpriced),
-                    (array_agg(id ORDER BY duration_ms DESC))[1], max(duration_ms)
+                    (array_agg(id ORDER BY duration_ms DESC))[1], max(duration_ms), sum(cache_write_input_tokens)::bigint
                 FROM {PostgreSqlHistorySchema.Table}
                 WHERE start_time >= $1 AND start_time < $2{filters}
                 GROUP BY GROUPING SETS ((bucket, model), (bucket, model, error_type), (bucket, model, latency_bucket))
@@ -409,7 +409,10 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
                             Count = count,
                             ErrorCount = reader.GetInt64(7),
                             DurationSumMs = reader.GetDouble(8),
-                            Tokens = new LlmUsage(reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12)),
+                            Tokens = new LlmUsage(reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12))
+                            {
+                                CacheWriteInputTokens = reader.GetInt64(17),
+                            },
                             CostUsd = reader.GetDecimal(13),
                             UnpricedCount = reader.GetInt64(14),
                             SlowestRequestId = reader.GetString(15),

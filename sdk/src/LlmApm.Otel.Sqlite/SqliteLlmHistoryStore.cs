@@ -577,7 +577,7 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
             using var command = connection.CreateCommand();
             command.CommandText = """
                 SELECT start_utc_ticks, duration_ms, route, model, replica, status, error_type, input_tokens, output_tokens,
-                    cached_input_tokens, reasoning_tokens, cost_usd, unpriced, id
+                    cached_input_tokens, reasoning_tokens, cost_usd, unpriced, id, cache_write_input_tokens
                 FROM requests WHERE seq <= $upTo AND start_utc_ticks >= $from
                 """;
             command.Parameters.AddWithValue("$upTo", this.loadRollupsUpTo);

@@ -41,6 +41,9 @@ public static class LlmApmTelemetry
         /// <summary><c>llm.usage.cached_input_tokens</c>: cached input tokens of the whole request.</summary>
         public const string UsageCachedInputTokens = "llm.usage.cached_input_tokens";
 
+        /// <summary><c>llm.usage.cache_write_input_tokens</c>: input tokens of the whole request written to the provider's cache.</summary>
+        public const string UsageCacheWriteInputTokens = "llm.usage.cache_write_input_tokens";
+
         /// <summary><c>llm.usage.reasoning_tokens</c>: reasoning tokens of the whole request.</summary>
         public const string UsageReasoningTokens = "llm.usage.reasoning_tokens";
 

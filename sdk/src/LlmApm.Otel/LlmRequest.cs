@@ -21,6 +21,7 @@ public sealed class LlmRequest : IDisposable
     private long inputTokens;
     private long outputTokens;
     private long cachedInputTokens;
+    private long cacheWriteInputTokens;
     private long reasoningTokens;
     private bool estimated;
     private decimal cost;
@@ -150,7 +151,10 @@ public sealed class LlmRequest : IDisposable
         {
             lock (this.sync)
             {
-                return new LlmUsage(this.inputTokens, this.outputTokens, this.cachedInputTokens, this.reasoningTokens, this.estimated);
+                return new LlmUsage(this.inputTokens, this.outputTokens, this.cachedInputTokens, this.reasoningTokens, this.estimated)
+                {
+                    CacheWriteInputTokens = this.cacheWriteInputTokens,
+                };
             }
         }
     }
@@ -364,6 +368,11 @@ public sealed class LlmRequest : IDisposable
                 activity.SetTag(LlmApmTelemetry.Attributes.UsageCachedInputTokens, usage.CachedInputTokens);
             }
 
+            if (usage.CacheWriteInputTokens > 0)
+            {
+                activity.SetTag(LlmApmTelemetry.Attributes.UsageCacheWriteInputTokens, usage.CacheWriteInputTokens);
+            }
+
             if (usage.ReasoningTokens > 0)
             {
                 activity.SetTag(LlmApmTelemetry.Attributes.UsageReasoningTokens, usage.ReasoningTokens);
@@ -478,6 +487,7 @@ public sealed class LlmRequest : IDisposable
             this.inputTokens += usage.InputTokens;
             this.outputTokens += usage.OutputTokens;
             this.cachedInputTokens += usage.CachedInputTokens;
+            this.cacheWriteInputTokens += usage.CacheWriteInputTokens;
             this.reasoningTokens += usage.ReasoningTokens;
             this.estimated |= usage.Estimated;
             if (callCost is { } c)

@@ -80,7 +80,7 @@ public class LlmApmEndpointRouteBuilderExtensionsTests(ITestOutputHelper testOut
             Assert.True(root.GetProperty("latencyMs").GetProperty(figure).GetDouble() > 0, figure);
         }
 
-        foreach (var token in new[] { "input", "output", "cachedInput", "reasoning", "total" })
+        foreach (var token in new[] { "input", "output", "cachedInput", "cacheWriteInput", "reasoning", "total" })
         {
             Assert.Equal(JsonValueKind.Number, root.GetProperty("tokens").GetProperty(token).ValueKind);
         }

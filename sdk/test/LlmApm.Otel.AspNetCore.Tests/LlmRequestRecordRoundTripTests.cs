@@ -125,7 +125,7 @@ public sealed class LlmRequestRecordRoundTripTests : IDisposable
         ErrorMessage = full ? "error message" : null,
 
         // Each count its own number, so that two columns swapped are caught.
-        Usage = new LlmUsage(1201, 352, CachedInputTokens: 1003, ReasoningTokens: 54, Estimated: true),
+        Usage = new LlmUsage(1201, 352, CachedInputTokens: 1003, ReasoningTokens: 54, Estimated: true) { CacheWriteInputTokens = 97 },
 
         // Unpriced with a cost as well: each is kept on its own, whatever they mean together.
         CostUsd = 0.000123456789m,

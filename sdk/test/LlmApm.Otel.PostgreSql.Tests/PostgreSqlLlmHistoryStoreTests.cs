@@ -304,7 +304,7 @@ public sealed class PostgreSqlLlmHistoryStoreTests(PostgresCluster cluster)
                 StartTime = from.AddMinutes(i % 4 < 2 ? 1 : 61).AddSeconds(i),
                 DurationMs = 10 * (i + 1),
                 ErrorType = failed ? (i % 8 == 0 ? "timeout" : "rate_limited") : null,
-                Usage = new LlmUsage(i, 2 * i, 1, 0),
+                Usage = new LlmUsage(i, 2 * i, 1, 0) { CacheWriteInputTokens = 3 * i },
                 CostUsd = i % 5 == 0 ? null : 0.001m * i,
                 Unpriced = i % 5 == 0,
                 Replica = i % 3 == 0 ? "agg-b" : null,
@@ -330,6 +330,7 @@ public sealed class PostgreSqlLlmHistoryStoreTests(PostgresCluster cluster)
             Assert.Equal(expected.Count(r => r.Status != "ok"), cell.ErrorCount);
             Assert.Equal(expected.Sum(r => r.DurationMs), cell.DurationSumMs, 6);
             Assert.Equal(expected.Sum(r => r.Usage.OutputTokens), cell.Tokens.OutputTokens);
+            Assert.Equal(expected.Sum(r => r.Usage.CacheWriteInputTokens), cell.Tokens.CacheWriteInputTokens);
             Assert.Equal(expected.Sum(r => r.CostUsd ?? 0), cell.CostUsd);
             Assert.Equal(expected.Count(r => r.Unpriced), cell.UnpricedCount);
             Assert.Equal(

@@ -71,6 +71,7 @@ public sealed class SqliteLlmHistoryStoreScoresTests : IDisposable
             command.CommandText = """
                 DROP TABLE scores; DROP INDEX ix_requests_tenant; DROP INDEX ix_requests_user;
                 ALTER TABLE requests DROP COLUMN user_id; ALTER TABLE requests DROP COLUMN tenant_id; ALTER TABLE requests DROP COLUMN properties;
+                ALTER TABLE requests DROP COLUMN cache_write_input_tokens;
                 PRAGMA user_version = 3;
                 """;
             command.ExecuteNonQuery();

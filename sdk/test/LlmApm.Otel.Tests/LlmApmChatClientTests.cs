@@ -16,6 +16,40 @@ public class LlmApmChatClientTests
     private const string Secret = "my secret prompt about alice@example.com";
 
     [Fact]
+    public async Task GetResponseAsync_TwoCallsWritingToTheCache_SumsCacheWriteOnRequestSpanAndRecord()
+    {
+        using var host = TestHost.Start();
+        var writes = new Queue<long>([30, 45]);
+        using (var request = host.Instrumentation.StartRequest("/cache-write"))
+        {
+            foreach (var written in writes)
+            {
+                var usage = new UsageDetails { InputTokenCount = 100, OutputTokenCount = 10, AdditionalCounts = new() { ["CacheCreationInputTokens"] = written } };
+                await Build(host, new FakeChatClient { Model = DatedModel, Usage = usage }).GetResponseAsync([new ChatMessage(ChatRole.User, "hi")]);
+            }
+
+            Assert.Equal(75, request.Usage.CacheWriteInputTokens);
+        }
+
+        using (host.Instrumentation.StartRequest("/no-cache-write"))
+        {
+            await Build(host, new FakeChatClient { Model = DatedModel, Usage = new UsageDetails { InputTokenCount = 100, OutputTokenCount = 10 } })
+                .GetResponseAsync([new ChatMessage(ChatRole.User, "hi")]);
+        }
+
+        host.Flush();
+        var span = Assert.Single(host.Exported, a => a.DisplayName == "llm.request /cache-write");
+        Assert.Equal(75L, span.GetTagItem(LlmApmTelemetry.Attributes.UsageCacheWriteInputTokens));
+        Assert.Equal(200L, span.GetTagItem(LlmApmTelemetry.Attributes.UsageInputTokens));
+        var none = Assert.Single(host.Exported, a => a.DisplayName == "llm.request /no-cache-write");
+        Assert.Null(none.GetTagItem(LlmApmTelemetry.Attributes.UsageCacheWriteInputTokens));
+
+        var record = Assert.Single(host.History.Query(new LlmHistoryQuery { Route = "/cache-write" }));
+        Assert.Equal(75, record.Usage.CacheWriteInputTokens);
+        Assert.Equal(200, record.Usage.InputTokens);
+    }
+
+    [Fact]
     public async Task GetResponseAsync_WithReportedUsage_RecordsGenAiSpanUsageAndCost()
     {
         using var metrics = new MetricCollector();

@@ -137,7 +137,7 @@ public class LlmHistoryRollupsTests
                 Replica = replicas[random.Next(replicas.Length)],
                 Status = error ? "error" : "ok",
                 ErrorType = error ? (random.Next(2) == 0 ? "timeout" : "rate_limited") : null,
-                Usage = new LlmUsage(random.Next(5000), random.Next(2000), random.Next(100), random.Next(50)),
+                Usage = new LlmUsage(random.Next(5000), random.Next(2000), random.Next(100), random.Next(50)) { CacheWriteInputTokens = random.Next(80) },
                 CostUsd = unpriced ? null : random.Next(1, 1_000_000) / 1_000_000_000_000m,
                 Unpriced = unpriced,
             });

@@ -4,7 +4,7 @@ import { summary } from '../../test/fakes';
 import { ModelTable } from './ModelTable';
 
 const latencyMs = { avg: 500, p50: 450, p95: 900, p99: 950 };
-const tokens = { input: 100, output: 50, cachedInput: 0, reasoning: 0, total: 150 };
+const tokens = { input: 100, output: 50, cachedInput: 0, cacheWriteInput: 0, reasoning: 0, total: 150 };
 
 function costOf(model: string): string {
   const row = screen.getByRole('rowheader', { name: model }).closest('tr');

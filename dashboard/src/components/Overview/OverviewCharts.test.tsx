@@ -4,7 +4,7 @@ import { timeseriesFromWire } from '../../model/fromWire';
 import { OverviewCharts } from './OverviewCharts';
 import { lineRuns } from './TimeSeriesChart';
 
-const tokens = { input: 10, output: 5, cachedInput: 0, reasoning: 0, total: 15 };
+const tokens = { input: 10, output: 5, cachedInput: 0, cacheWriteInput: 0, reasoning: 0, total: 15 };
 
 function bucket(i: number, count: number, extra: Partial<WireBucket> = {}): WireBucket {
   return {
@@ -14,7 +14,7 @@ function bucket(i: number, count: number, extra: Partial<WireBucket> = {}): Wire
     errorRate: 0,
     errorsByType: {},
     latencyMs: count > 0 ? { avg: 700, p50: 650, p95: 1200, p99: 1300 } : null,
-    tokens: count > 0 ? tokens : { input: 0, output: 0, cachedInput: 0, reasoning: 0, total: 0 },
+    tokens: count > 0 ? tokens : { input: 0, output: 0, cachedInput: 0, cacheWriteInput: 0, reasoning: 0, total: 0 },
     costUsd: count > 0 ? 0.001 : 0,
     unpricedCount: 0,
     slowest: count > 0 ? { requestId: `req-${i}`, durationMs: 1500 + i } : null,

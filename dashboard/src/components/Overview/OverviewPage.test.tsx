@@ -15,7 +15,7 @@ const timeseries: WireTimeseries = {
     errorRate: i % 5 === 0 && i % 3 > 0 ? 1 / (i % 3) : 0,
     errorsByType: (i % 5 === 0 ? { timeout: 1 } : {}) as Record<string, number>,
     latencyMs: { avg: 700, p50: 650, p95: 1200, p99: 1300 },
-    tokens: { input: 700, output: 450, cachedInput: 0, reasoning: 0, total: 1150 },
+    tokens: { input: 700, output: 450, cachedInput: 0, cacheWriteInput: 0, reasoning: 0, total: 1150 },
     costUsd: 0.0007,
     unpricedCount: 0,
     slowest: i % 3 > 0 ? { requestId: `request-${i}`, durationMs: 1300 } : null,

@@ -29,7 +29,7 @@ describe('SummaryCards', () => {
             errorCount: 0,
             errorRate: 0,
             latencyMs: null,
-            tokens: { input: 0, output: 0, cachedInput: 0, reasoning: 0, total: 0 },
+            tokens: { input: 0, output: 0, cachedInput: 0, cacheWriteInput: 0, reasoning: 0, total: 0 },
             costUsd: 0,
             unpricedCount: 0,
             byModel: [],

@@ -83,7 +83,7 @@ internal sealed record LlmApmWireRequest(
             record.Status,
             record.ErrorType,
             record.ErrorMessage,
-            new(usage.InputTokens, usage.OutputTokens, usage.CachedInputTokens, usage.ReasoningTokens, usage.TotalTokens, usage.Estimated),
+            new(usage.InputTokens, usage.OutputTokens, usage.CachedInputTokens, usage.CacheWriteInputTokens, usage.ReasoningTokens, usage.TotalTokens, usage.Estimated),
             record.CostUsd,
             record.Unpriced,
             steps,
@@ -97,7 +97,7 @@ internal sealed record LlmApmWireRequest(
 }
 
 /// <summary>The <c>tokens</c> of a request record.</summary>
-internal readonly record struct LlmApmWireTokens(long Input, long Output, long CachedInput, long Reasoning, long Total, bool Estimated);
+internal readonly record struct LlmApmWireTokens(long Input, long Output, long CachedInput, long CacheWriteInput, long Reasoning, long Total, bool Estimated);
 
 /// <summary>One of the <c>steps</c> of a request record; <c>price</c> is the price entry an LLM call's cost used.</summary>
 internal readonly record struct LlmApmWireStep(string Name, double OffsetMs, double DurationMs, string Status, string? ErrorType, int Depth, string Kind, string? Price);
@@ -180,9 +180,9 @@ internal sealed record LlmApmWireLatency(double Avg, double P50, double P95, dou
 }
 
 /// <summary>The <c>tokens</c> of a summary, a model row or a bucket.</summary>
-internal sealed record LlmApmWireTokenTotals(long Input, long Output, long CachedInput, long Reasoning, long Total)
+internal sealed record LlmApmWireTokenTotals(long Input, long Output, long CachedInput, long CacheWriteInput, long Reasoning, long Total)
 {
-    public static LlmApmWireTokenTotals From(LlmTokenTotals t) => new(t.Input, t.Output, t.CachedInput, t.Reasoning, t.Total);
+    public static LlmApmWireTokenTotals From(LlmTokenTotals t) => new(t.Input, t.Output, t.CachedInput, t.CacheWriteInput, t.Reasoning, t.Total);
 }
 
 /// <summary>The body of <c>api/timeseries</c>.</summary>

@@ -29,7 +29,7 @@ internal static class PostgreSqlHistorySchema
         seq, replica, id, trace_id, span_id, start_time, start_offset_minutes, duration_ms, route, model, provider,
         conversation_id, status, error_type, error_message, input_tokens, output_tokens, cached_input_tokens,
         reasoning_tokens, tokens_estimated, cost_usd, unpriced, steps, has_content, prompt, completion, user_id, tenant_id,
-        properties, dropped_steps
+        properties, dropped_steps, cache_write_input_tokens
         """;
 
     public const string Copy = $"COPY {Table} ({Columns}, latency_bucket) FROM STDIN (FORMAT BINARY)";
@@ -129,10 +129,11 @@ internal static class PostgreSqlHistorySchema
         // 5: who the request was for, and the steps dropped past the per-request bound. The user and tenant filters
         // page through (key, seq) as the others do, and narrow the spend query's window with the start-time index; the
         // properties are jsonb (NULL when none) with a GIN index for both "has key" (?) and "key is value" (@>).
-        // Existing rows get NULL and 0: adding a column with a constant default rewrites nothing.
+        // Existing rows get NULL and 0: adding a column with a constant default rewrites nothing. Also the input tokens
+        // written to the provider's cache, new in the same release.
         $"""
         ALTER TABLE {Table} ADD COLUMN user_id text, ADD COLUMN tenant_id text, ADD COLUMN properties jsonb,
-            ADD COLUMN dropped_steps integer NOT NULL DEFAULT 0;
+            ADD COLUMN dropped_steps integer NOT NULL DEFAULT 0, ADD COLUMN cache_write_input_tokens bigint NOT NULL DEFAULT 0;
         CREATE INDEX ix_{Table}_tenant ON {Table} (tenant_id, seq);
         CREATE INDEX ix_{Table}_user ON {Table} (user_id, seq);
         CREATE INDEX ix_{Table}_properties ON {Table} USING gin (properties);
@@ -232,6 +233,7 @@ internal static class PostgreSqlHistorySchema
         }
 
         importer.Write(record.DroppedSteps, NpgsqlDbType.Integer);
+        importer.Write(record.Usage.CacheWriteInputTokens, NpgsqlDbType.Bigint);
         importer.Write((short)LlmLatencyBuckets.IndexOf(record.DurationMs), NpgsqlDbType.Smallint);
     }
 
@@ -307,7 +309,10 @@ internal static class PostgreSqlHistorySchema
             Status = reader.GetString(12),
             ErrorType = StringOrNull(reader, 13),
             ErrorMessage = StringOrNull(reader, 14),
-            Usage = new LlmUsage(reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17), reader.GetInt64(18), reader.GetBoolean(19)),
+            Usage = new LlmUsage(reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17), reader.GetInt64(18), reader.GetBoolean(19))
+            {
+                CacheWriteInputTokens = reader.GetInt64(30),
+            },
             CostUsd = reader.IsDBNull(20) ? null : reader.GetDecimal(20),
             Unpriced = reader.GetBoolean(21),
             Steps = LlmStepCodec.Read(reader.GetString(22), out var droppedInSteps),

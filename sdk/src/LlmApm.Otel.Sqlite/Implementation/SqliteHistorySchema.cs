@@ -17,7 +17,7 @@ internal static class SqliteHistorySchema
         seq, id, trace_id, span_id, start_utc_ticks, start_offset_minutes, duration_ms, route, model, provider,
         conversation_id, status, error_type, error_message, input_tokens, output_tokens, cached_input_tokens,
         reasoning_tokens, tokens_estimated, cost_usd, unpriced, steps, has_content, prompt, completion, replica, user_id, tenant_id,
-        properties
+        properties, cache_write_input_tokens
         """;
 
     private const string CreateTable = """
@@ -62,19 +62,21 @@ internal static class SqliteHistorySchema
         INSERT OR REPLACE INTO requests (seq, id, trace_id, span_id, start_utc_ticks, start_offset_minutes, duration_ms,
             route, model, provider, conversation_id, status, error_type, error_message, input_tokens, output_tokens,
             cached_input_tokens, reasoning_tokens, tokens_estimated, cost_usd, unpriced, steps, has_content, prompt, completion,
-            replica, user_id, tenant_id, properties)
+            replica, user_id, tenant_id, properties, cache_write_input_tokens)
         VALUES ($p0, $p1, $p2, $p3, $p4, $p5, $p6, $p7, $p8, $p9, $p10, $p11, $p12, $p13, $p14, $p15, $p16, $p17, $p18,
-            $p19, $p20, $p21, $p22, $p23, $p24, $p25, $p26, $p27, $p28)
+            $p19, $p20, $p21, $p22, $p23, $p24, $p25, $p26, $p27, $p28, $p29)
         """;
 
-    private const int ColumnCount = 29;
+    private const int ColumnCount = 30;
 
     // Version 5: who the request was for. The user and tenant filters page through their indexes (newest first), as the
-    // replica's does; properties are a JSON object (NULL when none), filtered with json_each.
+    // replica's does; properties are a JSON object (NULL when none), filtered with json_each. Also the input tokens
+    // written to the provider's cache, new in the same release.
     private const string AddAttribution = """
         ALTER TABLE requests ADD COLUMN user_id TEXT;
         ALTER TABLE requests ADD COLUMN tenant_id TEXT;
         ALTER TABLE requests ADD COLUMN properties TEXT;
+        ALTER TABLE requests ADD COLUMN cache_write_input_tokens INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX ix_requests_tenant ON requests (tenant_id, seq);
         CREATE INDEX ix_requests_user ON requests (user_id, seq);
         """;
@@ -270,6 +272,7 @@ internal static class SqliteHistorySchema
         p[26].Value = OrNull(record.UserId);
         p[27].Value = OrNull(record.TenantId);
         p[28].Value = OrNull(LlmPropertiesCodec.Write(record.Properties));
+        p[29].Value = record.Usage.CacheWriteInputTokens;
     }
 
     /// <summary>Reads a row selected with <see cref="Columns"/>.</summary>
@@ -291,7 +294,10 @@ internal static class SqliteHistorySchema
             Status = reader.GetString(11),
             ErrorType = StringOrNull(reader, 12),
             ErrorMessage = StringOrNull(reader, 13),
-            Usage = new LlmUsage(reader.GetInt64(14), reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17), reader.GetInt64(18) != 0),
+            Usage = new LlmUsage(reader.GetInt64(14), reader.GetInt64(15), reader.GetInt64(16), reader.GetInt64(17), reader.GetInt64(18) != 0)
+            {
+                CacheWriteInputTokens = reader.GetInt64(29),
+            },
             CostUsd = reader.IsDBNull(19) ? null : decimal.Parse(reader.GetString(19), NumberStyles.Number, CultureInfo.InvariantCulture),
             Unpriced = reader.GetInt64(20) != 0,
             Steps = LlmStepCodec.Read(reader.GetString(21), out var droppedSteps),
@@ -305,7 +311,7 @@ internal static class SqliteHistorySchema
     }
 
     /// <summary>Reads the figures of a row for the rollups: start, duration, route, model, replica, status, error type,
-    /// the four token counts, cost, unpriced and id, in that order.</summary>
+    /// the four token counts, cost, unpriced, id and cache-write tokens, in that order.</summary>
     public static LlmRequestRecord ReadFigures(SqliteDataReader reader) => new()
     {
         Id = reader.GetString(13),
@@ -317,7 +323,10 @@ internal static class SqliteHistorySchema
         Replica = StringOrNull(reader, 4),
         Status = reader.GetString(5),
         ErrorType = StringOrNull(reader, 6),
-        Usage = new LlmUsage(reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10)),
+        Usage = new LlmUsage(reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10))
+        {
+            CacheWriteInputTokens = reader.GetInt64(14),
+        },
         CostUsd = reader.IsDBNull(11) ? null : decimal.Parse(reader.GetString(11), NumberStyles.Number, CultureInfo.InvariantCulture),
         Unpriced = reader.GetInt64(12) != 0,
     };

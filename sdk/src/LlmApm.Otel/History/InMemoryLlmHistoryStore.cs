@@ -299,6 +299,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         slot.InputTokens = tokens.InputTokens;
         slot.OutputTokens = tokens.OutputTokens;
         slot.CachedInputTokens = tokens.CachedInputTokens;
+        slot.CacheWriteInputTokens = tokens.CacheWriteInputTokens;
         slot.ReasoningTokens = tokens.ReasoningTokens;
         flags |= tokens.Estimated ? SlotFlags.Estimated : SlotFlags.None;
         flags |= record.Unpriced ? SlotFlags.Unpriced : SlotFlags.None;
@@ -459,7 +460,10 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
                 slot.OutputTokens,
                 slot.CachedInputTokens,
                 slot.ReasoningTokens,
-                (flags & SlotFlags.Estimated) != 0),
+                (flags & SlotFlags.Estimated) != 0)
+            {
+                CacheWriteInputTokens = slot.CacheWriteInputTokens,
+            },
             CostUsd = (flags & SlotFlags.HasCost) != 0 ? slot.Cost : null,
             Unpriced = (flags & SlotFlags.Unpriced) != 0,
             Steps = stepRecords,
@@ -531,6 +535,7 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         public long InputTokens;
         public long OutputTokens;
         public long CachedInputTokens;
+        public long CacheWriteInputTokens;
         public long ReasoningTokens;
         public decimal Cost;
         public LlmRequestRecord? Overflow;

@@ -250,6 +250,9 @@ internal sealed class LlmTokenTotals
     /// <summary>Gets or sets the cached input tokens.</summary>
     public long CachedInput { get; set; }
 
+    /// <summary>Gets or sets the input tokens written to the provider's cache.</summary>
+    public long CacheWriteInput { get; set; }
+
     /// <summary>Gets or sets the reasoning tokens.</summary>
     public long Reasoning { get; set; }
 

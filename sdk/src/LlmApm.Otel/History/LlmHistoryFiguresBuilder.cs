@@ -19,6 +19,8 @@ internal sealed class LlmHistoryFiguresBuilder
 
     public long CachedInputTokens { get; private set; }
 
+    public long CacheWriteInputTokens { get; private set; }
+
     public long ReasoningTokens { get; private set; }
 
     public decimal Cost { get; private set; }
@@ -42,6 +44,7 @@ internal sealed class LlmHistoryFiguresBuilder
         this.InputTokens += record.Usage.InputTokens;
         this.OutputTokens += record.Usage.OutputTokens;
         this.CachedInputTokens += record.Usage.CachedInputTokens;
+        this.CacheWriteInputTokens += record.Usage.CacheWriteInputTokens;
         this.ReasoningTokens += record.Usage.ReasoningTokens;
         this.Cost += record.CostUsd ?? 0;
         if (record.Unpriced)
@@ -65,6 +68,7 @@ internal sealed class LlmHistoryFiguresBuilder
         this.InputTokens += cell.Tokens.InputTokens;
         this.OutputTokens += cell.Tokens.OutputTokens;
         this.CachedInputTokens += cell.Tokens.CachedInputTokens;
+        this.CacheWriteInputTokens += cell.Tokens.CacheWriteInputTokens;
         this.ReasoningTokens += cell.Tokens.ReasoningTokens;
         this.Cost += cell.CostUsd;
         this.Unpriced += cell.UnpricedCount;
@@ -85,6 +89,7 @@ internal sealed class LlmHistoryFiguresBuilder
         this.InputTokens += other.InputTokens;
         this.OutputTokens += other.OutputTokens;
         this.CachedInputTokens += other.CachedInputTokens;
+        this.CacheWriteInputTokens += other.CacheWriteInputTokens;
         this.ReasoningTokens += other.ReasoningTokens;
         this.Cost += other.Cost;
         this.Unpriced += other.Unpriced;
@@ -106,7 +111,10 @@ internal sealed class LlmHistoryFiguresBuilder
         Count = this.Count,
         ErrorCount = this.Errors,
         DurationSumMs = this.DurationSumMs,
-        Tokens = new LlmUsage(this.InputTokens, this.OutputTokens, this.CachedInputTokens, this.ReasoningTokens),
+        Tokens = new LlmUsage(this.InputTokens, this.OutputTokens, this.CachedInputTokens, this.ReasoningTokens)
+        {
+            CacheWriteInputTokens = this.CacheWriteInputTokens,
+        },
         CostUsd = this.Cost,
         UnpricedCount = this.Unpriced,
         ErrorsByType = this.errorsByType is null ? new Dictionary<string, long>() : new Dictionary<string, long>(this.errorsByType, StringComparer.Ordinal),
@@ -133,6 +141,7 @@ internal sealed class LlmHistoryFiguresBuilder
             Input = this.InputTokens,
             Output = this.OutputTokens,
             CachedInput = this.CachedInputTokens,
+            CacheWriteInput = this.CacheWriteInputTokens,
             Reasoning = this.ReasoningTokens,
         };
         figures.CostUsd = this.Cost;
