@@ -263,41 +263,7 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
             using var command = connection.CreateCommand();
             var sql = new StringBuilder($"SELECT {SqliteHistorySchema.Columns} FROM requests WHERE seq < $below");
             command.Parameters.AddWithValue("$below", below);
-            if (query.Status is not null)
-            {
-                sql.Append(" AND status = $status");
-                command.Parameters.AddWithValue("$status", query.Status);
-            }
-
-            if (query.Model is not null)
-            {
-                sql.Append(" AND model = $model");
-                command.Parameters.AddWithValue("$model", query.Model);
-            }
-
-            if (query.Route is not null)
-            {
-                sql.Append(" AND route = $route");
-                command.Parameters.AddWithValue("$route", query.Route);
-            }
-
-            if (query.Replica is not null)
-            {
-                sql.Append(" AND replica = $replica");
-                command.Parameters.AddWithValue("$replica", query.Replica);
-            }
-
-            if (query.UserId is not null)
-            {
-                sql.Append(" AND user_id = $user");
-                command.Parameters.AddWithValue("$user", query.UserId);
-            }
-
-            if (query.TenantId is not null)
-            {
-                sql.Append(" AND tenant_id = $tenant");
-                command.Parameters.AddWithValue("$tenant", query.TenantId);
-            }
+            SqliteHistorySchema.AppendEquals(sql, command, [("status", query.Status), ("model", query.Model), ("route", query.Route), ("replica", query.Replica), ("user_id", query.UserId), ("tenant_id", query.TenantId)]);
 
             if (query.PropertyKey is not null)
             {

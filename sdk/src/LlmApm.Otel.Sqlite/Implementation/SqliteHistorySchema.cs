@@ -10,6 +10,20 @@ namespace LlmApm.Otel.Sqlite.Implementation;
 /// columns. Also the migration from version 1, which kept the record as JSON.</summary>
 internal static class SqliteHistorySchema
 {
+    /// <summary>Adds <c>AND column = $column</c> for each filter that has a value: the history's pages and the spend
+    /// query filter the same columns the same way.</summary>
+    public static void AppendEquals(System.Text.StringBuilder sql, SqliteCommand command, ReadOnlySpan<(string Column, string? Value)> filters)
+    {
+        foreach (var (column, value) in filters)
+        {
+            if (value is not null)
+            {
+                sql.Append(" AND ").Append(column).Append(" = $").Append(column);
+                command.Parameters.AddWithValue("$" + column, value);
+            }
+        }
+    }
+
     public const int Version = 5;
 
     /// <summary>The columns a read selects, in the order <see cref="Read"/> expects.</summary>

@@ -64,14 +64,7 @@ internal static class SqliteSpend
             command.Parameters.AddWithValue("$to", to.UtcTicks);
         }
 
-        foreach (var (column, value) in new[] { ("tenant_id", query.TenantId), ("user_id", query.UserId), ("route", query.Route), ("model", query.Model), ("replica", query.Replica) })
-        {
-            if (value is not null)
-            {
-                sql.Append(" AND ").Append(column).Append(" = $").Append(column);
-                command.Parameters.AddWithValue("$" + column, value);
-            }
-        }
+        SqliteHistorySchema.AppendEquals(sql, command, [("tenant_id", query.TenantId), ("user_id", query.UserId), ("route", query.Route), ("model", query.Model), ("replica", query.Replica)]);
 
         sql.Append(" GROUP BY ").Append(key);
         command.CommandText = sql.ToString();
