@@ -2,7 +2,8 @@
 # Open dashboards against chat latency (issue 13): the sample chat service (Release, simulated LLM at zero latency,
 # rate limit raised, SQLite history prefilled with PREFILL records spread over the last 24 hours) loaded with wrk at a
 # fixed rate, in alternating phases without and with three dashboards polling the 24-hour window (each poller asks
-# api/summary?window=24h and api/timeseries?window=24h every POLL seconds; the Overview page polls every 10 s).
+# api/summary?window=24h and api/timeseries?window=24h every POLL seconds over a kept-alive connection, as a browser
+# does; the Overview page polls every 10 s).
 # Prints wrk's RESULT line of every phase.
 #
 #   build/load/dashboards.sh [PHASE_SECONDS=30] [ROUNDS=2]
@@ -54,16 +55,11 @@ phase() {
 
 for round in $(seq "$ROUNDS"); do
   phase "round=$round dashboards=0"
-  POLLERS=()
-  for i in 1 2 3; do
-    (sleep "0.$i"; while :; do
-      curl -fs -o /dev/null "$URL/llm-apm/api/summary?window=24h"
-      curl -fs -o /dev/null "$URL/llm-apm/api/timeseries?window=24h"
-      sleep "$POLL"
-    done) &
-    POLLERS+=($!)
-    PIDS+=($!)
-  done
+  # Three dashboards: one wrk process, a kept-alive connection each (build/load/poll.lua), for the phase and a little more.
+  POLL=$POLL wrk -t1 -c3 -d"$((PHASE + 2))s" --timeout 10s -s "$ROOT/build/load/poll.lua" "$URL" >>"$OUT/poll.log" 2>&1 &
+  POLLER=$!
+  PIDS+=($POLLER)
+  sleep 1
   phase "round=$round dashboards=3"
-  for p in "${POLLERS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  wait "$POLLER" 2>/dev/null || true
 done
