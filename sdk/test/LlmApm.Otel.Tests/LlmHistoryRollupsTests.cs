@@ -82,6 +82,39 @@ public class LlmHistoryRollupsTests
         AssertSameCells(LlmHistoryAnalytics.Aggregate(records, query), ((ILlmHistoryStore)store).Aggregate(query));
     }
 
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(7, 13)]
+    public void Aggregate_DayReadAgainAfterLateWrites_CountsThemInTheirHalfHour(int fromMinutes, int toMinutes)
+    {
+        // Windows on and off the half hours the rollups keep sums of; a second read after writes into past half hours
+        // (requests that started long ago and ended late) must count them, not the sums kept by the first read.
+        var records = Generate(20_000, TimeSpan.FromHours(24), seed: 3);
+        var store = new InMemoryLlmHistoryStore(capacity: 100);
+        foreach (var record in records.Take(15_000))
+        {
+            store.Add(record);
+        }
+
+        var from = Now.AddHours(-24).AddMinutes(fromMinutes);
+        var to = Now.AddMinutes(-toMinutes);
+        var queries = Queries(from, to, TimeSpan.FromMinutes(30)).ToList();
+        foreach (var query in queries)
+        {
+            AssertSameCells(LlmHistoryAnalytics.Aggregate(records.Take(15_000), query), ((ILlmHistoryStore)store).Aggregate(query));
+        }
+
+        foreach (var record in records.Skip(15_000))
+        {
+            store.Add(record);
+        }
+
+        foreach (var query in queries)
+        {
+            AssertSameCells(LlmHistoryAnalytics.Aggregate(records, query), ((ILlmHistoryStore)store).Aggregate(query));
+        }
+    }
+
     [Fact]
     public async Task Add_ConcurrentWriters_LoseNoCount()
     {
