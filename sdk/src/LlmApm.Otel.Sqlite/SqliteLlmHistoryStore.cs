@@ -36,6 +36,8 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
     private readonly Channel<LlmRequestRecord> queue;
     private readonly Lock healthGate = new();
     private readonly Lock scoreGate = new();
+    private readonly SqliteBatchWriter batchWriter;
+    private readonly SqliteRowDecoder decoder;
     private string connectionString = string.Empty;
     private Task writer = Task.CompletedTask;
     private long lastSeq;
@@ -65,6 +67,8 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
         this.options = options.Value;
         this.logger = (ILogger?)logger ?? NullLogger.Instance;
         this.recent = new RecentRecords(Math.Max(1, apmOptions.Value.HistoryCapacity));
+        this.batchWriter = new SqliteBatchWriter(this.Connect);
+        this.decoder = new SqliteRowDecoder(this.logger, this.options.Path);
         this.queue = Channel.CreateBounded<LlmRequestRecord>(new BoundedChannelOptions(Math.Max(1, this.options.QueueCapacity))
         {
             SingleReader = true,
@@ -193,10 +197,7 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
             var found = new List<LlmRequestRecord>(1);
             using (var reader = command.ExecuteReader())
             {
-                if (reader.Read())
-                {
-                    found.Add(SqliteHistorySchema.Read(reader));
-                }
+                this.decoder.ReadAll(reader, found);
             }
 
             AttachScores(connection, null, found, 0);
@@ -292,15 +293,24 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
             }
 
             sql.Append(" ORDER BY seq DESC LIMIT $limit");
-            command.Parameters.AddWithValue("$limit", limit - result.Count);
+            var asked = limit - result.Count;
+            var limitParameter = command.Parameters.AddWithValue("$limit", asked);
             command.CommandText = sql.ToString();
             var first = result.Count;
-            using (var reader = command.ExecuteReader())
+            while (true)
             {
-                while (reader.Read())
+                using var reader = command.ExecuteReader();
+                var (rows, lowest) = this.decoder.ReadAll(reader, result);
+
+                // A skipped row leaves the page short: read on below it, so that the page stays full and its cursor right.
+                if (result.Count >= limit || rows < asked)
                 {
-                    result.Add(SqliteHistorySchema.Read(reader));
+                    break;
                 }
+
+                command.Parameters["$below"].Value = lowest;
+                asked = limit - result.Count;
+                limitParameter.Value = asked;
             }
 
             AttachScores(connection, null, result, first);
@@ -328,10 +338,7 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
             var result = new List<LlmRequestRecord>();
             using (var reader = command.ExecuteReader())
             {
-                while (reader.Read())
-                {
-                    result.Add(SqliteHistorySchema.Read(reader));
-                }
+                this.decoder.ReadAll(reader, result);
             }
 
             AttachScores(connection, null, result, 0);
@@ -407,6 +414,9 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
     /// <summary>Gets or sets pragmas run on every connection after the store's own: tests make a database full with
     /// <c>PRAGMA max_page_count</c>, which SQLite keeps per connection.</summary>
     internal string ConnectionPragmas { get; set; } = string.Empty;
+
+    /// <summary>Gets how many rows could not be decoded and were skipped.</summary>
+    internal long SkippedRows => this.decoder.Skipped;
 
     /// <summary>Runs retention now (for tests and maintenance).</summary>
     internal void ApplyRetentionNow() => this.ApplyRetention();
@@ -511,10 +521,7 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
         var newest = new List<LlmRequestRecord>();
         using (var reader = command.ExecuteReader())
         {
-            while (reader.Read())
-            {
-                newest.Add(SqliteHistorySchema.Read(reader));
-            }
+            this.decoder.ReadAll(reader, newest);
         }
 
         AttachScores(connection, transaction, newest, 0);
@@ -543,7 +550,7 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
             using var command = connection.CreateCommand();
             command.CommandText = """
                 SELECT start_utc_ticks, duration_ms, route, model, replica, status, error_type, input_tokens, output_tokens,
-                    cached_input_tokens, reasoning_tokens, cost_usd, unpriced, id, cache_write_input_tokens
+                    cached_input_tokens, reasoning_tokens, cost_usd, unpriced, id, cache_write_input_tokens, seq
                 FROM requests WHERE seq <= $upTo AND start_utc_ticks >= $from
                 """;
             command.Parameters.AddWithValue("$upTo", this.loadRollupsUpTo);
@@ -551,7 +558,10 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                this.rollups.Add(SqliteHistorySchema.ReadFigures(reader));
+                if (this.decoder.TryDecode(reader, SqliteHistorySchema.ReadFigures, 15, out var figures))
+                {
+                    this.rollups.Add(figures);
+                }
             }
         }
         catch (Exception ex) when (SqliteHistoryProblem.IsDatabaseProblem(ex))
@@ -664,6 +674,8 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
                 }
             }
         }
+
+        this.batchWriter.Dispose();
     }
 
     // The log says when dropping starts and when it stops, never once per batch: a full disk fails every write.
@@ -707,26 +719,7 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
         SqliteHistoryEventSource.Log.Resumed(path, dropped);
     }
 
-    private void Write(List<LlmRequestRecord> batch)
-    {
-        using var connection = this.Connect();
-        using var transaction = connection.BeginTransaction();
-        using var insert = SqliteHistorySchema.CreateInsert(connection, transaction);
-        using var insertScore = SqliteHistorySchema.CreateScoreInsert(connection, transaction);
-        foreach (var record in batch)
-        {
-            SqliteHistorySchema.Bind(insert, record);
-            insert.ExecuteNonQuery();
-
-            // The scores given while the request ran; later ones are written by AddScore.
-            foreach (var score in record.Scores)
-            {
-                SqliteHistorySchema.WriteScore(insertScore, record.Seq, score);
-            }
-        }
-
-        transaction.Commit();
-    }
+    private void Write(List<LlmRequestRecord> batch) => this.batchWriter.Write(batch, this.ConnectionPragmas);
 
     private void ApplyRetention()
     {

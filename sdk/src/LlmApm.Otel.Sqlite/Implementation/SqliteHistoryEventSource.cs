@@ -45,6 +45,15 @@ internal sealed class SqliteHistoryEventSource : EventSource
         }
     }
 
+    [NonEvent]
+    public void Skipped(long seq, string exceptionType)
+    {
+        if (this.IsEnabled(EventLevel.Warning, EventKeywords.All))
+        {
+            this.RowSkipped(seq, exceptionType);
+        }
+    }
+
     [Event(1, Message = "The history database '{0}' is unavailable: {1}", Level = EventLevel.Error)]
     public void DatabaseUnavailable(string path, string reason) => this.WriteEvent(1, path, reason);
 
@@ -56,4 +65,7 @@ internal sealed class SqliteHistoryEventSource : EventSource
 
     [Event(4, Message = "A history record was dropped: the SQLite write queue is full.", Level = EventLevel.Warning)]
     public void RecordDropped() => this.WriteEvent(4);
+
+    [Event(5, Message = "A row of the history database cannot be read and is skipped: seq {0}, {1}.", Level = EventLevel.Warning)]
+    public void RowSkipped(long seq, string exceptionType) => this.WriteEvent(5, seq, exceptionType);
 }

@@ -183,7 +183,7 @@ internal static class SqliteHistorySchema
     }
 
     /// <summary>A command that writes records: set its parameters with <see cref="Bind"/>.</summary>
-    public static SqliteCommand CreateInsert(SqliteConnection connection, SqliteTransaction transaction)
+    public static SqliteCommand CreateInsert(SqliteConnection connection, SqliteTransaction? transaction)
     {
         var command = connection.CreateCommand();
         command.Transaction = transaction;
