@@ -321,7 +321,7 @@ internal static class PostgreSqlHistorySchema
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException { Source: not "Npgsql" } or IndexOutOfRangeException or FormatException or KeyNotFoundException)
         {
-            PostgreSqlHistoryEventSource.Log.Skipped(reader.GetInt64(0), reader.GetString(1), ex.GetType().Name);
+            PostgreSqlHistoryEventSource.Log.Skipped(reader.GetInt64(0), reader.GetString(1), ex is JsonException ? nameof(JsonException) : ex.GetType().Name);
             return null;
         }
     }
