@@ -9,12 +9,15 @@ using LlmApm.Otel.Benchmarks;
 // dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- history           target 4
 // dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- cardinality       target 5
 // dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- aggregates        issue 13: 24-hour summary and series
+// dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- aggregates-postgresql   the same on PostgreSQL
 switch (args.FirstOrDefault())
 {
     case "history":
         return HistoryMeasurement.Run(args.Skip(1).ToArray());
     case "aggregates":
         return await AggregateMeasurement.RunAsync(args.Skip(1).ToArray()).ConfigureAwait(false);
+    case "aggregates-postgresql":
+        return await PostgreSqlAggregateMeasurement.RunAsync(args.Skip(1).ToArray()).ConfigureAwait(false);
     case "cardinality":
         return await CardinalityMeasurement.RunAsync(args.Skip(1).ToArray()).ConfigureAwait(false);
     default:

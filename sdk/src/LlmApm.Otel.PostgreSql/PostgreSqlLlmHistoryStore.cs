@@ -182,7 +182,10 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
             {
                 if (reader.Read())
                 {
-                    found.Add(PostgreSqlHistorySchema.Read(reader));
+                    if (PostgreSqlHistorySchema.ReadOrSkip(reader) is { } record)
+                    {
+                        found.Add(record);
+                    }
                 }
             }
 
@@ -308,7 +311,10 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
             {
                 while (reader.Read())
                 {
-                    result.Add(PostgreSqlHistorySchema.Read(reader));
+                    if (PostgreSqlHistorySchema.ReadOrSkip(reader) is { } record)
+                    {
+                        result.Add(record);
+                    }
                 }
             }
 
@@ -328,7 +334,10 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
         {
             while (reader.Read())
             {
-                result.Add(PostgreSqlHistorySchema.Read(reader));
+                if (PostgreSqlHistorySchema.ReadOrSkip(reader) is { } record)
+                {
+                    result.Add(record);
+                }
             }
         }
 
@@ -337,10 +346,20 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
     });
 
     /// <inheritdoc/>
-    /// <remarks>One SQL statement, one pass over the window's rows (by the start-time index), grouping sets for the
-    /// cells, their error types and their latency buckets: the rows never leave the database.</remarks>
+    /// <remarks>From the rollups (<c>llm_apm_rollups</c>, per minute and per half hour) when the window starts on a
+    /// whole minute and its buckets are whole minutes, as the API's 1-hour and 24-hour windows are: the cost follows
+    /// the window's length, not its requests. Otherwise (the 5- and 15-second buckets of the short windows) one SQL
+    /// statement over the window's rows. Rollups count whole minutes and outlive the count limit of retention.</remarks>
     /// <exception cref="LlmHistoryUnavailableException">The database cannot be read.</exception>
     public IReadOnlyList<LlmHistoryCell> Aggregate(LlmHistoryAggregateQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return PostgreSqlRollups.Answers(query) ? this.Read(command => PostgreSqlRollups.Read(command, query)) : this.AggregateRows(query);
+    }
+
+    /// <summary>The aggregate of the window's rows: one SQL statement, one pass (by the start-time index), grouping sets
+    /// for the cells, their error types and their latency buckets. The rows never leave the database.</summary>
+    internal IReadOnlyList<LlmHistoryCell> AggregateRows(LlmHistoryAggregateQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
         var bucketTicks = Math.Max(TimeSpan.TicksPerMillisecond, query.Bucket.Ticks);
@@ -566,7 +585,10 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
         {
             while (reader.Read())
             {
-                result.Add(PostgreSqlHistorySchema.Read(reader));
+                if (PostgreSqlHistorySchema.ReadOrSkip(reader) is { } record)
+                {
+                    result.Add(record);
+                }
             }
         }
 
@@ -786,18 +808,25 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
     }
 
     // A database that is down keeps the batch (and the queue fills behind it); one that refuses the rows drops them.
-    private async Task WriteWithRetryAsync(List<LlmRequestRecord> batch, CancellationToken token)
+    // A retry may follow a commit whose answer was lost: it writes only the records the database does not have yet.
+    internal async Task WriteWithRetryAsync(List<LlmRequestRecord> batch, CancellationToken token, bool retry = false)
     {
         while (true)
         {
             try
             {
-                await this.WriteAsync(batch, token).ConfigureAwait(false);
+                await this.WriteAsync(batch, retry, token).ConfigureAwait(false);
                 this.WritesWorked();
                 return;
             }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation && !retry)
+            {
+                // Rows of the batch are there already (a commit that answered late): write the others.
+                retry = true;
+            }
             catch (Exception ex) when ((PostgreSqlConnection.IsDatabaseProblem(ex) && PostgreSqlConnection.IsTransient(ex)) || ex is OperationCanceledException)
             {
+                retry = true;
                 this.WritesFailing(ex);
                 if (token.IsCancellationRequested)
                 {
@@ -816,10 +845,16 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
         }
     }
 
-    private async Task WriteAsync(List<LlmRequestRecord> batch, CancellationToken token)
+    // The rows, their scores, the rollups and the replica's cursor in one transaction: all or none of a batch counts.
+    private async Task WriteAsync(List<LlmRequestRecord> batch, bool retry, CancellationToken token)
     {
         await using var connection = await this.dataSource!.OpenConnectionAsync(token).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(token).ConfigureAwait(false);
+        if (retry)
+        {
+            batch = await this.NotWrittenAsync(connection, batch, token).ConfigureAwait(false);
+        }
+
         string? replica = null;
         var newest = 0L;
         Dictionary<string, long>? others = null;
@@ -860,6 +895,14 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
             await importer.CompleteAsync(token).ConfigureAwait(false);
         }
 
+        var rollups = new Dictionary<PostgreSqlRollups.Key, PostgreSqlRollups.Sum>();
+        foreach (var record in batch)
+        {
+            PostgreSqlRollups.Add(rollups, record, record.Replica ?? this.InstanceId);
+        }
+
+        await PostgreSqlRollups.UpsertAsync(connection, rollups, token).ConfigureAwait(false);
+
         // In the same transaction: the live stream of other replicas sees the rows and the cursor together.
         if (replica is not null)
         {
@@ -872,6 +915,26 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
         }
 
         await transaction.CommitAsync(token).ConfigureAwait(false);
+    }
+
+    /// <summary>The records of <paramref name="batch"/> whose (replica, seq) the table does not have, read on the write's
+    /// transaction by the unique key's index.</summary>
+    private async Task<List<LlmRequestRecord>> NotWrittenAsync(NpgsqlConnection connection, List<LlmRequestRecord> batch, CancellationToken token)
+    {
+        var written = new HashSet<(string, long)>();
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = $"SELECT replica, seq FROM {PostgreSqlHistorySchema.Table} WHERE (replica, seq) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))";
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(r => r.Replica ?? this.InstanceId)] });
+            command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. batch.Select(r => r.Seq)] });
+            await using var reader = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
+            while (await reader.ReadAsync(token).ConfigureAwait(false))
+            {
+                written.Add((reader.GetString(0), reader.GetInt64(1)));
+            }
+        }
+
+        return written.Count == 0 ? batch : batch.FindAll(r => !written.Contains((r.Replica ?? this.InstanceId, r.Seq)));
     }
 
     private static async Task UpdateCursorAsync(NpgsqlConnection connection, string replica, long newest, CancellationToken token)
@@ -918,6 +981,12 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
                 deleted += count;
             }
             while (count == RetentionBatch);
+
+            // Rollups by age only: they outlive the count limit, so that a summary counts every request of its window.
+            command.Parameters.Clear();
+            command.CommandText = $"DELETE FROM {PostgreSqlRollups.Table} WHERE period < $1";
+            command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = (DateTimeOffset.UtcNow - this.options.RetentionAge - TimeSpan.FromMinutes(PostgreSqlRollups.CoarseMinutes)).UtcDateTime });
+            await command.ExecuteNonQueryAsync(token).ConfigureAwait(false);
 
             // The scores of deleted requests. Not those of a newer record still in a write queue: its seq is above.
             command.Parameters.Clear();

@@ -36,6 +36,15 @@ internal sealed class PostgreSqlHistoryEventSource : EventSource
         }
     }
 
+    [NonEvent]
+    public void Skipped(long seq, string replica, string problem)
+    {
+        if (this.IsEnabled(EventLevel.Warning, EventKeywords.All))
+        {
+            this.RowSkipped(seq.ToString(System.Globalization.CultureInfo.InvariantCulture), replica, problem);
+        }
+    }
+
     [Event(1, Message = "The history database '{0}' cannot be used: {1}", Level = EventLevel.Error)]
     public void DatabaseFailing(string database, string reason) => this.WriteEvent(1, database, reason);
 
@@ -44,4 +53,7 @@ internal sealed class PostgreSqlHistoryEventSource : EventSource
 
     [Event(3, Message = "A history record was dropped: the PostgreSQL write queue is full.", Level = EventLevel.Warning)]
     public void RecordDropped() => this.WriteEvent(3);
+
+    [Event(4, Message = "History row {0} of replica '{1}' cannot be read ({2}: its steps or properties are not valid JSON) and is skipped.", Level = EventLevel.Warning)]
+    public void RowSkipped(string seq, string replica, string problem) => this.WriteEvent(4, seq, replica, problem);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using LlmApm.Otel.History;
 using Npgsql;
 using NpgsqlTypes;
@@ -11,7 +12,7 @@ namespace LlmApm.Otel.PostgreSql.Implementation;
 /// replicas that start together migrate once.</summary>
 internal static class PostgreSqlHistorySchema
 {
-    public const int Version = 5;
+    public const int Version = 6;
 
     public const string Table = "llm_apm_requests";
 
@@ -138,7 +139,21 @@ internal static class PostgreSqlHistorySchema
         CREATE INDEX ix_{Table}_user ON {Table} (user_id, seq);
         CREATE INDEX ix_{Table}_properties ON {Table} USING gin (properties);
         """,
+
+        // 6: the rollups that aggregates read (filled from the existing rows by the migration, see MigrateAsync), and
+        // a unique key on (replica, seq), so that a batch written again after its commit's answer was lost adds no
+        // row: before it, such a batch was kept twice, and one copy of each is deleted here. The key's index replaces
+        // the replica filter's (same columns). Written to run again on a half-migrated database.
+        $"""
+        {PostgreSqlRollups.CreateSql}
+        DELETE FROM {Table} a USING {Table} b WHERE a.replica = b.replica AND a.seq = b.seq AND a.ctid > b.ctid;
+        CREATE UNIQUE INDEX IF NOT EXISTS ux_{Table}_replica_seq ON {Table} (replica, seq);
+        DROP INDEX IF EXISTS ix_{Table}_replica;
+        """,
     ];
+
+    /// <summary>The version whose migration also fills the rollups from the rows.</summary>
+    private const int RollupsVersion = 6;
 
     /// <summary>Creates the tables or migrates them to <paramref name="target"/> (tests stop at an older one).</summary>
     /// <returns>The version found.</returns>
@@ -171,6 +186,11 @@ internal static class PostgreSqlHistorySchema
         {
             command.CommandText = Migrations[version];
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            if (version == RollupsVersion)
+            {
+                // In the migration's transaction, under its lock: no writer of this version adds to the rollups meanwhile.
+                await PostgreSqlRollups.BackfillAsync(connection, token: cancellationToken).ConfigureAwait(false);
+            }
         }
 
         if (target > found)
@@ -289,8 +309,25 @@ internal static class PostgreSqlHistorySchema
         }
     }
 
+    /// <summary>Reads a row selected with <see cref="Columns"/>, or skips it (<c>null</c>) when its steps or properties
+    /// are not the JSON this package writes (a row changed by hand or damaged): one bad row must not fail a page, and
+    /// the history API must not answer 500. The skip is counted in the <c>LlmApm-PostgreSql</c> event source with the
+    /// row's number, never its content.</summary>
+    public static LlmRequestRecord? ReadOrSkip(NpgsqlDataReader reader)
+    {
+        try
+        {
+            return Read(reader);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException { Source: not "Npgsql" } or IndexOutOfRangeException or FormatException or KeyNotFoundException)
+        {
+            PostgreSqlHistoryEventSource.Log.Skipped(reader.GetInt64(0), reader.GetString(1), ex is JsonException ? nameof(JsonException) : ex.GetType().Name);
+            return null;
+        }
+    }
+
     /// <summary>Reads a row selected with <see cref="Columns"/>.</summary>
-    public static LlmRequestRecord Read(NpgsqlDataReader reader)
+    private static LlmRequestRecord Read(NpgsqlDataReader reader)
     {
         var utc = reader.GetFieldValue<DateTime>(5);
         var offset = TimeSpan.FromMinutes(reader.GetInt16(6));

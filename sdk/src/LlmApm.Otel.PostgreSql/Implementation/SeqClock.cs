@@ -5,7 +5,7 @@ namespace LlmApm.Otel.PostgreSql.Implementation;
 /// (8 bits). The result stays below 2^53, exact in the dashboard's JavaScript numbers until 2059; it is monotonic
 /// within a replica (the clock going back does not reuse a number) and ordered by time across replicas. Two
 /// replicas whose ids share a slot may, in the same millisecond, produce the same number: both rows are kept
-/// (the table has no unique key on it), only a page boundary may fall between them.</summary>
+/// (the unique key is the replica and the number), only a page boundary may fall between them.</summary>
 internal sealed class SeqClock
 {
     private static readonly long Epoch = new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
