@@ -500,6 +500,18 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
         });
     }
 
+    /// <summary>The replica list's statement: $1 and $2 the window, $3 the first number that can belong to it.</summary>
+    internal static string ReplicasSql { get; } = $"""
+        SELECT r.replica, c.requests, c.last
+        FROM {PostgreSqlHistorySchema.Replicas} r
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS requests, max(t.start_time) AS last FROM {PostgreSqlHistorySchema.Table} t
+            WHERE t.replica = r.replica AND t.seq >= $3 AND t.start_time >= $1 AND t.start_time < $2) c
+        WHERE r.last_seq >= $3 AND c.requests > 0
+        ORDER BY c.last DESC, r.replica COLLATE "C"
+        LIMIT {LlmReplicaRow.MaxRows}
+        """;
+
     /// <inheritdoc/>
     /// <remarks>The replicas come from the replicas table (one row per replica, with the newest number it wrote), not from
     /// a scan for distinct values; each one whose newest number is in the window is then counted by the replica index,
@@ -509,16 +521,7 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
     /// <exception cref="LlmHistoryUnavailableException">The database cannot be read.</exception>
     public IReadOnlyList<LlmReplicaRow> Replicas(DateTimeOffset from, DateTimeOffset before) => this.Read(command =>
     {
-        command.CommandText = $"""
-            SELECT r.replica, c.requests, c.last
-            FROM {PostgreSqlHistorySchema.Replicas} r
-            CROSS JOIN LATERAL (
-                SELECT count(*) AS requests, max(t.start_time) AS last FROM {PostgreSqlHistorySchema.Table} t
-                WHERE t.replica = r.replica AND t.seq >= $3 AND t.start_time >= $1 AND t.start_time < $2) c
-            WHERE r.last_seq >= $3 AND c.requests > 0
-            ORDER BY c.last DESC, r.replica COLLATE "C"
-            LIMIT {LlmReplicaRow.MaxRows}
-            """;
+        command.CommandText = ReplicasSql;
         command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = from.UtcDateTime });
         command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = before.UtcDateTime });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = SeqClock.AtOrAfter(from) });
