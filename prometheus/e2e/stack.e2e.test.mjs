@@ -439,8 +439,10 @@ test('every recording rule returns data', async () => {
   assert.deepEqual(empty, [], 'recording rules without data');
 });
 
-// Grafana's variables, as Grafana formats a single value of a multi-value variable in a regex matcher.
-const grafanaRegexEscape = (v) => v.replace(/[\\^$*+?.()|{}[\]]/g, '\\$&');
+// Grafana's variables, as Grafana's Prometheus datasource formats a single value of a multi-value variable in a regex
+// matcher: each special character behind two backslashes in the query text (one for the PromQL string, one for the
+// regex), so that an instance such as 127.0.0.1:9090 matches itself.
+const grafanaRegexEscape = (v) => v.replace(/\\/g, '\\\\\\\\').replace(/[$^*{}[\]'+?.()|]/g, '\\\\$&');
 function substitute(expr, vars) {
   return expr
     .replaceAll('$__rate_interval', '20s')
