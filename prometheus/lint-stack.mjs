@@ -53,6 +53,23 @@ for (const file of dashFiles) {
     const q = typeof v.query === 'string' ? v.query : v.query?.query;
     if (v.type === 'query' && !(q && q.trim())) fail(`${file}: variable ${v.name}: empty query`);
   }
+  // Replicas: every llm_* / gen_ai_* selector is filtered by the replica variable, and every aggregation of a panel
+  // groups by the split variable, so that panels sum across replicas by default and can split by one.
+  const names = new Set((d.templating?.list ?? []).map((v) => v.name));
+  if (!names.has('replica') || !names.has('split')) fail(`${file}: variables replica and split are required`);
+  for (const p of all) {
+    for (const t of p.targets ?? []) {
+      const expr = t.expr ?? '';
+      const where = `${file}: panel ${p.id} "${p.title}" ${t.refId}`;
+      const selectors = expr.replace(/\b(by|without)\s*\([^)]*\)/g, '');
+      for (const m of selectors.matchAll(/\b((?:llm_|gen_ai_|[a-z_]+:llm_)[a-zA-Z0-9_:]*)(\{[^}]*\})?/g)) {
+        if (!(m[2] ?? '').includes('instance=~"$replica"')) fail(`${where}: ${m[1]} is not filtered by instance=~"$replica"`);
+      }
+      for (const m of expr.matchAll(/\b(sum|max|min|avg|count)\s*(by\s*\(([^)]*)\))?\s*\(/g)) {
+        if (!(m[3] ?? '').includes('${split}')) fail(`${where}: ${m[1]} does not group by \${split}`);
+      }
+    }
+  }
 }
 
 // Exemplars: a target that asks for them reads raw series (a recording rule has none), and the Prometheus datasource

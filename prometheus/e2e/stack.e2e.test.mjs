@@ -439,22 +439,31 @@ test('every recording rule returns data', async () => {
   assert.deepEqual(empty, [], 'recording rules without data');
 });
 
-// Grafana's variables, as Grafana formats a single value of a multi-value variable in a regex matcher.
-const grafanaRegexEscape = (v) => v.replace(/[\\^$*+?.()|{}[\]]/g, '\\$&');
+// Grafana's variables, as Grafana's Prometheus datasource formats a single value of a multi-value variable in a regex
+// matcher: each special character behind two backslashes in the query text (one for the PromQL string, one for the
+// regex), so that an instance such as 127.0.0.1:9090 matches itself.
+const grafanaRegexEscape = (v) => v.replace(/\\/g, '\\\\\\\\').replace(/[$^*{}[\]'+?.()|]/g, '\\\\$&');
 function substitute(expr, vars) {
   return expr
     .replaceAll('$__rate_interval', '20s')
     .replaceAll('$__interval', '5s')
     .replaceAll('$__range', '10m')
-    .replace(/\$\{?(model|route)\}?/g, (_, v) => vars[v]);
+    .replace(/\$\{?(model|route|replica|split)\}?/g, (_, v) => vars[v]);
 }
 
 test('every Grafana panel query returns data', async () => {
   const dashDir = join(repo, 'grafana/dashboards');
   const streamRoute = routes.find((r) => /stream/.test(r)) ?? routes[0];
+  // The replica is Prometheus's instance label; "split" sums across replicas (__none__, a label no series has) or
+  // splits by one (instance). Both are tried with every panel.
+  const [instance] = (await promQuery('group by (instance) (llm_requests_total)')).map((x) => x.metric.instance);
+  assert.ok(instance, 'llm_requests_total has an instance label');
   const variants = [
-    { name: 'All', vars: { model: '.*', route: '.*' } },
-    { name: `model=${defaultModel}, route=${streamRoute}`, vars: { model: grafanaRegexEscape(defaultModel), route: grafanaRegexEscape(streamRoute) } },
+    { name: 'All, no split', vars: { model: '.*', route: '.*', replica: '.*', split: '__none__' } },
+    {
+      name: `model=${defaultModel}, route=${streamRoute}, replica=${instance}, split by replica`,
+      vars: { model: grafanaRegexEscape(defaultModel), route: grafanaRegexEscape(streamRoute), replica: grafanaRegexEscape(instance), split: 'instance' },
+    },
   ];
   const problems = [];
   let checked = 0;
@@ -463,6 +472,12 @@ test('every Grafana panel query returns data', async () => {
     // Template variables: label_values(metric, label).
     for (const v of d.templating?.list ?? []) {
       const q = typeof v.query === 'string' ? v.query : v.query?.query;
+      if (v.type === 'custom') {
+        // A custom variable's values are substituted above: each must be one of them.
+        const values = (v.options ?? []).map((o) => o.value);
+        if (v.name !== 'split' || values.join() !== '__none__,instance') problems.push(`${file}: variable ${v.name}: unexpected custom values ${values}`);
+        continue;
+      }
       const m = /^label_values\((\w+)\s*,\s*(\w+)\)$/.exec(q ?? '');
       if (!m) { problems.push(`${file}: variable ${v.name}: unsupported query ${q}`); continue; }
       const u = new URL(`/api/v1/label/${m[2]}/values`, promUrl);

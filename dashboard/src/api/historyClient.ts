@@ -8,6 +8,7 @@ import type {
   WireInfo,
   WirePrices,
   WireRequestPage,
+  WireReplicas,
   WireRequestRecord,
   WireScore,
   WireScoreInput,
@@ -45,12 +46,19 @@ export class HistoryClient {
     return this.get<WireInfo>('info', signal);
   }
 
-  summary(window: SummaryWindow, signal?: AbortSignal): Promise<WireSummary> {
-    return this.get<WireSummary>(`summary?window=${window}`, signal);
+  /** The summary of a window, of every replica or of one. */
+  summary(window: SummaryWindow, signal?: AbortSignal, replica?: string): Promise<WireSummary> {
+    return this.get<WireSummary>(`summary?${windowQuery(window, replica)}`, signal);
   }
 
-  timeseries(window: SummaryWindow, signal?: AbortSignal): Promise<WireTimeseries> {
-    return this.get<WireTimeseries>(`timeseries?window=${window}`, signal);
+  /** The time series of a window, of every replica or of one. */
+  timeseries(window: SummaryWindow, signal?: AbortSignal, replica?: string): Promise<WireTimeseries> {
+    return this.get<WireTimeseries>(`timeseries?${windowQuery(window, replica)}`, signal);
+  }
+
+  /** The replicas that served requests in a window (GET api/replicas). */
+  replicas(window: SummaryWindow, signal?: AbortSignal): Promise<WireReplicas> {
+    return this.get<WireReplicas>(`replicas?window=${window}`, signal);
   }
 
   requests(query: RequestQuery, signal?: AbortSignal): Promise<WireRequestPage> {
@@ -124,4 +132,10 @@ export class HistoryClient {
     }
     return (await response.json()) as T;
   }
+}
+
+function windowQuery(window: SummaryWindow, replica: string | undefined): string {
+  const params = new URLSearchParams({ window });
+  if (replica) params.set('replica', replica);
+  return params.toString();
 }

@@ -44,6 +44,8 @@ const interfaceOf: Record<string, string> = {
   LlmApmWireSpendRow: 'WireSpendRow',
   LlmApmBudgets: 'WireBudgets',
   LlmApmWireBudget: 'WireBudget',
+  LlmApmReplicas: 'WireReplicas',
+  LlmApmWireReplica: 'WireReplica',
   ProblemDetails: 'WireProblem',
 };
 

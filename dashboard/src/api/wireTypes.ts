@@ -311,3 +311,18 @@ export interface WireBudget {
 export interface WireBudgets {
   budgets: WireBudget[];
 }
+
+/** A row of `api/replicas`: a replica (`service.instance.id`), its requests in the window and when the last started. */
+export interface WireReplica {
+  replica: string;
+  requests: number;
+  lastRequestAt: string;
+}
+
+/** `GET api/replicas`: the replicas that served requests in the window, the most recently seen first (at most 100). */
+export interface WireReplicas {
+  window: SummaryWindow;
+  from: string;
+  to: string;
+  replicas: WireReplica[];
+}

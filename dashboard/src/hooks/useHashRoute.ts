@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 
 export type Route =
-  | { page: 'overview' }
+  | { page: 'overview'; replica?: string }
   | { page: 'requests'; filter: RequestsLink }
   | { page: 'request'; id: string }
   | { page: 'trace'; traceId: string }
@@ -15,14 +15,18 @@ export interface RequestsLink {
   user?: string;
   route?: string;
   model?: string;
+  replica?: string;
 }
 
-const LINK_KEYS = ['tenant', 'user', 'route', 'model'] as const;
+const LINK_KEYS = ['tenant', 'user', 'route', 'model', 'replica'] as const;
 
 export function parseHash(hash: string): Route {
   const [rawPath = '', query = ''] = hash.replace(/^#/, '').split('?', 2);
   const path = rawPath.replace(/\/+$/, '');
-  if (path === '' || path === '/' || path === '/overview') return { page: 'overview' };
+  if (path === '' || path === '/' || path === '/overview') {
+    const replica = new URLSearchParams(query).get('replica');
+    return replica ? { page: 'overview', replica } : { page: 'overview' };
+  }
   if (path === '/requests') {
     const params = new URLSearchParams(query);
     const filter: RequestsLink = {};
@@ -55,6 +59,11 @@ export function requestsHref(filter: RequestsLink = {}): string {
   }
   const query = params.toString();
   return query ? `#/requests?${query}` : '#/requests';
+}
+
+/** The overview, of every replica or of one, e.g. `#/?replica=chat-service-2`. */
+export function overviewHref(replica?: string): string {
+  return replica ? `#/?${new URLSearchParams({ replica }).toString()}` : '#/';
 }
 
 /** The current hash route; hash routing needs no server fallback under any prefix. */

@@ -21,6 +21,7 @@ export function filterFromLink(link: RequestsLink | undefined): RequestFilter {
     user: link?.user ?? '',
     route: link?.route ?? '',
     model: link?.model ?? '',
+    replica: link?.replica ?? '',
   };
 }
 

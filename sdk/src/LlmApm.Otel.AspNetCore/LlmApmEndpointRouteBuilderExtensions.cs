@@ -21,7 +21,8 @@ public static class LlmApmEndpointRouteBuilderExtensions
 
     /// <summary>
     /// Maps, under <paramref name="prefix"/>, the history API of docs/api.md (<c>api/info</c>, <c>api/summary</c>,
-    /// <c>api/requests</c>, <c>api/requests/{id}</c>, <c>api/timeseries</c>, <c>api/spend</c>, the live stream <c>api/stream</c>),
+    /// <c>api/requests</c>, <c>api/requests/{id}</c>, <c>api/timeseries</c>, <c>api/replicas</c>, <c>api/spend</c>, the live stream
+    /// <c>api/stream</c>),
     /// its OpenAPI document at <c>api/openapi.json</c> and the dashboard; and, outside the prefix, the Prometheus
     /// scrape endpoint at <see cref="LlmApmEndpointOptions.MetricsPath"/> (<c>/metrics</c>).
     /// By default everything under the prefix answers loopback clients (and clients with the access key) only;

@@ -519,6 +519,41 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
         });
     }
 
+    /// <summary>The replica list's statement: $1 and $2 the window, $3 the first number that can belong to it.</summary>
+    internal static string ReplicasSql { get; } = $"""
+        SELECT r.replica, c.requests, c.last
+        FROM {PostgreSqlHistorySchema.Replicas} r
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS requests, max(t.start_time) AS last FROM {PostgreSqlHistorySchema.Table} t
+            WHERE t.replica = r.replica AND t.seq >= $3 AND t.start_time >= $1 AND t.start_time < $2) c
+        WHERE r.last_seq >= $3 AND c.requests > 0
+        ORDER BY c.last DESC, r.replica COLLATE "C"
+        LIMIT {LlmReplicaRow.MaxRows}
+        """;
+
+    /// <inheritdoc/>
+    /// <remarks>The replicas come from the replicas table (one row per replica, with the newest number it wrote), not from
+    /// a scan for distinct values; each one whose newest number is in the window is then counted by the replica index,
+    /// from the first number that can belong to the window. Numbers are made from the adding replica's clock when a
+    /// request ends, so a request that started in the window has one at or after the window's start; only the rows of
+    /// the window (and those that started before it but ended in it) are read, never older ones.</remarks>
+    /// <exception cref="LlmHistoryUnavailableException">The database cannot be read.</exception>
+    public IReadOnlyList<LlmReplicaRow> Replicas(DateTimeOffset from, DateTimeOffset before) => this.Read(command =>
+    {
+        command.CommandText = ReplicasSql;
+        command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = from.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = before.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = SeqClock.AtOrAfter(from) });
+        var rows = new List<LlmReplicaRow>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            rows.Add(new LlmReplicaRow(reader.GetString(0), reader.GetInt64(1), new DateTimeOffset(DateTime.SpecifyKind(reader.GetFieldValue<DateTime>(2), DateTimeKind.Utc))));
+        }
+
+        return (IReadOnlyList<LlmReplicaRow>)rows;
+    });
+
     /// <summary>Waits until every record added so far is written, or <paramref name="timeout"/> passes.</summary>
     /// <param name="timeout">The longest wait.</param>
     /// <returns><c>true</c> when nothing is left to write.</returns>

@@ -359,6 +359,17 @@ public sealed partial class SqliteLlmHistoryStore : ILlmHistoryStore, IAsyncDisp
     }
 
     /// <inheritdoc/>
+    /// <remarks>From the same rollups as <see cref="Aggregate"/>, not from the rows: a replica's count is then what a summary
+    /// filtered by it counts, and the cost does not grow with the window's rows (the replica index is by number, not by
+    /// time, so SQL would read every row of the window). A process that restarts without a <c>service.instance.id</c> is
+    /// a new replica; the rows of its earlier runs in the last 25 hours are listed under their own.</remarks>
+    public IReadOnlyList<LlmReplicaRow> Replicas(DateTimeOffset from, DateTimeOffset before)
+    {
+        this.rollupsLoaded.Wait(TimeSpan.FromSeconds(30));
+        return this.rollups.Replicas(from, before);
+    }
+
+    /// <inheritdoc/>
     /// <remarks>One <c>GROUP BY</c> over the window's rows in the database (read by the start-time index), costs summed
     /// exactly as decimals by a function of the store's; the records still in memory are added to it in the process,
     /// and the groups (one per key) are sorted there.</remarks>

@@ -165,6 +165,126 @@ public sealed class LlmApmHistoryApiTests
         Assert.Contains($"'{query[..query.IndexOf('=', StringComparison.Ordinal)]}'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Replicas_TwoReplicasMoreThanTheRingKeeps_ListsEachWithTheSummarysCountAndItsLastRequest()
+    {
+        await using var app = await TestApp.StartAsync(configure: b => b.Services.Configure<LlmApmOptions>(o => o.HistoryCapacity = 10));
+        var now = DateTimeOffset.UtcNow;
+        for (var i = 0; i < 50; i++)
+        {
+            app.Instrumentation.History.Add(new LlmRequestRecord
+            {
+                Id = $"{i:x32}",
+                TraceId = $"{i:x32}",
+                StartTime = now.AddSeconds(-i),
+                Route = "/api/chat",
+                Replica = i % 2 == 0 ? "replica-a" : "replica-b",
+                Status = "ok",
+            });
+        }
+
+        // A record without a replica (written before replicas were kept) is counted by the summary but not listed.
+        app.Instrumentation.History.Add(new LlmRequestRecord { Id = $"{99:x32}", TraceId = $"{99:x32}", StartTime = now, Route = "/api/chat", Status = "ok" });
+
+        var body = await app.Client.GetFromJsonAsync<JsonElement>("/llm-apm/api/replicas?window=1h");
+        Assert.Equal("1h", body.GetProperty("window").GetString());
+        var rows = body.GetProperty("replicas").EnumerateArray().ToList();
+        Assert.Equal(["replica-a", "replica-b"], rows.Select(r => r.GetProperty("replica").GetString()));
+        Assert.Equal(now, rows[0].GetProperty("lastRequestAt").GetDateTimeOffset());
+        Assert.Equal(now.AddSeconds(-1), rows[1].GetProperty("lastRequestAt").GetDateTimeOffset());
+        foreach (var row in rows)
+        {
+            var summary = await app.Client.GetFromJsonAsync<JsonElement>($"/llm-apm/api/summary?window=1h&replica={row.GetProperty("replica").GetString()}");
+            Assert.Equal(25, row.GetProperty("requests").GetInt64());
+            Assert.Equal(summary.GetProperty("count").GetInt64(), row.GetProperty("requests").GetInt64());
+        }
+
+        // Out of the window: the 1-minute window starts on a whole 5 s, so it has at least the last 55 seconds.
+        var minute = await app.Client.GetFromJsonAsync<JsonElement>("/llm-apm/api/replicas?window=1m");
+        Assert.Equal(2, minute.GetProperty("replicas").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Replicas_MoreReplicasThanTheBound_ListsTheMostRecentlySeen()
+    {
+        await using var app = await TestApp.StartAsync();
+        var now = DateTimeOffset.UtcNow;
+        for (var i = 0; i < LlmReplicaRow.MaxRows + 20; i++)
+        {
+            app.Instrumentation.History.Add(new LlmRequestRecord
+            {
+                Id = $"{i:x32}",
+                TraceId = $"{i:x32}",
+                StartTime = now.AddSeconds(-i),
+                Route = "/api/chat",
+                Replica = $"replica-{i:D3}",
+                Status = "ok",
+            });
+        }
+
+        var body = await app.Client.GetFromJsonAsync<JsonElement>("/llm-apm/api/replicas?window=1h");
+        var names = body.GetProperty("replicas").EnumerateArray().Select(r => r.GetProperty("replica").GetString()).ToList();
+        Assert.Equal(Enumerable.Range(0, LlmReplicaRow.MaxRows).Select(i => $"replica-{i:D3}"), names);
+    }
+
+    [Fact]
+    public async Task Replicas_StoreWithoutItsOwnAnswer_ReadsTheWindowsRecordsAndSharesTheSummaryCache()
+    {
+        var time = new ManualTime(DateTimeOffset.UtcNow);
+        var store = new RecordsOnlyStore(
+        [
+            new LlmRequestRecord { Id = "a1", TraceId = "a1", StartTime = time.Now.AddMinutes(-90), Route = "/", Status = "ok", Replica = "old" },
+            new LlmRequestRecord { Id = "b1", TraceId = "b1", StartTime = time.Now.AddMinutes(-30), Route = "/", Status = "ok", Replica = "b" },
+            new LlmRequestRecord { Id = "b2", TraceId = "b2", StartTime = time.Now.AddMinutes(-20), Route = "/", Status = "ok", Replica = "b" },
+            new LlmRequestRecord { Id = "c1", TraceId = "c1", StartTime = time.Now.AddMinutes(-10), Route = "/", Status = "error", Replica = "c" },
+        ]);
+        await using var app = await TestApp.StartAsync(configure: b =>
+        {
+            b.Services.AddSingleton<ILlmHistoryStore>(store);
+            b.Services.AddSingleton<TimeProvider>(time);
+        });
+
+        var body = await app.Client.GetFromJsonAsync<JsonElement>("/llm-apm/api/replicas?window=1h");
+        var rows = body.GetProperty("replicas").EnumerateArray()
+            .Select(r => (r.GetProperty("replica").GetString(), r.GetProperty("requests").GetInt64(), r.GetProperty("lastRequestAt").GetDateTimeOffset()))
+            .ToList();
+        Assert.Equal([("c", 1L, time.Now.AddMinutes(-10)), ("b", 2L, time.Now.AddMinutes(-20))], rows);
+        Assert.Equal(1, store.SinceCalls);
+
+        // A second poll within two seconds is served from the cache; after them the store is asked again.
+        using (await app.Client.GetAsync("/llm-apm/api/replicas?window=1h"))
+        {
+        }
+
+        Assert.Equal(1, store.SinceCalls);
+        time.Now += TimeSpan.FromSeconds(2);
+        using (await app.Client.GetAsync("/llm-apm/api/replicas?window=1h"))
+        {
+        }
+
+        Assert.Equal(2, store.SinceCalls);
+
+        store.Fail = true;
+        time.Now += TimeSpan.FromSeconds(2);
+        using var failed = await app.Client.GetAsync("/llm-apm/api/replicas?window=1h");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        Assert.False(string.IsNullOrEmpty((await failed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("requestId").GetString()));
+    }
+
+    [Theory]
+    [InlineData("window=2h")]
+    [InlineData("window=24H")]
+    public async Task Replicas_UnknownWindow_Answers400ProblemWithRequestId(string query)
+    {
+        await using var app = await TestApp.StartAsync();
+        using var response = await app.Client.GetAsync("/llm-apm/api/replicas?" + query);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.False(string.IsNullOrEmpty(problem.GetProperty("requestId").GetString()));
+        Assert.Contains("'window'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     private static LlmRequestRecord Attributed(int n, string? user, string? tenant, params (string Key, string Value)[] properties) => new()
     {
         Id = $"{n:x32}",
@@ -198,6 +318,26 @@ public sealed class LlmApmHistoryApiTests
             Interlocked.Increment(ref this.Calls);
             this.Release.Wait(TimeSpan.FromSeconds(30));
             return this.Fail ? throw new LlmHistoryUnavailableException("the store cannot read") : [];
+        }
+    }
+
+    /// <summary>A store written before replicas were listed: only the members every store has.</summary>
+    private sealed class RecordsOnlyStore(IReadOnlyList<LlmRequestRecord> records) : ILlmHistoryStore
+    {
+        public int SinceCalls;
+
+        public bool Fail { get; set; }
+
+        public long Add(LlmRequestRecord record) => 0;
+
+        public LlmRequestRecord? Find(string id) => null;
+
+        public IReadOnlyList<LlmRequestRecord> Query(LlmHistoryQuery query) => [];
+
+        public IReadOnlyList<LlmRequestRecord> Since(DateTimeOffset from)
+        {
+            Interlocked.Increment(ref this.SinceCalls);
+            return this.Fail ? throw new LlmHistoryUnavailableException("the store cannot read") : [.. records.Where(r => r.StartTime >= from)];
         }
     }
 

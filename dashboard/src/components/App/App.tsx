@@ -82,7 +82,7 @@ export function App() {
 function Page({ route, info }: { route: Route; info: Resource<WireInfo> }) {
   switch (route.page) {
     case 'overview':
-      return <OverviewPage />;
+      return <OverviewPage replica={route.replica} />;
     case 'requests':
       // A link with other filters (from the spend view) starts the page afresh with them.
       return <RequestsPage key={requestsHref(route.filter)} link={route.filter} />;

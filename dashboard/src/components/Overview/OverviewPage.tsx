@@ -1,6 +1,7 @@
 import { useCallback, useState } from 'react';
 import type { SummaryWindow } from '../../api/wireTypes';
 import { useHistoryClient, useLiveStream } from '../../hooks/services';
+import { overviewHref } from '../../hooks/useHashRoute';
 import { useInterval } from '../../hooks/useInterval';
 import { useResource } from '../../hooks/useResource';
 import { useThrottledCallback } from '../../hooks/useThrottledCallback';
@@ -9,6 +10,7 @@ import { ErrorState, LoadingState } from '../Common/StateViews';
 import { FeedbackTable } from './FeedbackTable';
 import { ModelTable } from './ModelTable';
 import { OverviewCharts } from './OverviewCharts';
+import { ReplicaSelector } from './ReplicaSelector';
 import { SummaryCards } from './SummaryCards';
 import { WindowSelector } from './WindowSelector';
 
@@ -16,24 +18,31 @@ import { WindowSelector } from './WindowSelector';
 const LIVE_THROTTLE_MS = 2000;
 const REFRESH_MS = 10000;
 
-export function OverviewPage() {
+/** The replicas the filter offers: those of the last day, whatever the window, so the choice does not come and go. */
+const REPLICAS_WINDOW: SummaryWindow = '24h';
+
+/** The overview of every replica, or of `replica` (the hash's `?replica=`). */
+export function OverviewPage({ replica = '' }: { replica?: string } = {}) {
   const client = useHistoryClient();
   const [summaryWindow, setSummaryWindow] = useState<SummaryWindow>('5m');
-  const summary = useResource(`summary:${summaryWindow}`, async (signal) =>
-    summaryFromWire(await client.summary(summaryWindow, signal)),
+  const summary = useResource(`summary:${summaryWindow}:${replica}`, async (signal) =>
+    summaryFromWire(await client.summary(summaryWindow, signal, replica)),
   );
-  const timeseries = useResource(`timeseries:${summaryWindow}`, async (signal) =>
-    timeseriesFromWire(await client.timeseries(summaryWindow, signal)),
+  const timeseries = useResource(`timeseries:${summaryWindow}:${replica}`, async (signal) =>
+    timeseriesFromWire(await client.timeseries(summaryWindow, signal, replica)),
   );
   const feedback = useResource(`feedback:${summaryWindow}`, async (signal) => (await client.feedback(summaryWindow, signal)).rows);
+  const replicas = useResource('replicas', async (signal) => (await client.replicas(REPLICAS_WINDOW, signal)).replicas);
   const { reload: reloadSummary } = summary;
   const { reload: reloadTimeseries } = timeseries;
   const { reload: reloadFeedback } = feedback;
+  const { reload: reloadReplicas } = replicas;
   const refresh = useCallback(() => {
     reloadSummary();
     reloadTimeseries();
     reloadFeedback();
-  }, [reloadSummary, reloadTimeseries, reloadFeedback]);
+    reloadReplicas();
+  }, [reloadSummary, reloadTimeseries, reloadFeedback, reloadReplicas]);
   const throttledRefresh = useThrottledCallback(refresh, LIVE_THROTTLE_MS);
   useLiveStream({ onRecord: throttledRefresh, onReconnect: refresh });
   useInterval(refresh, REFRESH_MS);
@@ -45,7 +54,16 @@ export function OverviewPage() {
           <h1>Overview</h1>
           <p className="page-subtitle">Requests, latency, errors, tokens and cost of LLM interactions.</p>
         </div>
-        <WindowSelector value={summaryWindow} onChange={setSummaryWindow} />
+        <div className="page-controls">
+          <ReplicaSelector
+            replicas={replicas.data ?? []}
+            value={replica}
+            onChange={(next) => {
+              window.location.hash = overviewHref(next);
+            }}
+          />
+          <WindowSelector value={summaryWindow} onChange={setSummaryWindow} />
+        </div>
       </header>
       {summary.error && !summary.data ? (
         <ErrorState title="The summary could not be loaded" error={summary.error} onRetry={refresh} />

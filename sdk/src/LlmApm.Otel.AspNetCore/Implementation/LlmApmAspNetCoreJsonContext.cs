@@ -19,6 +19,7 @@ namespace LlmApm.Otel.AspNetCore.Implementation;
 [JsonSerializable(typeof(LlmApmWirePrices))]
 [JsonSerializable(typeof(LlmApmFeedback))]
 [JsonSerializable(typeof(LlmApmSpend))]
+[JsonSerializable(typeof(LlmApmReplicas))]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(LlmApmBudgets))]
 internal sealed partial class LlmApmAspNetCoreJsonContext : JsonSerializerContext;

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Hosting;
 namespace LlmApm.Otel.AspNetCore.Implementation;
 
 /// <summary>The history API of docs/api.md: <c>api/info</c>, <c>api/summary</c>, <c>api/requests</c>,
-/// <c>api/requests/{id}</c>, <c>api/timeseries</c>.</summary>
+/// <c>api/requests/{id}</c>, <c>api/timeseries</c>, <c>api/replicas</c>.</summary>
 internal static class LlmApmHistoryApi
 {
     public const int DefaultLimit = 50;
@@ -54,10 +54,7 @@ internal static class LlmApmHistoryApi
                 var history = Instrumentation(context).History;
                 var body = aggregates.Get($"summary|{w.Name}|{replica}", () =>
                 {
-                    // The window starts at a whole step of the store's aggregates (5 s up to 5 minutes, else a minute), and
-                    // says so in its 'from'.
-                    var to = Now(context);
-                    var from = LlmHistoryAnalytics.AlignDown(to - w.Length, w.Length <= TimeSpan.FromMinutes(5) ? TimeSpan.FromSeconds(5) : TimeSpan.FromMinutes(1));
+                    var (from, to) = SummaryWindow(context, w.Length);
                     var cells = history.Aggregate(new LlmHistoryAggregateQuery { From = from, To = to, Bucket = to - from, Replica = NullIfEmpty(replica) });
                     return LlmApmSummary.Create(w.Name, LlmHistoryAnalytics.SummarizeCells(cells, from, to));
                 });
@@ -182,6 +179,39 @@ internal static class LlmApmHistoryApi
             .Produces<LlmApmTimeSeries>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        api.MapGet("/replicas", IResult (HttpContext context, string? window) =>
+            {
+                if (!TryGetWindow(window, out var w))
+                {
+                    return BadWindow(context);
+                }
+
+                var history = Instrumentation(context).History;
+                var body = aggregates.Get($"replicas|{w.Name}", () =>
+                {
+                    // The summary's window, so that a replica's count is what the summary filtered by it counts.
+                    var (from, to) = SummaryWindow(context, w.Length);
+                    var rows = history.Replicas(from, to);
+                    return new LlmApmReplicas(w.Name, from, to, [.. rows.Select(LlmApmWireReplica.From)]);
+                });
+                return TypedResults.Json(body, Json.LlmApmReplicas);
+            })
+            .AddEndpointFilter(HistoryUnavailableFilter)
+            .WithName("LlmApmReplicas")
+            .WithSummary($"The replicas that served requests in a window (1m, 5m, 1h, 24h; default 5m), each with its request count and the start of its last request, the most recently seen first; at most {LlmReplicaRow.MaxRows}.")
+            .Produces<LlmApmReplicas>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+    }
+
+    /// <summary>The window of a summary: it ends now and starts at a whole step of the store's aggregates (5 s up to 5
+    /// minutes, else a minute), and says so in its 'from'.</summary>
+    private static (DateTimeOffset From, DateTimeOffset To) SummaryWindow(HttpContext context, TimeSpan length)
+    {
+        var to = Now(context);
+        var from = LlmHistoryAnalytics.AlignDown(to - length, length <= TimeSpan.FromMinutes(5) ? TimeSpan.FromSeconds(5) : TimeSpan.FromMinutes(1));
+        return (from, to);
     }
 
     /// <summary>A store that cannot read (a damaged database) is answered 503 with what is wrong, not 500: the service

@@ -282,3 +282,14 @@ internal sealed record LlmApmWireSpendRow(string? Key, long Requests, decimal Co
 {
     public static LlmApmWireSpendRow From(LlmSpendRow r) => new(r.Key, r.Requests, r.CostUsd, r.InputTokens, r.OutputTokens, r.UnpricedRequests);
 }
+
+/// <summary>The body of <c>api/replicas</c>: the window and the replicas that served requests in it, the most recently
+/// seen first.</summary>
+internal sealed record LlmApmReplicas(string Window, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<LlmApmWireReplica> Replicas);
+
+/// <summary>A row of <c>api/replicas</c>: a replica (<c>service.instance.id</c>), its requests in the window and the start
+/// of its last one.</summary>
+internal sealed record LlmApmWireReplica(string Replica, long Requests, DateTimeOffset LastRequestAt)
+{
+    public static LlmApmWireReplica From(LlmReplicaRow r) => new(r.Replica, r.Requests, r.LastRequestAt);
+}

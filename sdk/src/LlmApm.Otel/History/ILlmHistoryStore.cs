@@ -51,6 +51,16 @@ public interface ILlmHistoryStore
         return LlmSpendQuery.Compute(this.Since(query.From), query);
     }
 
+    /// <summary>Lists the replicas that served requests started in [<paramref name="from"/>, <paramref name="before"/>), with
+    /// their count and the start of their last one: what the dashboard's replica filter offers. A store answers it from
+    /// its rollups or an index; the default reads the window's records through <see cref="Since"/>. Records without a
+    /// replica are not listed.</summary>
+    /// <param name="from">The start of the window (inclusive).</param>
+    /// <param name="before">The end of the window (exclusive).</param>
+    /// <returns>At most <see cref="LlmReplicaRow.MaxRows"/> rows, the most recently seen first.</returns>
+    IReadOnlyList<LlmReplicaRow> Replicas(DateTimeOffset from, DateTimeOffset before)
+        => LlmReplicaRow.Compute(this.Since(from), from, before);
+
     /// <summary>Gets whether the store keeps what it is given. A store that loses or cannot read records (a damaged or
     /// full database) says so here, for the health check, <c>api/info</c> and the dashboard's banner, while the
     /// service keeps running. Default: <see cref="LlmHistoryHealth.Healthy"/>.</summary>

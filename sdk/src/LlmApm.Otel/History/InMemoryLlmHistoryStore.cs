@@ -213,6 +213,12 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
     /// no longer holds.</remarks>
     public IReadOnlyList<LlmHistoryCell> Aggregate(LlmHistoryAggregateQuery query) => this.rollups.Aggregate(query);
 
+    /// <inheritdoc/>
+    /// <remarks>From the rollups, as <see cref="Aggregate"/>: a replica's count is what a summary filtered by it counts,
+    /// evicted records included. In memory a store knows only the replicas of its own process (one, unless the host
+    /// adds records of others).</remarks>
+    public IReadOnlyList<LlmReplicaRow> Replicas(DateTimeOffset from, DateTimeOffset before) => this.rollups.Replicas(from, before);
+
     private void Write(long seq, LlmRequestRecord record)
     {
         var index = (int)((seq - 1) % this.capacity);

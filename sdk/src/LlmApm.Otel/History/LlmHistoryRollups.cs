@@ -49,12 +49,27 @@ public sealed class LlmHistoryRollups
         return level.Aggregate(query);
     }
 
+    /// <summary>The replicas of the requests that started in a window, from the same periods as <see cref="Aggregate"/>
+    /// (so a replica's count is what a summary filtered by it counts), the most recently seen first.</summary>
+    /// <param name="from">The start of the window (aligned down to a period as in <see cref="Aggregate"/>).</param>
+    /// <param name="before">The end of the window (exclusive).</param>
+    /// <returns>At most <see cref="LlmReplicaRow.MaxRows"/> rows.</returns>
+    public IReadOnlyList<LlmReplicaRow> Replicas(DateTimeOffset from, DateTimeOffset before)
+    {
+        var query = new LlmHistoryAggregateQuery { From = from, To = before, Bucket = before - from };
+        var level = before - from <= FineWindow && this.fine.Fits(query) ? this.fine : this.coarse;
+        return level.Replicas(query);
+    }
+
     private readonly record struct Key(string? Model, string Route, string? Replica);
 
     private sealed class Cell
     {
         public readonly Lock Gate = new();
         public readonly LlmHistoryFiguresBuilder Figures = new();
+
+        // The start of the cell's newest request (ticks), for the replica list's "last request".
+        public long LastStartTicks;
     }
 
     private sealed class Period(long index)
@@ -104,12 +119,47 @@ public sealed class LlmHistoryRollups
             lock (cell.Gate)
             {
                 cell.Figures.Add(record);
+                cell.LastStartTicks = Math.Max(cell.LastStartTicks, record.StartTime.UtcTicks);
             }
 
             if (periodsPerBlock > 1)
             {
                 Interlocked.Increment(ref this.versions[index / periodsPerBlock % this.versions.Length]);
             }
+        }
+
+        public IReadOnlyList<LlmReplicaRow> Replicas(LlmHistoryAggregateQuery query)
+        {
+            var first = (query.From.UtcTicks - (query.From.UtcTicks % this.ticks)) / this.ticks;
+            var last = (query.To.UtcTicks - 1) / this.ticks;
+            var rows = new Dictionary<string, (long Requests, long LastTicks)>(StringComparer.Ordinal);
+            for (var index = Math.Max(first, last - this.ring.Length + 1); index <= last; index++)
+            {
+                var period = Volatile.Read(ref this.ring[index % this.ring.Length]);
+                if (period is null || period.Index != index)
+                {
+                    continue;
+                }
+
+                foreach (var (key, cell) in period.Cells)
+                {
+                    if (key.Replica is not { } replica)
+                    {
+                        continue;
+                    }
+
+                    long count, lastTicks;
+                    lock (cell.Gate)
+                    {
+                        (count, lastTicks) = (cell.Figures.Count, cell.LastStartTicks);
+                    }
+
+                    var (requests, newest) = rows.GetValueOrDefault(replica);
+                    rows[replica] = (requests + count, Math.Max(newest, lastTicks));
+                }
+            }
+
+            return LlmReplicaRow.Order(rows.Select(r => new LlmReplicaRow(r.Key, r.Value.Requests, new DateTimeOffset(r.Value.LastTicks, TimeSpan.Zero))));
         }
 
         public IReadOnlyList<LlmHistoryCell> Aggregate(LlmHistoryAggregateQuery query)
