@@ -521,22 +521,28 @@ public sealed partial class PostgreSqlLlmHistoryStore : ILlmHistoryStore, IAsync
 
     /// <summary>The replica list's statement: $1 and $2 the window, $3 the first number that can belong to it.</summary>
     internal static string ReplicasSql { get; } = $"""
-        SELECT r.replica, c.requests, c.last
-        FROM {PostgreSqlHistorySchema.Replicas} r
-        CROSS JOIN LATERAL (
-            SELECT count(*) AS requests, max(t.start_time) AS last FROM {PostgreSqlHistorySchema.Table} t
-            WHERE t.replica = r.replica AND t.seq >= $3 AND t.start_time >= $1 AND t.start_time < $2) c
-        WHERE r.last_seq >= $3 AND c.requests > 0
-        ORDER BY c.last DESC, r.replica COLLATE "C"
+        SELECT g.replica, g.requests, COALESCE(l.last, g.last_period)
+        FROM (
+            SELECT replica, sum(requests)::bigint AS requests, max(period) + interval '1 minute' AS last_period
+            FROM {PostgreSqlRollups.Table}
+            WHERE minutes = 1 AND period >= date_trunc('minute', $1) AND period < $2
+            GROUP BY replica) g
+        LEFT JOIN LATERAL (
+            SELECT t.start_time AS last FROM {PostgreSqlHistorySchema.Table} t
+            WHERE t.replica = g.replica AND t.seq >= $3 AND t.start_time >= date_trunc('minute', $1) AND t.start_time < $2
+            ORDER BY t.seq DESC LIMIT 1) l ON true
+        WHERE g.requests > 0
+        ORDER BY 3 DESC, g.replica COLLATE "C"
         LIMIT {LlmReplicaRow.MaxRows}
         """;
 
     /// <inheritdoc/>
-    /// <remarks>The replicas come from the replicas table (one row per replica, with the newest number it wrote), not from
-    /// a scan for distinct values; each one whose newest number is in the window is then counted by the replica index,
-    /// from the first number that can belong to the window. Numbers are made from the adding replica's clock when a
-    /// request ends, so a request that started in the window has one at or after the window's start; only the rows of
-    /// the window (and those that started before it but ended in it) are read, never older ones.</remarks>
+    /// <remarks>The counts come from the per-minute rollups (the rows the summary adds up, so a replica's count is what
+    /// <c>api/summary?replica=</c> counts), never from the window's rows: a day of a million records costs its 1,440
+    /// minutes per replica, route and model. The window starts at its whole minute, as aggregates do. The last request
+    /// is the start of the newest record (by number: the last to end) its replica wrote in the window, found by the
+    /// <c>(replica, seq)</c> key from its end; where count-based retention has deleted it, the end of the replica's
+    /// newest minute.</remarks>
     /// <exception cref="LlmHistoryUnavailableException">The database cannot be read.</exception>
     public IReadOnlyList<LlmReplicaRow> Replicas(DateTimeOffset from, DateTimeOffset before) => this.Read(command =>
     {

@@ -19,8 +19,8 @@ public sealed class PostgreSqlLlmHistoryStoreReplicasTests(PostgresCluster clust
         await using var b = await StartAsync(database, "r2");
         var now = DateTimeOffset.UtcNow;
 
-        // Whole microseconds: PostgreSQL's timestamps keep no finer.
-        var from = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero).AddHours(-2);
+        // A whole minute: the counts come from per-minute rollups, whose windows start at one.
+        var from = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero).AddHours(-2);
         var before = now.AddMinutes(1);
         var records = new List<LlmRequestRecord>();
         for (var i = 0; i < 60; i++)
@@ -49,9 +49,11 @@ public sealed class PostgreSqlLlmHistoryStoreReplicasTests(PostgresCluster clust
         Assert.Equal(expected, b.Replicas(from, before));
 
         // A window that only r2's newest records are in, and one after every record.
-        var late = LlmReplicaRow.Compute(records, records.Max(r => r.StartTime), before);
+        var newest = records.Max(r => r.StartTime);
+        var lateFrom = new DateTimeOffset(newest.UtcTicks - (newest.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero);
+        var late = LlmReplicaRow.Compute(records, lateFrom, before);
         Assert.Equal(["r2"], late.Select(r => r.Replica));
-        Assert.Equal(late, a.Replicas(records.Max(r => r.StartTime), before));
+        Assert.Equal(late, a.Replicas(lateFrom, before));
         Assert.Empty(a.Replicas(now.AddSeconds(30), before));
     }
 
@@ -83,6 +85,7 @@ public sealed class PostgreSqlLlmHistoryStoreReplicasTests(PostgresCluster clust
 
         var plan = string.Join('\n', lines);
         Assert.DoesNotContain($"Seq Scan on {PostgreSqlHistorySchema.Table}", plan, StringComparison.Ordinal);
-        Assert.Contains($"ix_{PostgreSqlHistorySchema.Table}_replica", plan, StringComparison.Ordinal);
+        Assert.DoesNotContain($"Seq Scan on {PostgreSqlRollups.Table}", plan, StringComparison.Ordinal);
+        Assert.Contains($"ux_{PostgreSqlHistorySchema.Table}_replica_seq", plan, StringComparison.Ordinal);
     }
 }
