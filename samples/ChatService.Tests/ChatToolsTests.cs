@@ -163,6 +163,35 @@ public sealed partial class ChatToolsTests
         Assert.Equal(["preprocessing", "llm_api_call", "response_parsing", "saving"], Steps(record).Select(s => s.Name));
     }
 
+    [Fact]
+    public async Task DemoTraffic_OneCycleOfPrompts_CallsEachToolAndRecordsItsSteps()
+    {
+        await using var host = new ChatServiceHost();
+        host.UseKestrel(0);
+        host.StartServer();
+        using var client = host.CreateClient();
+
+        // The demo's chats as it sends them (one cycle of its prompts), except the injected faults.
+        var chats = Enumerable.Range(0, 20).Select(i => ChatService.Hosting.DemoTrafficService.NextChat(i, []))
+            .Where(c => !c.Body.Message!.StartsWith("/fault", StringComparison.Ordinal))
+            .ToList();
+        var tools = new List<(string Name, string Kind, int Depth, string Status)>();
+        foreach (var chat in chats)
+        {
+            using var response = await host.PostChatAsync(client, new { message = chat.Body.Message }, stream: chat.Path.EndsWith("/stream", StringComparison.Ordinal));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var (_, done) = await ChatReplies.ReadAsync(response, chat.Path.EndsWith("/stream", StringComparison.Ordinal));
+            var steps = Steps(await host.GetRecordAsync(client, done.GetProperty("requestId").GetString()!));
+            Assert.Contains(("retrieve", "step", 0, "ok"), steps);
+            tools.AddRange(steps.Where(s => s.Kind is "tool" or "http"));
+        }
+
+        Assert.Contains(("execute_tool get_current_time", "tool", 0, "ok"), tools);
+        Assert.Contains(("execute_tool get_current_time", "tool", 0, "error"), tools);
+        Assert.Contains(("execute_tool lookup_order", "tool", 0, "ok"), tools);
+        Assert.Contains(($"GET {client.BaseAddress!.Host}", "http", 1, "ok"), tools);
+    }
+
     private const int SimulatedDimensions = 256;
 
     private static List<(string Name, string Kind, int Depth, string Status)> Steps(JsonElement record)
