@@ -97,6 +97,9 @@ public sealed partial class ChatToolsTests
         Assert.Equal(ActivityStatusCode.Error, tool.Status);
         Assert.Equal("System.ArgumentException", tool.GetTagItem("error.type"));
 
+        // The tool's arguments and its error come from the user's message: no log line has them, at any level.
+        Assert.DoesNotContain("Olympus_Mons", host.Logs.AllText, StringComparison.Ordinal);
+
         var metrics = await host.ScrapeAsync(client);
         Assert.Equal(1, metrics.Sum("llm_step_latency_seconds_count", ("step", "execute_tool get_current_time"), ("status", "error")));
         Assert.Equal(1, metrics.Sum("llm_requests_total", ("status", "ok")));

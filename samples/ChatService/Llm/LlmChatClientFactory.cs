@@ -6,6 +6,7 @@ using ChatService.Configuration;
 using ChatService.Retrieval;
 using ChatService.Tools;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using OpenAI;
 using OpenAI.Chat;
@@ -30,7 +31,9 @@ internal static class LlmChatClientFactory
             .AsBuilder()
             // Outermost: each model call of the tool loop goes through the retries and UseLlmApm() (its own llm_api_call
             // step), and the loop finds LLM-APM's ActivitySource below it, so each tool is an execute_tool step beside them.
-            .UseFunctionInvocation(configure: f =>
+            // No logger: the function invocation logs a tool's arguments, result and failure, which come from the user's
+            // message; the tool's span and step say what ran, how long and how it failed.
+            .UseFunctionInvocation(NullLoggerFactory.Instance, f =>
             {
                 f.MaximumIterationsPerRequest = 3; // a model that keeps calling tools is cut short: bounded work per chat
                 f.IncludeDetailedErrors = true; // the tools' own messages tell the model what was wrong with its arguments
