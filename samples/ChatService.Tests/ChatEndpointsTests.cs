@@ -11,7 +11,7 @@ namespace ChatService.Tests;
 [Collection(ProcessWideTelemetry.Name)]
 public sealed class ChatEndpointsTests
 {
-    private static readonly string[] ExpectedSteps = ["preprocessing", "llm_api_call", "response_parsing", "saving"];
+    private static readonly string[] ExpectedSteps = ["preprocessing", "retrieve", "embedding_call", "llm_api_call", "response_parsing", "saving"];
 
     [Theory]
     [InlineData(false)]
@@ -39,22 +39,31 @@ public sealed class ChatEndpointsTests
         Assert.True(input > 10, $"input tokens {input}");
         Assert.True(output > 10, $"output tokens {output}");
         Assert.False(usage.GetProperty("estimated").GetBoolean());
-        var cost = reply.Done.GetProperty("costUsd").GetDecimal();
-        Assert.Equal((input * 0.15m / 1_000_000m) + (output * 0.60m / 1_000_000m), cost);
 
-        // One history record with the four steps, the tokens and the cost.
+        // The request's input tokens are the chat's and the retrieval's embedding's, each at its model's price.
+        var metrics = await host.ScrapeAsync(client);
+        var chatInput = (long)metrics.Sum("llm_tokens_total", ("route", route), ("model", "gpt-4o-mini"), ("type", "input"));
+        var embeddingInput = (long)metrics.Sum("llm_tokens_total", ("route", route), ("model", "text-embedding-3-small"), ("type", "input"));
+        Assert.True(embeddingInput > 0, $"embedding input tokens {embeddingInput}");
+        Assert.Equal(input, chatInput + embeddingInput);
+        var cost = reply.Done.GetProperty("costUsd").GetDecimal();
+        Assert.Equal((chatInput * 0.15m / 1_000_000m) + (output * 0.60m / 1_000_000m) + (embeddingInput * 0.02m / 1_000_000m), cost);
+
+        // One history record with the steps (the embedding call inside the retrieve step), the tokens and the cost.
         var record = await host.GetRecordAsync(client, requestId);
         Assert.Equal(route, record.GetProperty("route").GetString());
         Assert.Equal("ok", record.GetProperty("status").GetString());
         Assert.Equal(traceId, record.GetProperty("traceId").GetString());
         Assert.Equal(reply.Done.GetProperty("conversationId").GetString(), record.GetProperty("conversationId").GetString());
         Assert.Equal(ExpectedSteps, record.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("name").GetString()));
+        Assert.Equal([0, 0, 1, 0, 0, 0], record.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("depth").GetInt32()));
         Assert.All(record.GetProperty("steps").EnumerateArray(), s => Assert.Equal("ok", s.GetProperty("status").GetString()));
         Assert.Equal(input, record.GetProperty("tokens").GetProperty("input").GetInt64());
         Assert.Equal(output, record.GetProperty("tokens").GetProperty("output").GetInt64());
         Assert.Equal(cost, record.GetProperty("costUsd").GetDecimal());
 
-        // One request span, child of the HTTP server span, with the step spans as children.
+        // One request span, child of the HTTP server span, with the step spans as children; the model call is inside the
+        // function invocation's orchestrate_tools span, the embedding call inside the retrieve step.
         Activity? requestSpan = null;
         await Eventually.TrueAsync(() =>
         {
@@ -67,12 +76,17 @@ public sealed class ChatEndpointsTests
         var server = host.Spans.ToArray().Single(a => a.SpanId == requestSpan.ParentSpanId);
         Assert.Equal(ActivityKind.Server, server.Kind);
         var steps = host.Spans.ToArray().Where(a => a.ParentSpanId == requestSpan.SpanId).OrderBy(a => a.StartTimeUtc).ToList();
-        Assert.Equal(["preprocessing", "chat gpt-4o-mini", "response_parsing", "saving"], steps.Select(s => s.DisplayName));
-        Assert.Equal(ExpectedSteps, steps.Select(s => s.GetTagItem("llm.step.name") as string));
-        Assert.Equal(ActivityKind.Client, steps[1].Kind);
+        Assert.Equal(["preprocessing", "retrieve", "orchestrate_tools", "response_parsing", "saving"], steps.Select(s => s.DisplayName));
+        var embedding = Assert.Single(host.Spans.ToArray(), a => a.ParentSpanId == steps[1].SpanId);
+        Assert.Equal(("embeddings text-embedding-3-small", ActivityKind.Client, "embedding_call"), (embedding.DisplayName, embedding.Kind, embedding.GetTagItem("llm.step.name")));
+        var chat = Assert.Single(host.Spans.ToArray(), a => a.ParentSpanId == steps[2].SpanId);
+        Assert.Equal(("chat gpt-4o-mini", ActivityKind.Client, "llm_api_call"), (chat.DisplayName, chat.Kind, chat.GetTagItem("llm.step.name")));
+        Assert.Equal(
+            ["preprocessing", "retrieve", "embedding_call", "llm_api_call", "response_parsing", "saving"],
+            new[] { steps[0], steps[1], embedding, chat, steps[3], steps[4] }.Select(s => s.GetTagItem("llm.step.name") as string));
 
         // The metrics, with their tags.
-        var metrics = await host.ScrapeAsync(client);
+        metrics = await host.ScrapeAsync(client);
         Assert.Equal(1, metrics.Sum("llm_requests_total", ("route", route), ("model", "gpt-4o-mini"), ("status", "ok")));
         Assert.Equal(1, metrics.Sum("llm_request_latency_seconds_count", ("route", route), ("model", "gpt-4o-mini"), ("status", "ok")));
         foreach (var step in ExpectedSteps)
@@ -80,9 +94,8 @@ public sealed class ChatEndpointsTests
             Assert.Equal(1, metrics.Sum("llm_step_latency_seconds_count", ("route", route), ("step", step), ("status", "ok")));
         }
 
-        Assert.Equal(input, metrics.Sum("llm_tokens_total", ("route", route), ("model", "gpt-4o-mini"), ("type", "input")));
         Assert.Equal(output, metrics.Sum("llm_tokens_total", ("route", route), ("model", "gpt-4o-mini"), ("type", "output")));
-        Assert.Equal((double)cost, metrics.Sum("llm_cost_usd_total", ("route", route), ("model", "gpt-4o-mini")), 1e-12);
+        Assert.Equal((double)cost, metrics.Sum("llm_cost_usd_total", ("route", route)), 1e-12);
         Assert.False(metrics.Has("llm_errors_total"));
     }
 
@@ -254,7 +267,9 @@ public sealed class ChatEndpointsTests
     public async Task PostChat_TwoHundredConcurrentChats_MetricsAndHistoryAgree()
     {
         const int Chats = 200;
-        await using var host = new ChatServiceHost(Settings(("Llm:Simulated:Faults:provider_unavailable", "0.05")));
+        // Without retrieval: a request whose chat model has no price has no costUsd in its record, while
+        // llm_cost_usd_total counts the priced embedding of its retrieval, so the two sums would differ by design.
+        await using var host = new ChatServiceHost(Settings(("Llm:Simulated:Faults:provider_unavailable", "0.05"), ("ChatService:Retrieval:Enabled", "false")));
         using var client = host.CreateClient();
 
         var errors = 0;

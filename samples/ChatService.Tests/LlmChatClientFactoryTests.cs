@@ -90,6 +90,15 @@ public sealed class LlmChatClientFactoryTests
         Assert.Equal("ok", record.GetProperty("status").GetString());
         Assert.Equal(FakeOpenAiServer.PromptTokens, record.GetProperty("tokens").GetProperty("input").GetInt64());
         Assert.Equal(FakeOpenAiServer.CachedTokens, record.GetProperty("tokens").GetProperty("cachedInput").GetInt64());
+
+        // The provider's HTTP call is an http step nested under its llm_api_call, named by method and server, never the
+        // URL; no retrieval with a real provider unless configured.
+        var steps = record.GetProperty("steps").EnumerateArray()
+            .Select(s => (Name: s.GetProperty("name").GetString()!, Kind: s.GetProperty("kind").GetString()!, Depth: s.GetProperty("depth").GetInt32()))
+            .ToList();
+        Assert.Equal(
+            [("preprocessing", "step", 0), ("llm_api_call", "llm_call", 0), ($"POST {fake.BaseAddress.Host}", "http", 1), ("response_parsing", "step", 0), ("saving", "step", 0)],
+            steps);
     }
 
     [Theory]

@@ -48,10 +48,12 @@ public sealed class ProviderFaultTests
         Assert.Equal(FakeOpenAiServer.PromptTokens, record.GetProperty("tokens").GetProperty("input").GetInt64());
         Assert.Equal(FakeOpenAiServer.CompletionTokens, record.GetProperty("tokens").GetProperty("output").GetInt64());
 
-        // The trace: one request span, two chat spans under it, and the retry as an event of the request.
+        // The trace: one request span, two chat spans under the function invocation's span (the request's child), and
+        // the retry as an event of the request.
         Activity? request = null;
         await Eventually.TrueAsync(() => (request = host.Spans.ToArray().SingleOrDefault(a => a.DisplayName.StartsWith("llm.request", StringComparison.Ordinal))) is not null);
-        var attempts = host.Spans.ToArray().Where(a => a.ParentSpanId == request!.SpanId && (a.GetTagItem("llm.step.name") as string) == "llm_api_call")
+        var loop = Assert.Single(host.Spans.ToArray(), a => a.ParentSpanId == request!.SpanId && a.DisplayName == "orchestrate_tools");
+        var attempts = host.Spans.ToArray().Where(a => a.ParentSpanId == loop.SpanId && (a.GetTagItem("llm.step.name") as string) == "llm_api_call")
             .OrderBy(a => a.StartTimeUtc).ToList();
         Assert.Equal(2, attempts.Count);
         Assert.All(attempts, a => Assert.Equal("chat gpt-4o-mini", a.DisplayName));

@@ -42,6 +42,46 @@ public sealed class SimulatedChatClientTests
         Assert.Equal(ChatFinishReason.Stop, updates[^1].FinishReason);
     }
 
+    [Theory]
+    [InlineData("What time is it?", "get_current_time", null)]
+    [InlineData("what TIME IS IT in Europe/Paris please", "get_current_time", "timeZone=Europe/Paris")]
+    [InlineData("Where is order #1003?", "lookup_order", "orderId=1003")]
+    [InlineData("/tool lookup_order {\"orderId\":\"42\"}", "lookup_order", "orderId=42")]
+    public async Task GetResponseAsync_MessageAsksForAnOfferedTool_CallsItThenAnswersWithItsResult(string message, string tool, string? argument)
+    {
+        using var client = Create();
+        ChatOptions options = new() { Tools = [AIFunctionFactory.Create((string? timeZone) => "x", "get_current_time"), AIFunctionFactory.Create((string orderId) => "x", "lookup_order")] };
+        List<ChatMessage> prompt = [new(ChatRole.User, message)];
+
+        foreach (var streaming in new[] { false, true })
+        {
+            var response = streaming ? await client.GetStreamingResponseAsync(prompt, options).ToChatResponseAsync() : await client.GetResponseAsync(prompt, options);
+
+            var call = Assert.Single(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>());
+            Assert.Equal(tool, call.Name);
+            Assert.Equal(argument, call.Arguments!.Select(a => $"{a.Key}={a.Value}").SingleOrDefault());
+            Assert.Equal(ChatFinishReason.ToolCalls, response.FinishReason);
+            Assert.Equal(string.Empty, response.Text);
+
+            List<ChatMessage> withResult = [.. prompt, .. response.Messages, new(ChatRole.Tool, [new FunctionResultContent(call.CallId, "It is noon.")])];
+            var answer = streaming ? await client.GetStreamingResponseAsync(withResult, options).ToChatResponseAsync() : await client.GetResponseAsync(withResult, options);
+            Assert.Equal($"I asked {tool}: It is noon.", answer.Text);
+        }
+    }
+
+    [Theory]
+    [InlineData("What time is it?")]
+    [InlineData("Explain time to first token for order 1001.")]
+    public async Task GetResponseAsync_ToolNotOffered_AnswersWithText(string message)
+    {
+        using var client = Create();
+
+        var response = await client.GetResponseAsync(message, new ChatOptions { Tools = [AIFunctionFactory.Create(() => "x", "other_tool")] });
+
+        Assert.Empty(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>());
+        Assert.NotEmpty(response.Text);
+    }
+
     [Fact]
     public async Task GetResponseAsync_LongReplyOverMaxOutputTokens_TruncatedWithFinishReasonLength()
     {

@@ -5,6 +5,7 @@ using ChatService.Conversations;
 using ChatService.Errors;
 using ChatService.Hosting;
 using ChatService.Llm;
+using ChatService.Tools;
 using LlmApm.Otel;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
@@ -67,6 +68,9 @@ builder.Services.AddOpenTelemetry()
     })
     .WithTracing(tracing =>
     {
+        // HttpClient's own spans (.NET 9+): a provider's HTTP call and a tool's call to an internal API are http steps
+        // of the request, nested under the step that made them.
+        tracing.AddSource("System.Net.Http");
         if (aspNetCoreInstrumentation)
         {
             tracing.AddAspNetCoreInstrumentation(o =>
@@ -129,6 +133,7 @@ app.UseRateLimiter();
 app.MapGet("/", () => Results.Redirect("/llm-apm/#/chat")).ExcludeFromDescription();
 app.MapHealthChecks("/health");
 app.MapChatEndpoints();
+app.MapOrders(); // the internal API the lookup_order tool calls
 app.MapLlmApm();
 
 app.LogAddressesOnStart();

@@ -5,6 +5,8 @@ using ChatService.Configuration;
 using ChatService.Conversations;
 using ChatService.Errors;
 using ChatService.Llm;
+using ChatService.Retrieval;
+using ChatService.Tools;
 using LlmApm.Otel;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.AI;
@@ -15,13 +17,16 @@ namespace ChatService.Chat;
 
 /// <summary>
 /// One chat turn in the LLM-APM steps: <c>preprocessing</c> (read and validate, load the conversation, build the prompt
-/// and fit it to the context window), <c>llm_api_call</c> (made by <c>UseLlmApm()</c> on the chat client),
-/// <c>response_parsing</c> and <c>saving</c>.
+/// and fit it to the context window), <c>retrieve</c> (when on: embed the message, find documents), one
+/// <c>llm_api_call</c> per model call (made by <c>UseLlmApm()</c> on the chat client) with an <c>execute_tool {name}</c>
+/// step per tool the model calls between them, <c>response_parsing</c> and <c>saving</c>.
 /// </summary>
 internal sealed class ChatHandler(
     IChatClient chatClient,
     ConversationStore conversations,
     TokenCounter tokens,
+    ChatRetriever retriever,
+    ChatTools tools,
     IOptions<LlmOptions> llmOptions,
     IOptions<ChatServiceOptions> serviceOptions)
 {
@@ -43,9 +48,17 @@ internal sealed class ChatHandler(
         ModelId = this.llm.Model,
         MaxOutputTokens = this.llm.MaxOutputTokens,
         Temperature = this.llm.Temperature,
+        Tools = tools.All,
     };
 
+    /// <summary>Reads the turn (<c>preprocessing</c>), then retrieves its documents (<c>retrieve</c>).</summary>
     public async Task<ChatTurn> PrepareAsync(HttpContext context)
+    {
+        var turn = await this.ReadTurnAsync(context).ConfigureAwait(false);
+        return await retriever.AugmentAsync(turn, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task<ChatTurn> ReadTurnAsync(HttpContext context)
     {
         var request = LlmRequest.Current;
         if (request is not null)
@@ -205,7 +218,7 @@ internal sealed class ChatHandler(
         }
 
         prompt.Add(user);
-        return new ChatTurn(conversation, message, messageTokens, prompt, history.Count - start);
+        return new ChatTurn(conversation, message, messageTokens, prompt, history.Count - start, budget);
     }
 
     private async Task<ChatRequestBody> ReadBodyAsync(HttpContext context)
@@ -348,5 +361,7 @@ internal sealed class ChatHandler(
         $"The request body is larger than {limit} bytes.");
 }
 
-/// <summary>A prepared chat turn: the conversation, the user's message and the prompt that fits the context window.</summary>
-internal sealed record ChatTurn(Conversation Conversation, string Message, int MessageTokens, IReadOnlyList<ChatMessage> Prompt, int HistoryMessages);
+/// <summary>A prepared chat turn: the conversation, the user's message, the prompt that fits the context window, the
+/// tokens still free in it, and how many retrieved documents the prompt holds.</summary>
+internal sealed record ChatTurn(
+    Conversation Conversation, string Message, int MessageTokens, IReadOnlyList<ChatMessage> Prompt, int HistoryMessages, int RoomTokens, int Documents = 0);

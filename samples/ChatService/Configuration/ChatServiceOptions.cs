@@ -49,6 +49,9 @@ public sealed class ChatServiceOptions
 
     /// <summary>Gets the per-client rate limit of the chat endpoints.</summary>
     public ChatRateLimitOptions RateLimit { get; } = new();
+
+    /// <summary>Gets the retrieval step before the model call.</summary>
+    public RetrievalOptions Retrieval { get; } = new();
 }
 
 /// <summary>Per-client (remote IP) fixed-window rate limit of the chat endpoints, section <c>ChatService:RateLimit</c>.</summary>

@@ -44,6 +44,21 @@ internal sealed class ChatServiceOptionsValidator : IValidateOptions<ChatService
             failures.Add("ChatService:RateLimit:PermitLimit must be at least 1 and ChatService:RateLimit:Window more than 0.");
         }
 
+        if (options.Retrieval.TopK is < 1 or > 10)
+        {
+            failures.Add("ChatService:Retrieval:TopK must be between 1 and 10.");
+        }
+
+        if (options.Retrieval.MinScore is < 0 or > 1 || float.IsNaN(options.Retrieval.MinScore))
+        {
+            failures.Add("ChatService:Retrieval:MinScore must be between 0 and 1.");
+        }
+
+        if (options.Retrieval.EmbeddingLatency < TimeSpan.Zero || options.Retrieval.EmbeddingLatency > TimeSpan.FromSeconds(10))
+        {
+            failures.Add("ChatService:Retrieval:EmbeddingLatency must be between 0 and 10 seconds.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

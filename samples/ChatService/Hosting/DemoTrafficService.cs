@@ -10,7 +10,8 @@ namespace ChatService.Hosting;
 /// <summary>
 /// Demo traffic (<c>ChatService:DemoTraffic=true</c> or <c>--demo</c>): a steady mix of chats sent through the service's
 /// own HTTP endpoints on loopback, so that the dashboard and the metrics have live data. Some chats continue a
-/// conversation, some stream, some report another model (one of them unpriced), a few fail by injection. Every chat
+/// conversation, some stream, some report another model (one of them unpriced), a few fail by injection, and a few ask
+/// for the time or an order, so that the model calls a tool (one with a time zone the tool rejects). Every chat
 /// is sent as one of a few users of three tenants (<see cref="UserHeader"/>, <see cref="TenantHeader"/>, which
 /// <c>LlmApm:Attribution</c> in appsettings.json reads), one tenant busier than the others, so the Spend page has
 /// something to rank.
@@ -44,6 +45,9 @@ internal sealed partial class DemoTrafficService(
         "How can I cut the input cost of long conversations?",
         "Write a haiku about observability.",
         "What is OpenTelemetry?",
+        "What time is it in Europe/Paris?",
+        "Where is order 1001? It should have shipped.",
+        "What time is it in Atlantis/Central?",
     ];
 
     private static readonly string[] Faults = ["rate_limited", "provider_unavailable", "content_filtered", "network"];

@@ -1,7 +1,10 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using ChatService.Configuration;
+using ChatService.Tools;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
@@ -10,9 +13,12 @@ namespace ChatService.Llm;
 /// <summary>
 /// A deterministic LLM without network or key: replies derived from the prompt, token counts from the o200k
 /// tokenizer, a latency model, streaming with usage in the last update, injected faults. Directives in the last user
-/// message: <c>/echo text</c>, <c>/fault type</c>, <c>/model name text</c>.
+/// message: <c>/echo text</c>, <c>/fault type</c>, <c>/model name text</c>, <c>/tool name {json arguments}</c>.
+/// Like a real model it calls a tool offered in the options when the message asks for it: "what time" or "current
+/// time" (with "in Area/City" for a zone) calls <c>get_current_time</c>, "order" and an id with a digit calls
+/// <c>lookup_order</c>; after the tool's result it answers with that result.
 /// </summary>
-internal sealed class SimulatedChatClient : IChatClient
+internal sealed partial class SimulatedChatClient : IChatClient
 {
     public const string ProviderName = "simulated";
 
@@ -69,7 +75,11 @@ internal sealed class SimulatedChatClient : IChatClient
         }
 
         await this.DelayWithinTimeoutAsync(latency, cancellationToken).ConfigureAwait(false);
-        return new ChatResponse(new ChatMessage(ChatRole.Assistant, plan.Reply) { MessageId = plan.ResponseId })
+        var message = plan.ToolCall is null
+            ? new ChatMessage(ChatRole.Assistant, plan.Reply)
+            : new ChatMessage(ChatRole.Assistant, [plan.ToolCall]);
+        message.MessageId = plan.ResponseId;
+        return new ChatResponse(message)
         {
             ResponseId = plan.ResponseId,
             ModelId = plan.Model,
@@ -94,8 +104,19 @@ internal sealed class SimulatedChatClient : IChatClient
 
         await this.DelayWithinTimeoutAsync(firstToken, cancellationToken).ConfigureAwait(false);
         var created = this.time.GetUtcNow();
+        if (plan.ToolCall is not null)
+        {
+            yield return new ChatResponseUpdate(ChatRole.Assistant, [plan.ToolCall])
+            {
+                ResponseId = plan.ResponseId,
+                MessageId = plan.ResponseId,
+                ModelId = plan.Model,
+                CreatedAt = created,
+            };
+        }
+
         var first = true;
-        foreach (var chunk in Chunk(plan.Reply))
+        foreach (var chunk in plan.ToolCall is null ? Chunk(plan.Reply) : [])
         {
             if (!first && simulated.PerTokenMs > 0)
             {
@@ -238,9 +259,16 @@ internal sealed class SimulatedChatClient : IChatClient
         var model = chatOptions?.ModelId ?? this.options.Model;
         string? fault = null;
         string? reply = null;
+        FunctionCallContent? toolCall = null;
+
+        // After a tool's result (the last message is the tool's), the answer is that result.
+        if (prompt.Count > 0 && prompt[^1].Role == ChatRole.Tool)
+        {
+            reply = AnswerFromToolResults(prompt);
+        }
 
         var text = lastUser.Trim();
-        while (reply is null && fault is null)
+        while (reply is null && fault is null && toolCall is null)
         {
             if (TryDirective(text, "/model", out var rest))
             {
@@ -255,6 +283,23 @@ internal sealed class SimulatedChatClient : IChatClient
             else if (TryDirective(text, "/echo", out rest))
             {
                 reply = rest;
+            }
+            else if (TryDirective(text, "/tool", out rest))
+            {
+                var split = rest.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
+                var name = split.FirstOrDefault() ?? string.Empty;
+                if (!Offers(chatOptions, name))
+                {
+                    reply = $"No tool '{name}' is offered. Offered tools: {string.Join(", ", chatOptions?.Tools?.Select(t => t.Name) ?? [])}.";
+                }
+                else if (!TryParseArguments(split.Length > 1 ? split[1] : null, out var arguments))
+                {
+                    reply = "The /tool arguments must be a JSON object, for example /tool get_current_time {\"timeZone\":\"Europe/Paris\"}.";
+                }
+                else
+                {
+                    toolCall = NewToolCall(name, arguments);
+                }
             }
             else if (TryDirective(text, "/fault", out rest))
             {
@@ -271,7 +316,8 @@ internal sealed class SimulatedChatClient : IChatClient
             }
             else
             {
-                reply = ComposeReply(text);
+                toolCall = AskedTool(text, chatOptions);
+                reply = toolCall is null ? ComposeReply(text) : null;
             }
         }
 
@@ -279,8 +325,8 @@ internal sealed class SimulatedChatClient : IChatClient
         reply ??= string.Empty;
 
         var maxOutput = chatOptions?.MaxOutputTokens ?? this.options.MaxOutputTokens;
-        var outputTokens = this.tokens.Count(reply);
-        var finish = ChatFinishReason.Stop;
+        var outputTokens = toolCall is null ? this.tokens.Count(reply) : this.tokens.Count($"{toolCall.Name} {JsonSerializer.Serialize(toolCall.Arguments)}");
+        var finish = toolCall is null ? ChatFinishReason.Stop : ChatFinishReason.ToolCalls;
         if (outputTokens > maxOutput)
         {
             reply = this.tokens.Truncate(reply, maxOutput);
@@ -297,8 +343,99 @@ internal sealed class SimulatedChatClient : IChatClient
         };
 
         var responseId = "chatcmpl-sim-" + Guid.NewGuid().ToString("N")[..24];
-        return new Plan(reply, model, fault, outputTokens, finish, usage, responseId);
+        return new Plan(reply, model, fault, outputTokens, finish, usage, responseId, toolCall);
     }
+
+    /// <summary>The tool the message asks for, if it is offered: its trigger words are in the class's summary.</summary>
+    private static FunctionCallContent? AskedTool(string text, ChatOptions? chatOptions)
+    {
+        if (Offers(chatOptions, ChatTools.CurrentTimeName) && TimeQuestion().IsMatch(text))
+        {
+            var zone = ZoneName().Match(text);
+            return NewToolCall(ChatTools.CurrentTimeName, zone.Success ? new Dictionary<string, object?> { ["timeZone"] = zone.Groups[1].Value } : []);
+        }
+
+        var order = OrderMention().Match(text);
+        return order.Success && Offers(chatOptions, ChatTools.LookupOrderName)
+            ? NewToolCall(ChatTools.LookupOrderName, new Dictionary<string, object?> { ["orderId"] = order.Groups[1].Value })
+            : null;
+    }
+
+    private static bool Offers(ChatOptions? chatOptions, string name)
+        => chatOptions?.Tools?.Any(t => string.Equals(t.Name, name, StringComparison.Ordinal)) == true;
+
+    private static FunctionCallContent NewToolCall(string name, IDictionary<string, object?> arguments)
+        => new("call_sim_" + Guid.NewGuid().ToString("N")[..16], name, arguments);
+
+    private static bool TryParseArguments(string? json, out IDictionary<string, object?> arguments)
+    {
+        arguments = new Dictionary<string, object?>();
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            return true;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return false;
+            }
+
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                arguments[property.Name] = property.Value.Clone();
+            }
+
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The answer after the tools of the last assistant message ran: what each returned (its error included).</summary>
+    private static string AnswerFromToolResults(IReadOnlyList<ChatMessage> prompt)
+    {
+        const int MaxResultLength = 400;
+        var calls = prompt.SelectMany(m => m.Contents.OfType<FunctionCallContent>()).ToDictionary(c => c.CallId, c => c.Name, StringComparer.Ordinal);
+        var builder = new StringBuilder();
+        for (var i = prompt.Count - 1; i >= 0 && prompt[i].Role == ChatRole.Tool; i--)
+        {
+            foreach (var result in prompt[i].Contents.OfType<FunctionResultContent>())
+            {
+                var name = calls.GetValueOrDefault(result.CallId, "the tool");
+                var value = result.Result switch
+                {
+                    null => "nothing",
+                    string s => s,
+                    JsonElement { ValueKind: JsonValueKind.String } e => e.GetString() ?? string.Empty,
+                    var other => other.ToString() ?? string.Empty,
+                };
+                if (value.Length > MaxResultLength)
+                {
+                    value = value[..MaxResultLength] + "…";
+                }
+
+                builder.Insert(0, value.StartsWith("Error:", StringComparison.Ordinal)
+                    ? $"I could not use {name}. {value} "
+                    : $"I asked {name}: {value} ");
+            }
+        }
+
+        return builder.ToString().Trim();
+    }
+
+    [GeneratedRegex(@"\b(what time|current time|time is it)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking)]
+    private static partial Regex TimeQuestion();
+
+    [GeneratedRegex(@"\bin ([A-Za-z_]+/[A-Za-z_+\-]+(?:/[A-Za-z_]+)?)", RegexOptions.CultureInvariant | RegexOptions.NonBacktracking)]
+    private static partial Regex ZoneName();
+
+    [GeneratedRegex(@"\border\s+(?:#|number\s+|no\.?\s*)?([A-Za-z0-9\-]*[0-9][A-Za-z0-9\-]*)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking)]
+    private static partial Regex OrderMention();
 
     private string? DrawFault()
     {
@@ -339,4 +476,5 @@ internal sealed class SimulatedChatClient : IChatClient
 }
 
 /// <summary>What the simulator will answer to one prompt.</summary>
-internal sealed record Plan(string Reply, string Model, string? Fault, int OutputTokens, ChatFinishReason FinishReason, UsageDetails Usage, string ResponseId);
+internal sealed record Plan(
+    string Reply, string Model, string? Fault, int OutputTokens, ChatFinishReason FinishReason, UsageDetails Usage, string ResponseId, FunctionCallContent? ToolCall = null);
