@@ -8,34 +8,54 @@ namespace LlmApm.Otel.History;
 /// opens its entry when it starts; the processor finds a step's request through the step span's ancestors and takes
 /// the entry when the request span ends.
 /// </summary>
-/// <remarks>Keyed by span id and swept of orphans (requests never disposed) once per orphan timeout (at least a
-/// second apart), so an orphan is held at most about twice its timeout. A ConditionalWeakTable keyed on the span cost a GC handle per request, 24–35% of a request with four steps in
-/// <c>StepBenchmarks</c>.</remarks>
+/// <remarks>Keyed by the span itself, compared by reference, and swept of orphans (requests never disposed) once per
+/// orphan timeout (at least a second apart), so an orphan is held at most about twice its timeout. A
+/// ConditionalWeakTable keyed on the span cost a GC handle per request, 24–35% of a request with four steps in
+/// <c>StepBenchmarks</c>. The entry holds nothing the request does not hold already (its buffer holds the request, and
+/// the request its span).</remarks>
 internal sealed class LlmOpenRequests
 {
     private const long MinSweepIntervalMs = 1_000;
-    private readonly ConcurrentDictionary<ActivitySpanId, LlmStepBuffer> open = new();
+
+    // By reference: the span's hash is its object's, where its id would hash a 16-character string at each of the
+    // request's lookups (one per step and ancestor).
+    private readonly ConcurrentDictionary<Activity, LlmStepBuffer> open = new(ReferenceEqualityComparer.Instance);
     private long nextSweep = Environment.TickCount64 + MinSweepIntervalMs;
 
     public int Count => this.open.Count;
 
     public void Open(Activity requestSpan, LlmStepBuffer buffer)
     {
-        this.open[requestSpan.SpanId] = buffer;
+        this.open[requestSpan] = buffer;
         var now = Environment.TickCount64;
         var due = Volatile.Read(ref this.nextSweep);
-        var interval = Math.Max(MinSweepIntervalMs, (long)buffer.OrphanTimeout.TotalMilliseconds);
-        if (now >= due && Interlocked.CompareExchange(ref this.nextSweep, now + interval, due) == due)
+        if (now >= due)
         {
-            this.Sweep();
+            var interval = Math.Max(MinSweepIntervalMs, (long)buffer.OrphanTimeout.TotalMilliseconds);
+            if (Interlocked.CompareExchange(ref this.nextSweep, now + interval, due) == due)
+            {
+                this.Sweep();
+            }
         }
     }
 
-    public bool TryGet(Activity span, out LlmStepBuffer buffer) => this.open.TryGetValue(span.SpanId, out buffer!);
+    public bool TryGet(Activity span, out LlmStepBuffer buffer) => this.open.TryGetValue(span, out buffer!);
 
-    public bool TryTake(Activity requestSpan, out LlmStepBuffer buffer) => this.open.TryRemove(requestSpan.SpanId, out buffer!);
+    /// <summary>Takes the entry of a request span that ends; the buffer is marked taken, so that the request need not
+    /// close it.</summary>
+    public bool TryTake(Activity requestSpan, out LlmStepBuffer buffer)
+    {
+        // A lock-free look first: TryRemove takes its stripe's lock whenever that stripe holds any request.
+        if (!this.open.TryGetValue(requestSpan, out buffer!) || !this.open.TryRemove(requestSpan, out buffer!))
+        {
+            return false;
+        }
 
-    public void Close(Activity requestSpan) => this.open.TryRemove(requestSpan.SpanId, out _);
+        buffer.MarkTaken();
+        return true;
+    }
+
+    public void Close(Activity requestSpan) => this.open.TryRemove(requestSpan, out _);
 
     /// <summary>Drops the entries of requests older than their orphan timeout, whose spans will never end.</summary>
     internal int Sweep()
