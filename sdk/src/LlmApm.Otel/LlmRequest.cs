@@ -354,7 +354,7 @@ public sealed class LlmRequest : IDisposable
 
         if (this.Activity is { } activity)
         {
-            // One lock for both (measured with the record's reads in LlmHistoryProcessor.Finish, see there).
+            // One lock for both (not measured alone, see LlmHistoryProcessor.Finish).
             LlmUsage usage;
             decimal? costUsd;
             lock (this.sync)

@@ -40,7 +40,8 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
 
         try
         {
-            // A span with a step name is a step, never a request span: only the others are looked up as a request's.
+            // A span with a step name is a step, never a request span: only the others are looked up as a request's
+            // (request + 4 steps 3.50x -> 3.44x of raw spans, medians of five interleaved runs).
             var stepName = own ? data.GetTagItem(LlmApmTelemetry.Attributes.StepName) as string : null;
             if (own && stepName is null && this.open.TryTake(data, out var finished))
             {
@@ -187,11 +188,12 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
         var steps = buffer.Take(out var droppedSteps);
         if (!IsByOffset(steps))
         {
-            // Steps end in the order they started unless they overlap: sorted only then.
+            // Steps end in the order they started unless they overlap: sorted only then (not measured alone).
             Array.Sort(steps, static (a, b) => a.OffsetMs.CompareTo(b.OffsetMs));
         }
 
-        // One lock for what the record reads of the request (usage, cost, properties, scores), not four.
+        // One lock for what the record reads of the request (usage, cost, properties, scores), not four (not measured
+        // alone; with the request's own below, 5 lock pairs fewer per request).
         var totals = request.TakeTotals();
         var record = new LlmRequestRecord(request.Id, activity.TraceId, activity.SpanId, request.Route, request.ErrorType is null ? "ok" : "error")
         {

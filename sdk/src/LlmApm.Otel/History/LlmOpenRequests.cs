@@ -8,25 +8,22 @@ namespace LlmApm.Otel.History;
 /// opens its entry when it starts; the processor finds a step's request through the step span's ancestors and takes
 /// the entry when the request span ends.
 /// </summary>
-/// <remarks>Keyed by the span itself, compared by reference, and swept of orphans (requests never disposed) once per
-/// orphan timeout (at least a second apart), so an orphan is held at most about twice its timeout. A
-/// ConditionalWeakTable keyed on the span cost a GC handle per request, 24–35% of a request with four steps in
-/// <c>StepBenchmarks</c>. The entry holds nothing the request does not hold already (its buffer holds the request, and
-/// the request its span).</remarks>
+/// <remarks>Keyed by span id and swept of orphans (requests never disposed) once per orphan timeout (at least a
+/// second apart), so an orphan is held at most about twice its timeout. A ConditionalWeakTable keyed on the span cost a
+/// GC handle per request, 24–35% of a request with four steps in <c>StepBenchmarks</c>; keyed by the span's reference
+/// instead of its id measured no faster (retired).</remarks>
 internal sealed class LlmOpenRequests
 {
     private const long MinSweepIntervalMs = 1_000;
 
-    // By reference: the span's hash is its object's, where its id would hash a 16-character string at each of the
-    // request's lookups (one per step and ancestor).
-    private readonly ConcurrentDictionary<Activity, LlmStepBuffer> open = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentDictionary<ActivitySpanId, LlmStepBuffer> open = new();
     private long nextSweep = Environment.TickCount64 + MinSweepIntervalMs;
 
     public int Count => this.open.Count;
 
     public void Open(Activity requestSpan, LlmStepBuffer buffer)
     {
-        this.open[requestSpan] = buffer;
+        this.open[requestSpan.SpanId] = buffer;
         var now = Environment.TickCount64;
         var due = Volatile.Read(ref this.nextSweep);
         if (now >= due)
@@ -39,14 +36,14 @@ internal sealed class LlmOpenRequests
         }
     }
 
-    public bool TryGet(Activity span, out LlmStepBuffer buffer) => this.open.TryGetValue(span, out buffer!);
+    public bool TryGet(Activity span, out LlmStepBuffer buffer) => this.open.TryGetValue(span.SpanId, out buffer!);
 
     /// <summary>Takes the entry of a request span that ends; the buffer is marked taken, so that the request need not
     /// close it.</summary>
     public bool TryTake(Activity requestSpan, out LlmStepBuffer buffer)
     {
         // A lock-free look first: TryRemove takes its stripe's lock whenever that stripe holds any request.
-        if (!this.open.TryGetValue(requestSpan, out buffer!) || !this.open.TryRemove(requestSpan, out buffer!))
+        if (!this.open.TryGetValue(requestSpan.SpanId, out buffer!) || !this.open.TryRemove(requestSpan.SpanId, out buffer!))
         {
             return false;
         }
@@ -55,7 +52,7 @@ internal sealed class LlmOpenRequests
         return true;
     }
 
-    public void Close(Activity requestSpan) => this.open.TryRemove(requestSpan, out _);
+    public void Close(Activity requestSpan) => this.open.TryRemove(requestSpan.SpanId, out _);
 
     /// <summary>Drops the entries of requests older than their orphan timeout, whose spans will never end.</summary>
     internal int Sweep()

