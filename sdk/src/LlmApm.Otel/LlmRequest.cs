@@ -34,6 +34,7 @@ public sealed class LlmRequest : IDisposable
     private string? userId;
     private string? tenantId;
     private Dictionary<string, string>? properties;
+    private readonly LlmStepBuffer? history;
 
     internal LlmRequest(LlmApmInstrumentation? instrumentation, string route, string? conversationId, CancellationToken cancellationToken)
     {
@@ -63,7 +64,11 @@ public sealed class LlmRequest : IDisposable
             }
 
             // The history processor, when one records this instrumentation's requests, finds the request by its span.
-            instrumentation.OpenRequests?.Open(activity, new LlmStepBuffer(this, instrumentation.Options.OrphanTimeout));
+            if (instrumentation.OpenRequests is { } open)
+            {
+                this.history = new LlmStepBuffer(this, instrumentation.Options.OrphanTimeout);
+                open.Open(activity, this.history);
+            }
         }
 
         LlmApmInstruments.RequestsActive.Add(1, new KeyValuePair<string, object?>(LlmApmTelemetry.Attributes.TagRoute, this.RouteTag));
@@ -151,10 +156,7 @@ public sealed class LlmRequest : IDisposable
         {
             lock (this.sync)
             {
-                return new LlmUsage(this.inputTokens, this.outputTokens, this.cachedInputTokens, this.reasoningTokens, this.estimated)
-                {
-                    CacheWriteInputTokens = this.cacheWriteInputTokens,
-                };
+                return this.UsageLocked();
             }
         }
     }
@@ -181,6 +183,9 @@ public sealed class LlmRequest : IDisposable
     public bool IsFinished => Volatile.Read(ref this.ended) != 0;
 
     internal LlmApmInstrumentation? Instrumentation => this.instrumentation;
+
+    /// <summary>Gets the <see cref="Stopwatch"/> timestamp of the request's start.</summary>
+    internal long StartTimestamp => this.startTimestamp;
 
     /// <summary>Gets the route as metric tags carry it: bounded, see <see cref="RouteTagger"/>.</summary>
     internal string RouteTag { get; }
@@ -349,7 +354,15 @@ public sealed class LlmRequest : IDisposable
 
         if (this.Activity is { } activity)
         {
-            var usage = this.Usage;
+            // One lock for both (not measured alone, see LlmHistoryProcessor.Finish).
+            LlmUsage usage;
+            decimal? costUsd;
+            lock (this.sync)
+            {
+                usage = this.UsageLocked();
+                costUsd = this.unpriced ? null : this.cost;
+            }
+
             activity.SetTag(LlmApmTelemetry.Attributes.Status, status);
             if (this.Model is not null)
             {
@@ -383,7 +396,7 @@ public sealed class LlmRequest : IDisposable
                 activity.SetTag(LlmApmTelemetry.Attributes.UsageEstimated, true);
             }
 
-            if (this.CostUsd is { } cost)
+            if (costUsd is { } cost)
             {
                 activity.SetTag(LlmApmTelemetry.Attributes.CostUsd, (double)cost);
             }
@@ -429,7 +442,10 @@ public sealed class LlmRequest : IDisposable
             ended.Stop();
 
             // The processor took the request's entry as the span ended; a span that no processor saw leaves it here.
-            this.instrumentation.OpenRequests?.Close(ended);
+            if (this.history is { IsTaken: false })
+            {
+                this.instrumentation.OpenRequests?.Close(ended);
+            }
         }
 
         this.instrumentation.Evaluations?.Offer(this, status);
@@ -451,15 +467,26 @@ public sealed class LlmRequest : IDisposable
         this.EvaluationCompletion = completion;
     }
 
-    /// <summary>Takes the scores for the history record; any later score goes to the history by id.</summary>
-    internal IReadOnlyList<LlmScore> TakeScores()
+    /// <summary>Reads what the history record takes from the request, under one lock: its usage, cost, properties and
+    /// scores; any later score goes to the history by id.</summary>
+    internal LlmRequestTotals TakeTotals()
     {
         lock (this.sync)
         {
             this.scoresTaken = true;
-            return this.scores is null ? [] : [.. this.scores];
+            return new LlmRequestTotals(
+                this.UsageLocked(),
+                this.unpriced ? null : this.cost,
+                this.properties is null ? LlmAttribution.NoProperties : new Dictionary<string, string>(this.properties, StringComparer.Ordinal),
+                this.scores is null ? [] : [.. this.scores]);
         }
     }
+
+    /// <summary>The usage recorded so far; the caller holds the lock.</summary>
+    private LlmUsage UsageLocked() => new(this.inputTokens, this.outputTokens, this.cachedInputTokens, this.reasoningTokens, this.estimated)
+    {
+        CacheWriteInputTokens = this.cacheWriteInputTokens,
+    };
 
     internal void MarkFailed(string type, string? message, Exception? exception, string? step)
     {
@@ -530,3 +557,6 @@ public sealed class LlmRequest : IDisposable
         }
     }
 }
+
+/// <summary>What a finished request hands to its history record, read at once.</summary>
+internal readonly record struct LlmRequestTotals(LlmUsage Usage, decimal? CostUsd, IReadOnlyDictionary<string, string> Properties, IReadOnlyList<LlmScore> Scores);

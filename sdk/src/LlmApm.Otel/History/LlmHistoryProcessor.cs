@@ -40,7 +40,10 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
 
         try
         {
-            if (own && this.open.TryTake(data, out var finished))
+            // A span with a step name is a step, never a request span: only the others are looked up as a request's
+            // (request + 4 steps 3.50x -> 3.44x of raw spans, medians of five interleaved runs).
+            var stepName = own ? data.GetTagItem(LlmApmTelemetry.Attributes.StepName) as string : null;
+            if (own && stepName is null && this.open.TryTake(data, out var finished))
             {
                 this.Finish(finished, data);
                 return;
@@ -51,10 +54,9 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
                 return;
             }
 
-            string? stepName = null, kind = null, errorType = null;
+            string? kind = null, errorType = null;
             if (own)
             {
-                stepName = data.GetTagItem(LlmApmTelemetry.Attributes.StepName) as string;
                 kind = LlmStepKinds.FromOperation(data.GetTagItem(GenAiConventions.OperationName) as string, stepName);
                 errorType = data.GetTagItem(LlmApmTelemetry.Attributes.ErrorType) as string;
                 if (ReferenceEquals(kind, LlmStepKinds.Tool) && data.Status == ActivityStatusCode.Error)
@@ -167,12 +169,32 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
         });
     }
 
+    private static bool IsByOffset(LlmStepRecord[] steps)
+    {
+        for (var i = 1; i < steps.Length; i++)
+        {
+            if (steps[i].OffsetMs < steps[i - 1].OffsetMs)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private void Finish(LlmStepBuffer buffer, Activity activity)
     {
         var request = buffer.Request;
-        var steps = buffer.Take();
-        Array.Sort(steps, static (a, b) => a.OffsetMs.CompareTo(b.OffsetMs));
-        var usage = request.Usage;
+        var steps = buffer.Take(out var droppedSteps);
+        if (!IsByOffset(steps))
+        {
+            // Steps end in the order they started unless they overlap: sorted only then (not measured alone).
+            Array.Sort(steps, static (a, b) => a.OffsetMs.CompareTo(b.OffsetMs));
+        }
+
+        // One lock for what the record reads of the request (usage, cost, properties, scores), not four (not measured
+        // alone; with the request's own below, 5 lock pairs fewer per request).
+        var totals = request.TakeTotals();
         var record = new LlmRequestRecord(request.Id, activity.TraceId, activity.SpanId, request.Route, request.ErrorType is null ? "ok" : "error")
         {
             StartTime = new DateTimeOffset(activity.StartTimeUtc, TimeSpan.Zero),
@@ -185,15 +207,15 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
             Replica = this.replica ??= LlmReplica.Of(this.ParentProvider),
             UserId = request.UserId,
             TenantId = request.TenantId,
-            Properties = request.Properties,
+            Properties = totals.Properties,
             ErrorType = request.ErrorType,
             ErrorMessage = request.ErrorMessage,
-            Usage = usage,
-            CostUsd = request.CostUsd,
+            Usage = totals.Usage,
+            CostUsd = totals.CostUsd,
             Unpriced = request.Unpriced,
             Steps = steps,
-            DroppedSteps = buffer.DroppedSteps,
-            Scores = request.TakeScores(),
+            DroppedSteps = droppedSteps,
+            Scores = totals.Scores,
             Content = this.instrumentation.Options.CaptureMessageContent && (request.CapturedPrompt ?? request.CapturedCompletion) is not null
                 ? new LlmContentRecord(request.CapturedPrompt, request.CapturedCompletion)
                 : null,

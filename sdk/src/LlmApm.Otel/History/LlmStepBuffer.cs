@@ -11,39 +11,32 @@ internal sealed class LlmStepBuffer
 {
     internal const int MaxSteps = 256;
 
-    private readonly long startTimestamp = Stopwatch.GetTimestamp();
-    private readonly TimeSpan orphanTimeout;
+    private readonly double orphanTimeoutMs;
     private LlmStepRecord[]? steps;
     private int count;
     private int sourceSteps;
     private int droppedSteps;
     private bool evicted;
+    private volatile bool taken;
 
     public LlmStepBuffer(LlmRequest request, TimeSpan orphanTimeout)
     {
         this.Request = request;
-        this.orphanTimeout = orphanTimeout;
+        this.OrphanTimeout = orphanTimeout;
+        this.orphanTimeoutMs = orphanTimeout.TotalMilliseconds;
     }
 
     /// <summary>Gets the request whose steps these are.</summary>
     public LlmRequest Request { get; }
 
     /// <summary>Gets how long the request may run before its steps are dropped as an orphan's.</summary>
-    public TimeSpan OrphanTimeout => this.orphanTimeout;
+    public TimeSpan OrphanTimeout { get; }
 
     /// <summary>Gets whether the request has outlived its orphan timeout: its span will not end.</summary>
-    public bool IsOrphaned => Stopwatch.GetElapsedTime(this.startTimestamp) > this.orphanTimeout;
-    /// <summary>Gets the number of other sources' spans past the bound, counted instead of kept.</summary>
-    public int DroppedSteps
-    {
-        get
-        {
-            lock (this)
-            {
-                return this.droppedSteps;
-            }
-        }
-    }
+    public bool IsOrphaned => Stopwatch.GetElapsedTime(this.Request.StartTimestamp) > this.OrphanTimeout;
+
+    /// <summary>Gets whether the history processor took the buffer when the request span ended.</summary>
+    public bool IsTaken => this.taken;
 
     /// <summary>Adds a step made from another source's span, unless the request holds <paramref name="max"/> of them
     /// already (or the buffer is full): then it is only counted. Another source cannot evict the request's own steps.</summary>
@@ -67,8 +60,13 @@ internal sealed class LlmStepBuffer
         }
     }
 
+    /// <summary>Adds one of the request's own steps; a step that ends past the orphan timeout evicts them all.</summary>
+    /// <param name="step">The step; its offset and duration are from the request span's start.</param>
     public void Add(LlmStepRecord step)
     {
+        // The step's end from the request span's start, by the spans' own clocks: no clock read per step (request + 4
+        // steps 3.58x -> 3.44x of raw spans, medians of five interleaved runs).
+        var endMs = step.OffsetMs + step.DurationMs;
         lock (this)
         {
             if (this.evicted)
@@ -76,7 +74,7 @@ internal sealed class LlmStepBuffer
                 return;
             }
 
-            if (this.count >= MaxSteps || Stopwatch.GetElapsedTime(this.startTimestamp) > this.orphanTimeout)
+            if (this.count >= MaxSteps || endMs > this.orphanTimeoutMs)
             {
                 this.steps = null;
                 this.count = 0;
@@ -103,8 +101,8 @@ internal sealed class LlmStepBuffer
         this.steps[this.count++] = step;
     }
 
-    /// <summary>Takes the steps, in the order they ended.</summary>
-    public LlmStepRecord[] Take()
+    /// <summary>Takes the steps, in the order they ended, and the number of other sources' spans past the bound.</summary>
+    public LlmStepRecord[] Take(out int droppedSteps)
     {
         lock (this)
         {
@@ -113,7 +111,10 @@ internal sealed class LlmStepBuffer
                 : this.steps.AsSpan(0, this.count).ToArray();
             this.steps = null;
             this.count = 0;
+            droppedSteps = this.droppedSteps;
             return result;
         }
     }
+
+    internal void MarkTaken() => this.taken = true;
 }
