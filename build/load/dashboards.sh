@@ -37,7 +37,7 @@ dotnet publish "$ROOT/samples/ChatService" -c Release -o "$BIN" -p:LlmApmSkipDas
 dotnet run -c Release --project "$ROOT/sdk/bench/LlmApm.Otel.Benchmarks" -- aggregates "$PREFILL" --keep "$OUT/data/llm-apm-history.db" | tee "$OUT/prefill.log"
 
 (cd "$BIN" && exec env ASPNETCORE_URLS="$URL" ASPNETCORE_ENVIRONMENT=Production \
-  Llm__Simulated__TimeToFirstTokenMs=0 Llm__Simulated__PerTokenMs=0 \
+  Llm__Simulated__TimeToFirstTokenMs=0 Llm__Simulated__PerTokenMs=0 ChatService__Retrieval__EmbeddingLatency=00:00:00 \
   ChatService__RateLimit__PermitLimit=1000000000 ChatService__RateLimit__Window=00:00:01 \
   ChatService__DataPath="$OUT/data" Logging__LogLevel__Default=Warning dotnet ChatService.dll) >"$OUT/server.log" 2>&1 &
 PIDS+=($!)

@@ -72,7 +72,7 @@ start() {
     cd "$BIN"
     exec "${SERVER_PIN[@]}" env ASPNETCORE_URLS="http://127.0.0.1:$port" ASPNETCORE_ENVIRONMENT=Production \
       Logging__LogLevel__Default=Warning \
-      Llm__Simulated__TimeToFirstTokenMs=0 Llm__Simulated__PerTokenMs=0 \
+      Llm__Simulated__TimeToFirstTokenMs=0 Llm__Simulated__PerTokenMs=0 ChatService__Retrieval__EmbeddingLatency=00:00:00 \
       ChatService__RateLimit__PermitLimit=1000000000 ChatService__RateLimit__Window=00:00:01 \
       ChatService__DurableHistory=false ChatService__DataPath="$OUT/data-$mode" \
       "$@" dotnet ChatService.dll
