@@ -22,7 +22,7 @@ public sealed class LlmHistoryRollups
 
     private readonly Level fine = new(TimeSpan.FromSeconds(5), 150, periodsPerBlock: 1);
 
-    // Blocks of 30 minutes: the 24-hour series' bucket, and 48 merges instead of 1,440 for a day (5.3 → 0.6 ms).
+    // Blocks of 30 minutes, the 24-hour series' bucket: 48 merges, not 1,440, for a day (1M records, summary 10 → 0.7 ms).
     private readonly Level coarse = new(TimeSpan.FromMinutes(1), 1500, periodsPerBlock: 30);
 
     /// <summary>Gets the span the rollups cover: a record that started longer ago than this before the newest is not
