@@ -132,7 +132,7 @@ public sealed class LlmRequest : IDisposable
         {
             lock (this.sync)
             {
-                return this.properties is null ? LlmAttribution.NoProperties : new Dictionary<string, string>(this.properties, StringComparer.Ordinal);
+                return this.PropertiesLocked();
             }
         }
     }
@@ -168,7 +168,7 @@ public sealed class LlmRequest : IDisposable
         {
             lock (this.sync)
             {
-                return this.unpriced ? null : this.cost;
+                return this.CostLocked();
             }
         }
     }
@@ -360,7 +360,7 @@ public sealed class LlmRequest : IDisposable
             lock (this.sync)
             {
                 usage = this.UsageLocked();
-                costUsd = this.unpriced ? null : this.cost;
+                costUsd = this.CostLocked();
             }
 
             activity.SetTag(LlmApmTelemetry.Attributes.Status, status);
@@ -476,11 +476,18 @@ public sealed class LlmRequest : IDisposable
             this.scoresTaken = true;
             return new LlmRequestTotals(
                 this.UsageLocked(),
-                this.unpriced ? null : this.cost,
-                this.properties is null ? LlmAttribution.NoProperties : new Dictionary<string, string>(this.properties, StringComparer.Ordinal),
+                this.CostLocked(),
+                this.PropertiesLocked(),
                 this.scores is null ? [] : [.. this.scores]);
         }
     }
+
+    /// <summary>The cost so far, <c>null</c> once a model had no price; the caller holds the lock.</summary>
+    private decimal? CostLocked() => this.unpriced ? null : this.cost;
+
+    /// <summary>A copy of the properties set so far; the caller holds the lock.</summary>
+    private IReadOnlyDictionary<string, string> PropertiesLocked()
+        => this.properties is null ? LlmAttribution.NoProperties : new Dictionary<string, string>(this.properties, StringComparer.Ordinal);
 
     /// <summary>The usage recorded so far; the caller holds the lock.</summary>
     private LlmUsage UsageLocked() => new(this.inputTokens, this.outputTokens, this.cachedInputTokens, this.reasoningTokens, this.estimated)
