@@ -45,8 +45,7 @@ public sealed class LlmHistoryRollups
     public IReadOnlyList<LlmHistoryCell> Aggregate(LlmHistoryAggregateQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var level = query.To - query.From <= FineWindow && this.fine.Fits(query) ? this.fine : this.coarse;
-        return level.Aggregate(query);
+        return this.LevelFor(query).Aggregate(query);
     }
 
     /// <summary>The replicas of the requests that started in a window, from the same periods as <see cref="Aggregate"/>
@@ -57,9 +56,13 @@ public sealed class LlmHistoryRollups
     public IReadOnlyList<LlmReplicaRow> Replicas(DateTimeOffset from, DateTimeOffset before)
     {
         var query = new LlmHistoryAggregateQuery { From = from, To = before, Bucket = before - from };
-        var level = before - from <= FineWindow && this.fine.Fits(query) ? this.fine : this.coarse;
-        return level.Replicas(query);
+        return this.LevelFor(query).Replicas(query);
     }
+
+    // The 5-second periods for a short window of whole periods, else the minutes: one rule for every answer, so that the
+    // replica list counts what a summary counts.
+    private Level LevelFor(LlmHistoryAggregateQuery query)
+        => query.To - query.From <= FineWindow && this.fine.Fits(query) ? this.fine : this.coarse;
 
     private readonly record struct Key(string? Model, string Route, string? Replica);
 
