@@ -116,6 +116,49 @@ public class LlmHistoryRollupsTests
     }
 
     [Fact]
+    public void Add_NextRecordDiffersInOneKeyPart_KeepsItsOwnCell()
+    {
+        // The rollups try the cell written last before hashing: a record that shares two of model, route and replica
+        // with the one before must still land in a cell of its own. Models are new strings, as a provider's are.
+        var store = new InMemoryLlmHistoryStore(capacity: 1_000);
+        string?[] models = ["gpt-4o", "gpt-4o-mini", null];
+        string[] routes = ["/api/chat", "/api/chat/stream"];
+        string?[] replicas = ["replica-a", "replica-b", null];
+        var records = new List<LlmRequestRecord>();
+        for (var i = 0; i < 540; i++)
+        {
+            var model = models[i % 3];
+            records.Add(new LlmRequestRecord
+            {
+                Id = $"{i:x32}",
+                TraceId = $"{i + 1:x32}",
+                StartTime = Now.AddSeconds(-1 - (i % 60)),
+                DurationMs = 1 + i,
+                Route = routes[i / 3 % 2],
+                Model = model is null ? null : new string(model.AsSpan()),
+                Replica = replicas[i / 6 % 3],
+                Status = "ok",
+            });
+        }
+
+        foreach (var record in records)
+        {
+            store.Add(record);
+        }
+
+        foreach (var route in routes)
+        {
+            foreach (var replica in replicas.OfType<string>())
+            {
+                var query = new LlmHistoryAggregateQuery { From = Now.AddMinutes(-5), To = Now, Bucket = TimeSpan.FromMinutes(1), Route = route, Replica = replica };
+                var cells = ((ILlmHistoryStore)store).Aggregate(query);
+                Assert.Equal(3, cells.Count(c => c.Count > 0));
+                AssertSameCells(LlmHistoryAnalytics.Aggregate(records, query), cells);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Add_ConcurrentWriters_LoseNoCount()
     {
         var store = new InMemoryLlmHistoryStore(capacity: 64);

@@ -64,10 +64,16 @@ public sealed class LlmHistoryRollups
     private Level LevelFor(LlmHistoryAggregateQuery query)
         => query.To - query.From <= FineWindow && this.fine.Fits(query) ? this.fine : this.coarse;
 
-    private readonly record struct Key(string? Model, string Route, string? Replica);
-
-    private sealed class Cell
+    private readonly record struct Key(string? Model, string Route, string? Replica)
     {
+        public bool Is(LlmRequestRecord record)
+            => string.Equals(this.Route, record.Route, StringComparison.Ordinal) && string.Equals(this.Model, record.Model, StringComparison.Ordinal) && string.Equals(this.Replica, record.Replica, StringComparison.Ordinal);
+    }
+
+    private sealed class Cell(Key key)
+    {
+        public Key Key { get; } = key;
+
         public readonly Lock Gate = new();
         public readonly LlmHistoryFiguresBuilder Figures = new();
 
@@ -80,6 +86,9 @@ public sealed class LlmHistoryRollups
         public long Index { get; } = index;
 
         public ConcurrentDictionary<Key, Cell> Cells { get; } = new();
+
+        // The cell written last; a stale read only costs a lookup.
+        public Cell? Last { get; set; }
     }
 
     // The cells of a block of whole periods added up, as of a version of the block's writes.
@@ -118,7 +127,15 @@ public sealed class LlmHistoryRollups
                 return; // older than this ring keeps
             }
 
-            var cell = period.Cells.GetOrAdd(new Key(record.Model, record.Route, record.Replica), static _ => new Cell());
+            // The last cell written is tried first: requests mostly repeat the route, model and replica of the one before,
+            // and comparing three strings is cheaper than hashing them (Add of both levels: 128 -> 68-90 ns).
+            var cell = period.Last;
+            if (cell is null || !cell.Key.Is(record))
+            {
+                cell = period.Cells.GetOrAdd(new Key(record.Model, record.Route, record.Replica), static key => new Cell(key));
+                period.Last = cell;
+            }
+
             lock (cell.Gate)
             {
                 cell.Figures.Add(record);
