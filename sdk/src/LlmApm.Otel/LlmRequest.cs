@@ -17,6 +17,7 @@ public sealed class LlmRequest : IDisposable
     private readonly LlmApmInstrumentation? instrumentation;
     private readonly LlmRequest? previous;
     private readonly long startTimestamp;
+    private readonly long startTicks;
     private readonly Lock sync = new();
     private long inputTokens;
     private long outputTokens;
@@ -27,7 +28,7 @@ public sealed class LlmRequest : IDisposable
     private decimal cost;
     private bool unpriced;
     private string? errorType;
-    private string? errorMessage;
+    private LlmRequestText? text;
     private int ended;
     private List<LlmScore>? scores;
     private bool scoresTaken;
@@ -43,16 +44,21 @@ public sealed class LlmRequest : IDisposable
         this.RouteTag = this.Route;
         this.ConversationId = conversationId;
         this.CancellationToken = cancellationToken;
-        this.StartTime = DateTimeOffset.UtcNow;
-        this.startTimestamp = Stopwatch.GetTimestamp();
         if (instrumentation is null)
         {
+            this.startTicks = DateTime.UtcNow.Ticks;
+            this.startTimestamp = Stopwatch.GetTimestamp();
             this.Id = string.Empty;
             return;
         }
 
         this.RouteTag = instrumentation.Routes.Tag(this.Route, out var spanName);
         this.Activity = LlmApmInstruments.Source.StartActivity(spanName, ActivityKind.Internal);
+
+        // The span's start is the request's, and Dispose ends the span at the elapsed time it measures: two clock
+        // reads fewer per request and 8 B less, and the span's duration is the llm.request.latency recorded.
+        this.startTicks = this.Activity?.StartTimeUtc.Ticks ?? DateTime.UtcNow.Ticks;
+        this.startTimestamp = Stopwatch.GetTimestamp();
         this.Id = ActivityTraceId.CreateRandom().ToHexString();
         if (this.Activity is { } activity)
         {
@@ -66,7 +72,7 @@ public sealed class LlmRequest : IDisposable
             // The history processor, when one records this instrumentation's requests, finds the request by its span.
             if (instrumentation.OpenRequests is { } open)
             {
-                this.history = new LlmStepBuffer(this, instrumentation.Options.OrphanTimeout);
+                this.history = new LlmStepBuffer(this);
                 open.Open(activity, this.history);
             }
         }
@@ -141,7 +147,7 @@ public sealed class LlmRequest : IDisposable
     public CancellationToken CancellationToken { get; }
 
     /// <summary>Gets the request's start time.</summary>
-    public DateTimeOffset StartTime { get; }
+    public DateTimeOffset StartTime => new(this.startTicks, TimeSpan.Zero);
 
     /// <summary>Gets the trace id of the request span, or an empty string when there is no span.</summary>
     public string TraceId => this.Activity?.TraceId.ToHexString() ?? string.Empty;
@@ -187,18 +193,24 @@ public sealed class LlmRequest : IDisposable
     /// <summary>Gets the <see cref="Stopwatch"/> timestamp of the request's start.</summary>
     internal long StartTimestamp => this.startTimestamp;
 
+    /// <summary>Gets the buffer the history processor keeps the request's steps in, when one records its requests.</summary>
+    internal LlmStepBuffer? History => this.history;
+
     /// <summary>Gets the route as metric tags carry it: bounded, see <see cref="RouteTagger"/>.</summary>
     internal string RouteTag { get; }
 
-    internal string? ErrorMessage => this.errorMessage;
+    internal string? ErrorMessage => this.text?.ErrorMessage;
 
-    internal string? CapturedPrompt { get; private set; }
+    internal string? CapturedPrompt => this.text?.CapturedPrompt;
 
-    internal string? CapturedCompletion { get; private set; }
+    internal string? CapturedCompletion => this.text?.CapturedCompletion;
 
-    internal string? EvaluationPrompt { get; private set; }
+    internal string? EvaluationPrompt => this.text?.EvaluationPrompt;
 
-    internal string? EvaluationCompletion { get; private set; }
+    internal string? EvaluationCompletion => this.text?.EvaluationCompletion;
+
+    /// <summary>The request's free text, made when it first has some.</summary>
+    private LlmRequestText Text => this.text ?? Interlocked.CompareExchange(ref this.text, new LlmRequestText(), null) ?? this.text;
 
     /// <summary>Marks the request as failed with the classified type of <paramref name="exception"/> and records
     /// the exception on the request span.</summary>
@@ -239,7 +251,10 @@ public sealed class LlmRequest : IDisposable
         lock (this.sync)
         {
             this.errorType = null;
-            this.errorMessage = null;
+            if (this.text is { } text)
+            {
+                text.ErrorMessage = null;
+            }
         }
     }
 
@@ -347,7 +362,8 @@ public sealed class LlmRequest : IDisposable
             return;
         }
 
-        var elapsed = Stopwatch.GetElapsedTime(this.startTimestamp).TotalSeconds;
+        var elapsedTime = Stopwatch.GetElapsedTime(this.startTimestamp);
+        var elapsed = elapsedTime.TotalSeconds;
         var type = this.ErrorType;
         var status = type is null ? LlmApmInstruments.StatusOk : LlmApmInstruments.StatusError;
         var modelTag = this.instrumentation.Models.Tag(this.Model);
@@ -408,7 +424,7 @@ public sealed class LlmRequest : IDisposable
             if (type is not null)
             {
                 activity.SetTag(LlmApmTelemetry.Attributes.ErrorType, type);
-                activity.SetStatus(ActivityStatusCode.Error, this.errorMessage);
+                activity.SetStatus(ActivityStatusCode.Error, this.ErrorMessage);
             }
         }
 
@@ -439,6 +455,11 @@ public sealed class LlmRequest : IDisposable
 
         if (this.Activity is { } ended)
         {
+            if (!ended.IsStopped)
+            {
+                ended.SetEndTime(ended.StartTimeUtc + elapsedTime);
+            }
+
             ended.Stop();
 
             // The processor took the request's entry as the span ended; a span that no processor saw leaves it here.
@@ -463,8 +484,9 @@ public sealed class LlmRequest : IDisposable
             return;
         }
 
-        this.EvaluationPrompt = prompt;
-        this.EvaluationCompletion = completion;
+        var text = this.Text;
+        text.EvaluationPrompt = prompt;
+        text.EvaluationCompletion = completion;
     }
 
     /// <summary>Reads what the history record takes from the request, under one lock: its usage, cost, properties and
@@ -502,7 +524,10 @@ public sealed class LlmRequest : IDisposable
             if (this.errorType is null)
             {
                 this.errorType = type;
-                this.errorMessage = message;
+                if (message is not null || this.text is not null)
+                {
+                    this.Text.ErrorMessage = message;
+                }
             }
         }
 
@@ -555,12 +580,12 @@ public sealed class LlmRequest : IDisposable
 
         if (prompt is not null)
         {
-            this.CapturedPrompt = prompt;
+            this.Text.CapturedPrompt = prompt;
         }
 
         if (completion is not null)
         {
-            this.CapturedCompletion = completion;
+            this.Text.CapturedCompletion = completion;
         }
     }
 }

@@ -303,6 +303,91 @@ public class LlmRequestTests
         }
     }
 
+    [Fact]
+    public void History_StepEndedWhileAnotherRequestIsAmbient_IsInItsOwnRequestsRecord()
+    {
+        // The processor finds a step's request through the ambient request only when that request's span is the step's
+        // ancestor; here the step ends where another request is ambient, and still goes to its own.
+        using var host = TestHost.Start();
+        using (host.Instrumentation.StartRequest("outer"))
+        {
+            var step = LlmStep.Start("outer-step");
+            using (ExecutionContext.SuppressFlow())
+            {
+                var thread = new Thread(() =>
+                {
+                    using var inner = host.Instrumentation.StartRequest("inner");
+                    using (LlmStep.Start("inner-step"))
+                    {
+                    }
+
+                    Assert.Same(inner, LlmRequest.Current);
+                    step.Dispose();
+                });
+                thread.Start();
+                thread.Join();
+            }
+        }
+
+        var records = host.History.Query(new LlmHistoryQuery());
+        Assert.Equal(["outer-step"], records.Single(r => r.Route == "outer").Steps.Select(s => s.Name));
+        Assert.Equal(["inner-step"], records.Single(r => r.Route == "inner").Steps.Select(s => s.Name));
+    }
+
+    [Fact]
+    public async Task History_StepEndingAfterItsRequestInTheRequestsOwnFlow_IsNotAddedToTheRecord()
+    {
+        // A task started by the request keeps the request ambient after it ended: its late step must not reach the
+        // record already written, nor fail.
+        using var host = TestHost.Start();
+        var started = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        Task late;
+        using (host.Instrumentation.StartRequest("late"))
+        {
+            using (LlmStep.Start("in-time"))
+            {
+            }
+
+            late = Task.Run(async () =>
+            {
+                var step = LlmStep.Start("too-late");
+                started.SetResult();
+                await release.Task;
+                step.Dispose();
+            });
+            await started.Task;
+        }
+
+        release.SetResult();
+        await late;
+        var record = Assert.Single(host.History.Query(new LlmHistoryQuery()));
+        Assert.Equal(["in-time"], record.Steps.Select(s => s.Name));
+        Assert.Equal(0, host.Instrumentation.OpenRequests!.Count);
+    }
+
+    [Fact]
+    public void Dispose_RequestSpan_StartsAtTheRequestsStartAndLastsItsRecordedLatency()
+    {
+        using var metrics = new MetricCollector();
+        using var host = TestHost.Start();
+        Activity span;
+        DateTimeOffset start;
+        using (var request = host.Instrumentation.StartRequest("timed"))
+        {
+            span = request.Activity!;
+            start = request.StartTime;
+            Thread.Sleep(5);
+        }
+
+        var latency = Assert.Single(metrics.Of("llm.request.latency"), m => m.Tag("route") == "timed");
+        Assert.Equal(span.StartTimeUtc, start.UtcDateTime);
+        Assert.Equal(TimeSpan.Zero, start.Offset);
+        Assert.Equal(latency.Value, span.Duration.TotalSeconds);
+        Assert.True(span.Duration >= TimeSpan.FromMilliseconds(5), $"{span.Duration}");
+        Assert.Equal(span.Duration.TotalMilliseconds, Assert.Single(host.History.Query(new LlmHistoryQuery())).DurationMs);
+    }
+
     private static WeakReference StartOrphan(LlmApmInstrumentation instrumentation)
     {
         WeakReference weak = null!;

@@ -318,9 +318,12 @@ internal sealed class InMemoryLlmHistoryStore : ILlmHistoryStore
         slot.StartTicks = record.StartTime.UtcTicks;
         slot.DurationMs = record.DurationMs;
 
+        // Indexed, not foreach: enumerating the IReadOnlyList allocated an enumerator per record (32 B).
+        var recordSteps = record.Steps;
         var count = 0;
-        foreach (var step in record.Steps)
+        for (var i = 0; i < recordSteps.Count; i++)
         {
+            var step = recordSteps[i];
             ref var target = ref steps[count++];
             if (!TryStatus(step.Status, out var stepError)
                 || step.Depth is < 0 or > MaxSlotDepth

@@ -52,7 +52,13 @@ internal sealed class LlmOpenRequests
         return true;
     }
 
-    public void Close(Activity requestSpan) => this.open.TryRemove(requestSpan.SpanId, out _);
+    public void Close(Activity requestSpan)
+    {
+        if (this.open.TryRemove(requestSpan.SpanId, out var buffer))
+        {
+            buffer.MarkClosed();
+        }
+    }
 
     /// <summary>Drops the entries of requests older than their orphan timeout, whose spans will never end.</summary>
     internal int Sweep()
@@ -62,6 +68,7 @@ internal sealed class LlmOpenRequests
         {
             if (entry.Value.IsOrphaned && this.open.TryRemove(entry))
             {
+                entry.Value.MarkClosed();
                 swept++;
             }
         }
