@@ -6,12 +6,15 @@ using BenchmarkDotNet.Running;
 using LlmApm.Otel.Benchmarks;
 
 // dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- --filter '*'     BenchmarkDotNet (targets 1-3)
+// dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- request-cpu [rounds]  target 1's request, by CPU time
 // dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- history           target 4
 // dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- cardinality       target 5
 // dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- aggregates        issue 13: 24-hour summary and series
 // dotnet run -c Release --project sdk/bench/LlmApm.Otel.Benchmarks -- aggregates-postgresql   the same on PostgreSQL
 switch (args.FirstOrDefault())
 {
+    case "request-cpu":
+        return RequestCpuMeasurement.Run(args.Skip(1).ToArray());
     case "history":
         return HistoryMeasurement.Run(args.Skip(1).ToArray());
     case "aggregates":
