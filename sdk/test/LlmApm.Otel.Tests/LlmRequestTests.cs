@@ -335,6 +335,27 @@ public class LlmRequestTests
     }
 
     [Fact]
+    public void History_TwoHostsInOneProcess_EachStepIsInItsRequestsRecordOnce()
+    {
+        // Both hosts' processors see every span of LLM-APM's source: only the request's own host may add its steps.
+        using var first = TestHost.Start();
+        using var second = TestHost.Start();
+        using (first.Instrumentation.StartRequest("first-host"))
+        {
+            using (LlmStep.Start("outer"))
+            {
+                using (LlmStep.Start("inner"))
+                {
+                }
+            }
+        }
+
+        var record = Assert.Single(first.History.Query(new LlmHistoryQuery()));
+        Assert.Equal(["outer", "inner"], record.Steps.Select(s => s.Name));
+        Assert.Empty(second.History.Query(new LlmHistoryQuery()));
+    }
+
+    [Fact]
     public async Task History_StepEndingAfterItsRequestInTheRequestsOwnFlow_IsNotAddedToTheRecord()
     {
         // A task started by the request keeps the request ambient after it ended: its late step must not reach the

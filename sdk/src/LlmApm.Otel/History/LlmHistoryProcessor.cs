@@ -72,9 +72,15 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
             var depth = 0;
             var hops = 0;
 
-            // The request of the flow that ends the span is found without the table when its span is the ancestor: no
-            // hash per step (about 2% of a request with 4 steps by perf samples); the table finds the others.
+            // The request of the flow that ends the span is found without the table when its span is the ancestor and its
+            // entry is in this processor's table (another host's processor sees the same spans): no hash per step (about
+            // 2% of a request with 4 steps by perf samples); the table finds the others.
             var ambient = LlmRequest.Current;
+            if (ambient is not null && !ReferenceEquals(ambient.Instrumentation?.OpenRequests, this.open))
+            {
+                ambient = null;
+            }
+
             for (var parent = data.Parent; parent is not null && hops < MaxDepth; parent = parent.Parent, hops++)
             {
                 if (IsToolLoop(parent))
