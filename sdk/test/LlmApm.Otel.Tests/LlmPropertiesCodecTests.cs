@@ -1,3 +1,4 @@
+using System.Text.Json;
 using LlmApm.Otel.History;
 
 namespace LlmApm.Otel.Tests;
@@ -15,5 +16,14 @@ public sealed class LlmPropertiesCodecTests
         Assert.Null(LlmPropertiesCodec.Write(new Dictionary<string, string>()));
         Assert.Empty(LlmPropertiesCodec.Read(null));
         Assert.Equal(new Dictionary<string, string> { ["n"] = "12" }, LlmPropertiesCodec.Read("""{"n":12}"""));
+    }
+
+    [Theory]
+    [InlineData("{not json")]
+    [InlineData("""["feature","chat"]""")]
+    [InlineData("42")]
+    public void Read_NotAnObject_ThrowsJsonExceptionOnly(string text)
+    {
+        Assert.ThrowsAny<JsonException>(() => LlmPropertiesCodec.Read(text));
     }
 }

@@ -42,9 +42,19 @@ public sealed class LlmStepCodecTests
         Assert.Equal(droppedSteps, dropped);
     }
 
-    [Fact]
-    public void Read_NotSteps_Throws()
+    [Theory]
+    [InlineData("{not json")]
+    [InlineData("""{"name":"x"}""")]
+    [InlineData("""[{"name":"x"}]""")]
+    [InlineData("""[["llm_api_call",1]]""")]
+    [InlineData("""[["llm_api_call","one",10,"ok",null,0]]""")]
+    [InlineData("""[[null,1,10,"ok",null,0]]""")]
+    [InlineData("""[["llm_api_call",1,10,"ok",null,99999999999]]""")]
+    [InlineData("""[["llm_api_call",1,10,"ok",null,0],"three"]""")]
+    public void Read_NotSteps_ThrowsJsonExceptionOnly(string text)
     {
-        Assert.ThrowsAny<JsonException>(() => LlmStepCodec.Read("{not json", out _));
+        // A store catches this one exception for a damaged row; the message names the shape, never the text.
+        var exception = Assert.ThrowsAny<JsonException>(() => LlmStepCodec.Read(text, out _));
+        Assert.DoesNotContain("llm_api_call", exception.Message, StringComparison.Ordinal);
     }
 }

@@ -60,8 +60,9 @@ internal sealed partial class SqliteRowDecoder(ILogger logger, string path)
         }
     }
 
-    // What decoding a row's text throws: JSON that does not parse (JsonException) or has another shape
-    // (InvalidOperationException, IndexOutOfRangeException), numbers that do not parse or fit. Never SQLite's own errors.
+    // What decoding a row's text throws: steps or properties that are not what the core's codecs read (JsonException
+    // only), and the row's own columns: numbers or ids that do not parse or fit, a column of another type. Never
+    // SQLite's own errors.
     private static bool IsUndecodable(Exception exception)
         => exception is JsonException or InvalidOperationException or IndexOutOfRangeException or FormatException
             or OverflowException or InvalidCastException or ArgumentException or KeyNotFoundException;

@@ -37,7 +37,8 @@ public static class LlmPropertiesCodec
     /// string (written by hand) is kept as its JSON text.</summary>
     /// <param name="text">The JSON text, or <c>null</c>.</param>
     /// <returns>The properties; empty for <c>null</c>.</returns>
-    /// <exception cref="JsonException">The text is not a JSON object.</exception>
+    /// <exception cref="JsonException">The text is not a JSON object. The only exception a store needs to catch for a
+    /// damaged row; its message never holds the text.</exception>
     public static IReadOnlyDictionary<string, string> Read(string? text)
     {
         if (string.IsNullOrEmpty(text))
@@ -45,6 +46,18 @@ public static class LlmPropertiesCodec
             return LlmAttribution.NoProperties;
         }
 
+        try
+        {
+            return ReadObject(text);
+        }
+        catch (Exception ex) when (LlmStepCodec.IsWrongShape(ex))
+        {
+            throw new JsonException("The text is not an LLM-APM properties object: " + ex.GetType().Name + ".", ex);
+        }
+    }
+
+    private static IReadOnlyDictionary<string, string> ReadObject(string text)
+    {
         using var document = JsonDocument.Parse(text);
         var properties = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var property in document.RootElement.EnumerateObject())

@@ -59,10 +59,28 @@ public static class LlmStepCodec
     /// <param name="text">The text.</param>
     /// <param name="droppedSteps">The number of steps not kept; 0 when the text has none.</param>
     /// <returns>The steps.</returns>
-    /// <exception cref="JsonException">The text is not steps.</exception>
+    /// <exception cref="JsonException">The text is not steps: not JSON, or JSON of another shape. The only exception
+    /// a store needs to catch for a damaged row; its message never holds the text.</exception>
     public static IReadOnlyList<LlmStepRecord> Read(string text, out int droppedSteps)
     {
         ArgumentNullException.ThrowIfNull(text);
+        try
+        {
+            return ReadSteps(text, out droppedSteps);
+        }
+        catch (Exception ex) when (IsWrongShape(ex))
+        {
+            throw new JsonException("The text is not LLM-APM steps: " + ex.GetType().Name + ".", ex);
+        }
+    }
+
+    /// <summary>What reading JSON of another shape throws: an element of another kind, an item missing, a number that
+    /// does not fit, a null name.</summary>
+    internal static bool IsWrongShape(Exception exception)
+        => exception is InvalidOperationException or IndexOutOfRangeException or FormatException or ArgumentException or KeyNotFoundException;
+
+    private static LlmStepRecord[] ReadSteps(string text, out int droppedSteps)
+    {
         using var document = JsonDocument.Parse(text);
         var root = document.RootElement;
         droppedSteps = 0;
@@ -78,10 +96,10 @@ public static class LlmStepCodec
 
             var items = step.GetArrayLength();
             steps[i++] = new LlmStepRecord(
-                step[0].GetString()!,
+                step[0].GetString() ?? throw new FormatException("A step has no name."),
                 step[1].GetDouble(),
                 step[2].GetDouble(),
-                step[3].GetString()!,
+                step[3].GetString() ?? throw new FormatException("A step has no status."),
                 step[4].GetString(),
                 step[5].GetInt32(),
                 items > 6 ? step[6].GetString() ?? LlmStepKinds.Step : LlmStepKinds.Step,
