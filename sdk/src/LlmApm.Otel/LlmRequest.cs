@@ -463,7 +463,7 @@ public sealed class LlmRequest : IDisposable
             ended.Stop();
 
             // The processor took the request's entry as the span ended; a span that no processor saw leaves it here.
-            if (this.history is { IsTaken: false })
+            if (this.history is { IsOpen: true })
             {
                 this.instrumentation.OpenRequests?.Close(ended);
             }

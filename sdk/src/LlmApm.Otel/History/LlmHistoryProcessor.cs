@@ -71,16 +71,7 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
             LlmStepBuffer? owner = null;
             var depth = 0;
             var hops = 0;
-
-            // The request of the flow that ends the span is found without the table when its span is the ancestor and its
-            // entry is in this processor's table (another host's processor sees the same spans): no hash per step (about
-            // 2% of a request with 4 steps by perf samples); the table finds the others.
-            var ambient = LlmRequest.Current;
-            if (ambient is not null && !ReferenceEquals(ambient.Instrumentation?.OpenRequests, this.open))
-            {
-                ambient = null;
-            }
-
+            var ambient = LlmRequest.Current; // read once: the table tries it before hashing each ancestor
             for (var parent = data.Parent; parent is not null && hops < MaxDepth; parent = parent.Parent, hops++)
             {
                 if (IsToolLoop(parent))
@@ -88,8 +79,7 @@ internal sealed class LlmHistoryProcessor : BaseProcessor<Activity>
                     continue;
                 }
 
-                if (!(ambient?.History is { IsOpen: true } buffer && ReferenceEquals(ambient.Activity, parent))
-                    && !this.open.TryGet(parent, out buffer))
+                if (!this.open.TryGet(parent, ambient, out var buffer))
                 {
                     if (ReferenceEquals(parent.Source, LlmApmInstruments.Source) || this.sources.KindOf(parent.Source) is not null)
                     {

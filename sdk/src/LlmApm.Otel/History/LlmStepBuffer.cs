@@ -16,7 +16,6 @@ internal sealed class LlmStepBuffer
     private int sourceSteps;
     private int droppedSteps;
     private bool evicted;
-    private volatile bool taken;
     private volatile bool closed;
 
     // The timeout is read from the request's options, not kept here: 16 B less per request.
@@ -31,10 +30,8 @@ internal sealed class LlmStepBuffer
     /// <summary>Gets whether the request has outlived its orphan timeout: its span will not end.</summary>
     public bool IsOrphaned => Stopwatch.GetElapsedTime(this.Request.StartTimestamp) > this.OrphanTimeout;
 
-    /// <summary>Gets whether the history processor took the buffer when the request span ended.</summary>
-    public bool IsTaken => this.taken;
-
-    /// <summary>Gets whether the buffer is still in the open requests' table: not taken, closed or swept.</summary>
+    /// <summary>Gets whether the buffer is still in the open requests' table: not taken by the processor as the request
+    /// span ended, closed by the request, or swept as an orphan's.</summary>
     public bool IsOpen => !this.closed;
 
     /// <summary>Adds a step made from another source's span, unless the request holds <paramref name="max"/> of them
@@ -114,12 +111,6 @@ internal sealed class LlmStepBuffer
             droppedSteps = this.droppedSteps;
             return result;
         }
-    }
-
-    internal void MarkTaken()
-    {
-        this.taken = true;
-        this.closed = true;
     }
 
     internal void MarkClosed() => this.closed = true;
