@@ -103,6 +103,8 @@ test("the overview latency chart's slowest point opens its request", async ({ pa
   await expect(point).toBeAttached();
   const href = await point.getAttribute('href');
   expect(href).toMatch(/^#\/requests\/[0-9a-f]{32}$/);
+  // As a user does: the pointer rests on the point (the chart draws its hover markers over the bucket), then clicks.
+  await point.hover();
   await point.click();
   await expect(page).toHaveURL(new RegExp(`${href!.replace(/[#/]/g, '\\$&')}$`));
   await expect(page.getByRole('list', { name: 'Steps' })).toBeVisible();

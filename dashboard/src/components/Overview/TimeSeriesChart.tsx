@@ -207,7 +207,7 @@ export function TimeSeriesChart({ title, times, series, kind, formatValue, empty
             ? series.map((s) => {
                 const value = s.values[hover];
                 return value === null || value === undefined ? null : (
-                  <circle key={s.key} cx={xCenter(hover)} cy={y(value)} r={3} style={{ fill: s.color }} />
+                  <circle key={s.key} cx={xCenter(hover)} cy={y(value)} r={3} className="chart-hover-point" style={{ fill: s.color }} />
                 );
               })
             : null}
