@@ -1,4 +1,4 @@
-import { screen } from '@testing-library/react';
+import { screen, waitFor } from '@testing-library/react';
 import { parseHash } from '../../hooks/useHashRoute';
 import { jsonResponse, record } from '../../test/fakes';
 import { calledPaths, renderWithServices } from '../../test/renderWithServices';
@@ -23,9 +23,9 @@ describe('TraceRequestPage', () => {
     renderWithServices(<TraceRequestPage traceId={TRACE.toUpperCase()} />, fetchMock as unknown as typeof fetch);
 
     expect(await screen.findByText('req-of-trace')).toBeTruthy();
-    const paths = calledPaths(fetchMock);
-    expect(paths[0]).toBe(`requests?limit=5&q=${TRACE}`);
-    expect(paths).toContain('requests/req-of-trace');
+    // The id can show before the page asks for the whole request: wait for that call rather than race it.
+    await waitFor(() => expect(calledPaths(fetchMock)).toContain('requests/req-of-trace'));
+    expect(calledPaths(fetchMock)[0]).toBe(`requests?limit=5&q=${TRACE}`);
   });
 
   it('says so when no request of the history has the trace', async () => {
